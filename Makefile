@@ -1,0 +1,54 @@
+# Rapid Review: `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+SYSTEM_PACKAGES := libreoffice-writer-nogui fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2
+
+.DEFAULT_GOAL := help
+.PHONY: help setup system-deps run demo test test-sqlite test-postgres lint typecheck lint-bpmn clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/rapidreview: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+setup: $(BIN)/rapidreview system-deps ## create .venv with the app and test tools; install LibreOffice when root
+
+system-deps: ## install LibreOffice and Office-metric fonts from Debian when missing (needs root)
+	@if command -v soffice >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing LibreOffice (for PDF reports) from Debian..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	else \
+		echo "LibreOffice (soffice) is missing: install $(SYSTEM_PACKAGES) to produce PDF reports."; \
+	fi
+
+node_modules/.bin/bpmnlint: package.json
+	npm install --no-audit --no-fund --silent
+	@touch $@
+
+run: setup ## set up and run the demo case on a virtual clock (SQLite, mail as .eml files)
+	$(BIN)/rapidreview simulate scenarios/demo.json
+
+test: setup ## set up and run the tests on SQLite (and on PostgreSQL when TEST_DATABASE_URL is set)
+	$(BIN)/pytest -q
+
+test-sqlite: setup ## the tests on SQLite only
+	TEST_DATABASE_URL= $(BIN)/pytest -q
+
+test-postgres: setup ## the tests on PostgreSQL ($(PG_TEST_URL))
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q
+
+lint: setup node_modules/.bin/bpmnlint ## ruff, mypy and bpmnlint
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	npx --no-install bpmnlint bpmn/*.bpmn
+
+clean: ## remove the virtualenv, caches and simulation output
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache out var

@@ -1,0 +1,234 @@
+"""A running case's workflow: start, restore, complete user tasks, advance timers, save.
+
+This module, with the others in ``app.engine``, is the only code that imports SpiffWorkflow. The rest
+of the application sees plain values: :class:`UserTaskView`, :class:`FiredTimer`, ISO strings.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.defaults import UserTask
+from SpiffWorkflow.util.task import TaskState
+
+from app.calendar import WorkingCalendar
+from app.engine import timer_clock
+from app.engine.process import CompiledProcess
+from app.engine.scripting import CaseScriptEngine, ServiceHost, ServiceUnavailable
+
+timer_clock.install()
+_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+
+
+class EngineError(RuntimeError):
+    """The engine could not take a step; the caller's transaction must roll back."""
+
+
+class TaskNotReady(EngineError):
+    pass
+
+
+@dataclass(frozen=True)
+class UserTaskView:
+    id: str
+    element_id: str
+    name: str
+    process_id: str
+    lane: str | None
+    form: str | None
+    ui_form: str | None
+    instructions: str | None
+    partner: str | None
+    agency: Mapping[str, Any] | None
+    due: datetime | None
+    previous_answers: Mapping[str, Any] | None
+    data: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class FiredTimer:
+    element_id: str
+    name: str
+    due: datetime | None
+    partner: str | None
+    agency: Mapping[str, Any] | None
+
+
+@dataclass
+class StepResult:
+    fired_timers: list[FiredTimer] = field(default_factory=list)
+    completed_elements: list[str] = field(default_factory=list)
+
+
+def _timer_definition(task: Any) -> TimerEventDefinition | None:
+    definition = getattr(task.task_spec, "event_definition", None)
+    return definition if isinstance(definition, TimerEventDefinition) else None
+
+
+def _timer_due(task: Any) -> datetime | None:
+    definition = _timer_definition(task)
+    if definition is None:
+        return None
+    value = definition.details(task).value
+    if value is None:
+        return None
+    if isinstance(value, dict):  # cycle timers keep {"next": ...}
+        value = value.get("next")
+    parsed = TimerEventDefinition.parse_time_or_duration(value)
+    return parsed if isinstance(parsed, datetime) else None
+
+
+class CaseWorkflow:
+    def __init__(self, workflow: BpmnWorkflow, engine: CaseScriptEngine) -> None:
+        self._wf = workflow
+        self._engine = engine
+        workflow.script_engine = engine
+
+    # -- reading -------------------------------------------------------------------------------
+    @property
+    def is_completed(self) -> bool:
+        return bool(self._wf.is_completed())
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The case data as the process last left it (the end task's data once completed)."""
+        if self._wf.is_completed():
+            return dict(self._wf.data)
+        latest: dict[str, Any] = {}
+        for task in self._wf.get_tasks(state=TaskState.COMPLETED, workflow=self._wf):
+            latest = task.data
+        return dict(latest)
+
+    def ready_user_tasks(self) -> list[UserTaskView]:
+        tasks = self._wf.get_tasks(state=TaskState.READY, manual=True)
+        return [self._view(t) for t in tasks if isinstance(t.task_spec, UserTask)]
+
+    def completed_element_ids(self) -> set[str]:
+        return {t.task_spec.bpmn_id for t in self._wf.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id}
+
+    def next_timer_due(self) -> datetime | None:
+        dues = [d for t in self._wf.get_tasks(state=TaskState.WAITING) if (d := _timer_due(t)) is not None]
+        return min(dues) if dues else None
+
+    def waiting_timers(self) -> list[tuple[str, datetime]]:
+        return [(t.task_spec.bpmn_id, d) for t in self._wf.get_tasks(state=TaskState.WAITING)
+                if (d := _timer_due(t)) is not None]
+
+    def _view(self, task: Any) -> UserTaskView:
+        spec = task.task_spec
+        ext = getattr(spec, "extensions", {}) or {}
+        props = ext.get("properties", {}) or {}
+        metadata = ext.get("taskMetadataValues", {}) or {}
+        due = None
+        if metadata.get("due"):
+            try:
+                due = datetime.fromisoformat(self._engine.evaluate(task, metadata["due"]))
+            except (SpiffWorkflowException, ValueError, TypeError):
+                due = None  # a bad due expression must not hide the task; validation reports it
+        agency = task.data.get("agency")
+        previous = task.data.get(spec.bpmn_id)
+        return UserTaskView(
+            id=str(task.id), element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id,
+            process_id=task.workflow.spec.name, lane=spec.lane, form=props.get("formJsonSchemaFilename"),
+            ui_form=props.get("formUiSchemaFilename"), instructions=ext.get("instructionsForEndUser"),
+            partner=task.data.get("partner") if isinstance(task.data.get("partner"), str) else None,
+            agency=agency if isinstance(agency, dict) else None, due=due,
+            previous_answers=copy.deepcopy(previous) if isinstance(previous, dict) else None,
+            data=task.data,
+        )
+
+    # -- acting ----------------------------------------------------------------------------------
+    def complete_user_task(self, task_id: str, answers: Mapping[str, Any], host: ServiceHost) -> StepResult:
+        try:
+            task = self._wf.get_task_from_id(UUID(task_id))
+        except (SpiffWorkflowException, ValueError):
+            raise TaskNotReady(f"task {task_id} is not part of this case") from None
+        if task.state != TaskState.READY or not isinstance(task.task_spec, UserTask):
+            raise TaskNotReady(f"task {task.task_spec.bpmn_id} is not ready (it is {TaskState.get_name(task.state)})")
+        # Answers live under the task's id: gateways read e.g. sign_off_final_report["decision"], and a
+        # multi-instance task whose output item has the task's id collects them per partner or agency.
+        task.data[task.task_spec.bpmn_id] = copy.deepcopy(dict(answers))
+        return self._run(host, first=task)
+
+    def advance(self, host: ServiceHost) -> StepResult:
+        """Fire every timer due by now and run the engine until it waits for people or time."""
+        return self._run(host)
+
+    def _run(self, host: ServiceHost, first: Any = None) -> StepResult:
+        result = StepResult()
+
+        def did_complete(task: Any) -> None:
+            spec = task.task_spec
+            if spec.bpmn_id:
+                result.completed_elements.append(spec.bpmn_id)
+            if isinstance(spec, CatchingEvent) and _timer_definition(task) is not None:
+                agency = task.data.get("agency")
+                result.fired_timers.append(FiredTimer(
+                    element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, due=_timer_due(task),
+                    partner=task.data.get("partner") if isinstance(task.data.get("partner"), str) else None,
+                    agency=agency if isinstance(agency, dict) else None,
+                ))
+
+        self._engine.environment.host = host
+        try:
+            if first is not None:
+                first.run()
+                did_complete(first)
+            # refresh_timers first: do_engine_steps only refreshes at its end, which would leave a fired
+            # timer READY until the next call.
+            for _ in range(100):
+                self._wf.refresh_timers()
+                before = len(result.completed_elements)
+                self._wf.do_engine_steps(did_complete_task=did_complete)
+                if len(result.completed_elements) == before and not self._ready_engine_tasks():
+                    break
+        except SpiffWorkflowException as exc:
+            raise EngineError(_describe(exc)) from exc
+        finally:
+            self._engine.environment.host = ServiceUnavailable()
+        return result
+
+    def _ready_engine_tasks(self) -> bool:
+        return any(not t.task_spec.manual for t in self._wf.get_tasks(state=TaskState.READY))
+
+    def dump(self) -> str:
+        return str(_serializer.serialize_json(self._wf))
+
+
+def _describe(exc: SpiffWorkflowException) -> str:
+    notes = " ".join(getattr(exc, "notes", []) or [])
+    task = getattr(exc, "task_spec", None)
+    where = f" (element {getattr(task, 'bpmn_id', None) or getattr(task, 'name', '')})" if task else ""
+    return f"{exc}{where}{' ' + notes if notes else ''}"
+
+
+class Engine:
+    """Starts and restores case workflows with the script environment bound to a working calendar."""
+
+    def __init__(self, calendar: WorkingCalendar) -> None:
+        self.calendar = calendar
+
+    def start(self, process: CompiledProcess, start_data: Mapping[str, Any], host: ServiceHost) -> tuple[CaseWorkflow, StepResult]:
+        engine = CaseScriptEngine(self.calendar)
+        wf = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=engine)
+        # Scripts and expressions see task data only, so the case data goes on the start task.
+        start = wf.get_tasks(state=TaskState.READY)[0]
+        start.data.update(copy.deepcopy(dict(start_data)))
+        case = CaseWorkflow(wf, engine)
+        return case, case.advance(host)
+
+    def restore(self, serialized: str) -> CaseWorkflow:
+        engine = CaseScriptEngine(self.calendar)
+        wf = _serializer.deserialize_json(serialized)
+        return CaseWorkflow(wf, engine)

@@ -1,0 +1,115 @@
+"""The script environment: what BPMN expressions, scripts and timers may call.
+
+Expressions see a small, explicit set of builtins and the calendar functions below, bound to the case
+being evaluated (its ``day_one``). Service tasks are routed to a :class:`ServiceHost` supplied by the
+caller, so the engine never talks to a database, mail server or file system itself.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+from app import clock
+from app.calendar import WorkingCalendar
+from app.calendar import london_time as _london_time
+
+# Enough for gateway conditions and short data-shaping scripts; nothing that reaches the outside world.
+_ALLOWED_BUILTINS = (
+    "len", "all", "any", "sorted", "min", "max", "sum", "str", "int", "float", "bool", "list", "dict",
+    "set", "tuple", "round", "abs", "enumerate", "zip", "range", "isinstance", "True", "False", "None",
+    "KeyError", "ValueError",
+)
+SAFE_BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in _ALLOWED_BUILTINS}
+
+CALENDAR_FUNCTIONS = ("day", "working_days_after", "london_time", "now")
+RESERVED_NAMES = frozenset(CALENDAR_FUNCTIONS) | frozenset(_ALLOWED_BUILTINS)
+
+
+@dataclass(frozen=True)
+class ServiceCall:
+    """One service task asking the application to do something."""
+
+    operation: str
+    params: dict[str, Any]
+    element_id: str
+    task_id: str
+    data: Mapping[str, Any]
+
+
+class ServiceHost(Protocol):
+    def call(self, call: ServiceCall) -> dict[str, Any]: ...
+
+
+class ServiceUnavailable:
+    """The host used when a workflow is only inspected: running a service task then is a bug."""
+
+    def call(self, call: ServiceCall) -> dict[str, Any]:
+        raise RuntimeError(f"service task {call.element_id} ran without a service host")
+
+
+def calendar_functions(calendar: WorkingCalendar, data: Mapping[str, Any]) -> dict[str, Callable[..., str]]:
+    """The functions a process owner writes in timers, bound to this case's Day 1."""
+
+    def day_one() -> date:
+        value = data.get("day_one")
+        if not value:
+            raise ValueError("this case has no day_one in its data, so day(...) cannot be computed")
+        return date.fromisoformat(str(value))
+
+    def day(n: int, hhmm: str = "09:00") -> str:
+        return calendar.day_at(day_one(), int(n), hhmm).isoformat()
+
+    def working_days_after(when: str | date | datetime, n: int, hhmm: str = "09:00") -> str:
+        return calendar.working_days_after(when, int(n), hhmm).isoformat()
+
+    def london_time(on: str | date, hhmm: str) -> str:
+        return _london_time(on, hhmm).isoformat()
+
+    def now() -> str:
+        return clock.now().isoformat()
+
+    return {"day": day, "working_days_after": working_days_after, "london_time": london_time, "now": now}
+
+
+class CaseScriptEnvironment(TaskDataEnvironment):
+    def __init__(self, calendar: WorkingCalendar) -> None:
+        super().__init__({"__builtins__": SAFE_BUILTINS})
+        self.calendar = calendar
+        self.host: ServiceHost = ServiceUnavailable()
+
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
+        functions = calendar_functions(self.calendar, context)
+        return super().evaluate(expression, context, {**functions, **(external_context or {})})
+
+    def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
+        functions = calendar_functions(self.calendar, context)
+        return bool(super().execute(script, context, {**functions, **(external_context or {})}))
+
+
+class CaseScriptEngine(PythonScriptEngine):
+    environment: CaseScriptEnvironment
+
+    def __init__(self, calendar: WorkingCalendar) -> None:
+        super().__init__(environment=CaseScriptEnvironment(calendar))
+
+    def call_service(self, task: Any, **kwargs: Any) -> str:
+        # SpiffWorkflow 3.2.0's own error branch references an undefined name; raise a task error instead.
+        params = {name: spec["value"] for name, spec in kwargs.get("operation_params", {}).items()}
+        call = ServiceCall(
+            operation=kwargs["operation_name"], params=params, element_id=task.task_spec.bpmn_id,
+            task_id=str(task.id), data=task.data,
+        )
+        try:
+            return json.dumps(self.environment.host.call(call))
+        except WorkflowTaskException:
+            raise
+        except Exception as exc:
+            raise WorkflowTaskException(f"service task failed: {exc}", task=task, exception=exc) from exc

@@ -1,0 +1,192 @@
+"""Case use cases. Each public function is one step: one transaction, one save of the workflow.
+
+A step loads the case row (locked on PostgreSQL, version-checked everywhere), restores the workflow
+from its JSON, applies the action, runs the engine, and in the same commit saves the workflow, syncs
+the human-task rows, appends audit events, queues outbox messages and stores the next timer due time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.engine.runtime import CaseWorkflow, EngineError, StepResult, TaskNotReady, UserTaskView
+from app.services import audit
+from app.services.forms import FormAnswersError, check_answers
+from app.services.operators import CaseOperators
+from app.services.process_versions import active_version, bundle_of
+from app.services.roles import PARTNERS, role_for
+from app.services.runtime import Runtime
+from app.store.db import transaction
+from app.store.models import Case, HumanTask, ProcessVersion
+
+OPEN, NOT_COMMISSIONED, SUBMITTED = "open", "not_commissioned", "submitted"
+
+
+class CaseError(ValueError):
+    pass
+
+
+class TaskUnavailable(CaseError):
+    """The task was completed, cancelled or claimed by someone else meanwhile."""
+
+
+@dataclass(frozen=True)
+class Notification:
+    reference: str
+    notified_at: datetime
+    child: Mapping[str, Any]
+    incident: Mapping[str, Any]
+    agencies: list[Mapping[str, Any]] = field(default_factory=list)
+    referral: Mapping[str, Any] = field(default_factory=dict)
+
+
+def start_case(rt: Runtime, notification: Notification, *, actor: str) -> int:
+    if notification.notified_at.tzinfo is None:
+        raise CaseError("notified_at must carry a time zone offset")
+    day_one = rt.calendar.day_one(notification.notified_at)
+    try:
+        with transaction(rt.sessions) as session:
+            version = active_version(session)
+            if version is None:
+                raise CaseError("no process version is deployed: run `rapidreview deploy` first")
+            compiled = rt.compiled(bundle_of(version), version.process_id)
+            notification_json = {"child": dict(notification.child), "incident": dict(notification.incident),
+                                 "referral": dict(notification.referral),
+                                 "agencies": [dict(a) for a in notification.agencies]}
+            case = Case(reference=notification.reference, process_version_id=version.id, status=OPEN,
+                        notified_at=notification.notified_at, day_one=day_one,
+                        deadline=rt.calendar.deadline_date(day_one), notification=notification_json,
+                        workflow_json="{}", created_at=clock.now())
+            session.add(case)
+            session.flush()
+            audit.record(session, case.id, "case_started", actor=actor, reference=case.reference,
+                         process_version=version.number, day_one=day_one.isoformat(), deadline=case.deadline.isoformat())
+            audit.record(session, case.id, "status_changed", actor=actor, to=OPEN)
+            start_data = {
+                "case_reference": case.reference, "notified_at": notification.notified_at.isoformat(),
+                "day_one": day_one.isoformat(), "notification": notification_json, "partners": dict(PARTNERS),
+            }
+            workflow, result = rt.engine.start(compiled, start_data, CaseOperators(rt, session, case))
+            _after_step(session, rt, case, workflow, result, actor)
+            return case.id
+    except IntegrityError:
+        raise CaseError(f"a case with reference {notification.reference!r} already exists") from None
+
+
+def complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, actor: str) -> None:
+    """Complete a human task with validated answers. Two completions of one task cannot both win."""
+    with transaction(rt.sessions) as session:
+        task = session.get(HumanTask, task_id)
+        if task is None:
+            raise TaskUnavailable(f"there is no task {task_id}")
+        case = _lock_case(session, task.case_id)
+        session.refresh(task, with_for_update=True)
+        if task.state != "ready":
+            raise TaskUnavailable(f"{task.name} for case {case.reference} has already been {task.state}")
+        if task.form:
+            check_answers(session, case.process_version_id, task.form, answers)
+        workflow = rt.engine.restore(case.workflow_json)
+        stamped = {**dict(answers), "completed_at": clock.now().isoformat(), "completed_by": actor}
+        try:
+            result = workflow.complete_user_task(task.engine_task_id, stamped, CaseOperators(rt, session, case))
+        except TaskNotReady as exc:
+            raise TaskUnavailable(str(exc)) from None
+        task.state, task.completed_at, task.completed_by, task.answers = "completed", clock.now(), actor, dict(answers)
+        audit.record(session, case.id, "task_completed", actor=actor, id=task.element_id, partner=task.partner,
+                     agency=task.agency_id, by=actor, task=task.id)
+        _after_step(session, rt, case, workflow, result, actor)
+
+
+def advance_case(rt: Runtime, case_id: int, *, actor: str = "scheduler") -> StepResult:
+    """Fire the case's due timers and run the engine. Safe to call at any time."""
+    with transaction(rt.sessions) as session:
+        case = _lock_case(session, case_id)
+        workflow = rt.engine.restore(case.workflow_json)
+        result = workflow.advance(CaseOperators(rt, session, case))
+        _after_step(session, rt, case, workflow, result, actor)
+        return result
+
+
+def cases_due_for_timers(session: Session, now: datetime) -> list[int]:
+    return list(session.scalars(
+        select(Case.id).where(Case.next_timer_due.is_not(None), Case.next_timer_due <= now).order_by(Case.next_timer_due)
+    ))
+
+
+def ready_tasks(session: Session, case_id: int) -> list[HumanTask]:
+    return list(session.scalars(
+        select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.state == "ready").order_by(HumanTask.id)
+    ))
+
+
+def _lock_case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id, with_for_update=True)
+    if case is None:
+        raise CaseError(f"there is no case {case_id}")
+    return case
+
+
+def _after_step(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflow, result: StepResult, actor: str) -> None:
+    for fired in result.fired_timers:
+        late_ms = int((clock.now() - fired.due).total_seconds() * 1000) if fired.due else None
+        audit.record(session, case.id, "timer_fired", actor=actor, id=fired.element_id, partner=fired.partner,
+                     agency=(fired.agency or {}).get("id"), due=fired.due.isoformat() if fired.due else None,
+                     late_ms=late_ms)
+    _sync_human_tasks(session, case, workflow.ready_user_tasks())
+    data = workflow.data
+    outcome = data.get("record_meeting_outcomes")
+    if isinstance(outcome, dict) and isinstance(outcome.get("lcspr_recommended"), bool):
+        case.lcspr_recommended = outcome["lcspr_recommended"]
+    if "case_not_commissioned" in result.completed_elements and case.status == OPEN:
+        case.status = NOT_COMMISSIONED
+        audit.record(session, case.id, "status_changed", actor=actor, **{"from": OPEN, "to": NOT_COMMISSIONED})
+    case.workflow_json = workflow.dump()
+    case.next_timer_due = workflow.next_timer_due()
+    case.engine_error = None
+    case.updated_at = clock.now()
+
+
+def _sync_human_tasks(session: Session, case: Case, ready: list[UserTaskView]) -> None:
+    """Make the task rows match the engine: new ready tasks appear, vanished ones are cancelled."""
+    rows = {t.engine_task_id: t for t in ready_tasks(session, case.id)}
+    ready_ids = {view.id for view in ready}
+    for engine_id, row in rows.items():
+        if engine_id not in ready_ids:
+            row.state = "cancelled"
+            audit.record(session, case.id, "task_cancelled", id=row.element_id, agency=row.agency_id,
+                         partner=row.partner, task=row.id)
+    for view in ready:
+        if view.id in rows:
+            continue
+        agency = view.agency or {}
+        row = HumanTask(case_id=case.id, engine_task_id=view.id, element_id=view.element_id, name=view.name,
+                        process_id=view.process_id, lane=view.lane, role=role_for(view.lane, view.partner),
+                        form=view.form, partner=view.partner, agency_id=agency.get("id"),
+                        agency_name=agency.get("name"), state="ready", due_at=view.due, created_at=clock.now(),
+                        draft=dict(view.previous_answers) if view.previous_answers else None)
+        session.add(row)
+        session.flush()
+        audit.record(session, case.id, "task_ready", id=view.element_id, partner=view.partner,
+                     agency=agency.get("id"), task=row.id, due=view.due.isoformat() if view.due else None)
+
+
+def case_by_reference(session: Session, reference: str) -> Case | None:
+    return session.scalars(select(Case).where(Case.reference == reference)).first()
+
+
+def version_of(session: Session, case: Case) -> ProcessVersion:
+    version = session.get(ProcessVersion, case.process_version_id)
+    assert version is not None
+    return version
+
+
+__all__ = ["Notification", "start_case", "complete_task", "advance_case", "CaseError", "TaskUnavailable",
+           "EngineError", "FormAnswersError", "cases_due_for_timers", "ready_tasks", "case_by_reference"]

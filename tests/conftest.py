@@ -1,0 +1,60 @@
+"""Shared fixtures. The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from app.config import PROJECT_ROOT, Settings
+from app.services.runtime import Runtime, build_runtime
+from app.store.db import make_engine
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
+
+
+def pytest_report_header() -> str:
+    return f"database: {TEST_DATABASE_URL or 'SQLite (temporary files)'}"
+
+
+requires_soffice = pytest.mark.skipif(
+    shutil.which("soffice") is None and os.environ.get("CI") != "true",
+    reason="LibreOffice is not installed (make setup installs it when run as root)",
+)
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[tuple[str, str | None]]:
+    """A fresh, empty database: a SQLite file, or a new schema in the PostgreSQL test database."""
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path / 'test.db'}", None
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(TEST_DATABASE_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield TEST_DATABASE_URL, schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: tuple[str, str | None]) -> Settings:
+    url, _schema = database
+    return Settings(database_url=url, data_dir=tmp_path / "data", bpmn_dir=PROJECT_ROOT / "bpmn",
+                    forms_dir=PROJECT_ROOT / "forms", templates_dir=PROJECT_ROOT / "templates")
+
+
+@pytest.fixture
+def runtime(settings: Settings, database: tuple[str, str | None]) -> Iterator[Runtime]:
+    rt = build_runtime(settings, schema=database[1])
+    yield rt
+    rt.close()
