@@ -445,7 +445,6 @@ class Builder:
         p = self.doc.add_paragraph()
         p.paragraph_format.space_after = Pt(0)
         p.paragraph_format.line_spacing = 1.0
-        p.add_run().font.size = Pt(6)
         ppr_rpr = OxmlElement("w:rPr")
         size = OxmlElement("w:sz")
         size.set(qn("w:val"), "12")

@@ -18,7 +18,7 @@ from app.simulator.scenario import ScenarioError, load_scenario
 from app.simulator.timeline import render_timeline
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("simulate", help="run one scenario on a virtual clock and show its timeline")
     p.add_argument("scenario", type=Path, help="scenario file (JSON); see docs/simulator.md")
     p.add_argument("--json", action="store_true", help="print the case and its events as one JSON object")

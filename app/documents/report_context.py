@@ -135,7 +135,7 @@ def build_report_context(
     for agency_id, agency in agencies.items():
         ret = returns.get(agency_id) or {}
         form = ret.get("form") or {}
-        status = {"returned": "Returned", "not_returned": "Not returned"}.get(ret.get("status"), "Awaited")
+        status = {"returned": "Returned", "not_returned": "Not returned"}.get(str(ret.get("status")), "Awaited")
         period = " to ".join(p for p in (form.get("involvement_from"), form.get("involvement_to")) if p)
         involvement = "; ".join(p for p in (period, form.get("nature_of_involvement")) if p)
         agency_rows.append(

@@ -100,16 +100,6 @@ class CaseWorkflow:
     def is_completed(self) -> bool:
         return bool(self._wf.is_completed())
 
-    @property
-    def data(self) -> dict[str, Any]:
-        """The case data as the process last left it (the end task's data once completed)."""
-        if self._wf.is_completed():
-            return dict(self._wf.data)
-        latest: dict[str, Any] = {}
-        for task in self._wf.get_tasks(state=TaskState.COMPLETED, workflow=self._wf):
-            latest = task.data
-        return dict(latest)
-
     def ready_user_tasks(self) -> list[UserTaskView]:
         tasks = self._wf.get_tasks(state=TaskState.READY, manual=True)
         return [self._view(t) for t in tasks if isinstance(t.task_spec, UserTask)]

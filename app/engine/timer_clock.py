@@ -26,4 +26,4 @@ class _ClockDatetime(datetime):
 
 def install() -> None:
     if _timer_module.datetime is not _ClockDatetime:
-        _timer_module.datetime = _ClockDatetime  # type: ignore[misc]
+        _timer_module.datetime = _ClockDatetime

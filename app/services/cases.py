@@ -7,7 +7,7 @@ the human-task rows, appends audit events, queues outbox messages and stores the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,7 @@ from app.store.db import transaction
 from app.store.models import Case, HumanTask, ProcessVersion
 
 OPEN, NOT_COMMISSIONED, SUBMITTED = "open", "not_commissioned", "submitted"
+LCSPR_DECISION_TASK = "record_meeting_outcomes"
 
 
 class CaseError(ValueError):
@@ -44,7 +45,7 @@ class Notification:
     notified_at: datetime
     child: Mapping[str, Any]
     incident: Mapping[str, Any]
-    agencies: list[Mapping[str, Any]] = field(default_factory=list)
+    agencies: Sequence[Mapping[str, Any]] = field(default_factory=list)
     referral: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -95,13 +96,16 @@ def complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, acto
             check_answers(session, case.process_version_id, task.form, answers)
         workflow = rt.engine.restore(case.workflow_json)
         stamped = {**dict(answers), "completed_at": clock.now().isoformat(), "completed_by": actor}
+        # Recorded first so the timeline reads cause before effect (documents, e-mails the step makes).
+        audit.record(session, case.id, "task_completed", actor=actor, id=task.element_id, partner=task.partner,
+                     agency=task.agency_id, by=actor, task=task.id)
         try:
             result = workflow.complete_user_task(task.engine_task_id, stamped, CaseOperators(rt, session, case))
         except TaskNotReady as exc:
             raise TaskUnavailable(str(exc)) from None
         task.state, task.completed_at, task.completed_by, task.answers = "completed", clock.now(), actor, dict(answers)
-        audit.record(session, case.id, "task_completed", actor=actor, id=task.element_id, partner=task.partner,
-                     agency=task.agency_id, by=actor, task=task.id)
+        if task.element_id == LCSPR_DECISION_TASK and isinstance(answers.get("lcspr_recommended"), bool):
+            case.lcspr_recommended = answers["lcspr_recommended"]
         _after_step(session, rt, case, workflow, result, actor)
 
 
@@ -141,10 +145,6 @@ def _after_step(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflo
                      agency=(fired.agency or {}).get("id"), due=fired.due.isoformat() if fired.due else None,
                      late_ms=late_ms)
     _sync_human_tasks(session, case, workflow.ready_user_tasks())
-    data = workflow.data
-    outcome = data.get("record_meeting_outcomes")
-    if isinstance(outcome, dict) and isinstance(outcome.get("lcspr_recommended"), bool):
-        case.lcspr_recommended = outcome["lcspr_recommended"]
     if "case_not_commissioned" in result.completed_elements and case.status == OPEN:
         case.status = NOT_COMMISSIONED
         audit.record(session, case.id, "status_changed", actor=actor, **{"from": OPEN, "to": NOT_COMMISSIONED})

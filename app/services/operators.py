@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -18,7 +19,7 @@ from app.mail.templates import render_email
 from app.services import documents, outbox
 from app.services.roles import PARTNER_ROLES
 from app.services.runtime import Runtime
-from app.store.models import Case
+from app.store.models import Case, HumanTask
 
 OPERATORS = {
     "send_email": {"required": ("template", "to"), "optional": ("cc", "attachments", "purpose")},
@@ -103,7 +104,7 @@ class CaseOperators:
         if "@" in name:
             return [name]
         if name == "chair":
-            chosen = (data.get("commission_rapid_review") or {}).get("chair_email")
+            chosen = self._answers("commission_rapid_review", data).get("chair_email")
             return [chosen or settings.role_mailboxes["independent_chair"]]
         if name in ROLE_RECIPIENTS:
             return [settings.role_mailboxes[name]]
@@ -112,12 +113,26 @@ class CaseOperators:
         if name == "national_panel":
             return [settings.national_panel_address]
         if name == "meeting_attendees":
-            attendees = (data.get("schedule_rapid_review_meeting") or {}).get("attendees", [])
+            attendees = self._answers("schedule_rapid_review_meeting", data).get("attendees", [])
             return [a["email"] for a in attendees if a.get("email")]
         if name == "agency_contacts":
             return [a["contact_email"] for a in (data.get("agencies") or {}).values() if a.get("contact_email")]
         raise OperatorError(f"unknown recipient {name!r}: use an e-mail address or one of chair, "
                             f"{', '.join(ROLE_RECIPIENTS)}, statutory_partners, national_panel, meeting_attendees, agency_contacts")
+
+    def _answers(self, element_id: str, data: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A task's answers from the data, else from its latest completion on record.
+
+        A boundary timer's branch sees the data as it was when its activity started (before, say, the
+        chair was appointed), so alerts look the answers up rather than trust stale data.
+        """
+        if isinstance(data.get(element_id), dict):
+            return dict(data[element_id])
+        row = self.session.scalars(
+            select(HumanTask.answers).where(HumanTask.case_id == self.case.id, HumanTask.element_id == element_id,
+                                            HumanTask.state == "completed").order_by(HumanTask.id.desc()).limit(1)
+        ).first()
+        return dict(row or {})
 
     def email_context(self, data: Mapping[str, Any]) -> dict[str, Any]:
         from app.documents.report_context import display_date, display_datetime
@@ -125,7 +140,7 @@ class CaseOperators:
         today = self.rt.calendar.case_day(self.case.day_one, clock.now())
         agency = data.get("agency") if isinstance(data.get("agency"), dict) else {}
         meeting = data.get("schedule_rapid_review_meeting") or {}
-        commission = data.get("commission_rapid_review") or {}
+        commission = self._answers("commission_rapid_review", data)
         return {
             "case": {"reference": self.case.reference, "day_one": display_date(self.case.day_one),
                      "deadline": display_date(self.case.deadline), "day": today},

@@ -25,7 +25,7 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
         kwargs["connect_args"] = {"timeout": 30}
     elif schema:
         kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
-    engine = create_engine(parsed, **kwargs)  # type: ignore[arg-type]
+    engine = create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
