@@ -66,7 +66,22 @@ def _safe_xml(name: str, content: bytes) -> Any:
         raise ProcessDefinitionError(f"not well-formed XML: {exc}", file=name) from None
     if root.getroottree().docinfo.doctype or b"<!ENTITY" in content or b"<!DOCTYPE" in content:
         raise ProcessDefinitionError("a DOCTYPE or entity declaration is not allowed in a process file", file=name)
+    _check_flow_references(root, name)
     return root
+
+
+def _check_flow_references(root: Any, name: str) -> None:
+    """Every sequence flow joins two elements of its own process (SpiffWorkflow's message is cryptic)."""
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
+    for process in root.iterfind(".//bpmn:process", ns):
+        ids = {el.get("id") for el in process.iter() if el.get("id")}
+        for flow in process.iter("{%s}sequenceFlow" % ns["bpmn"]):
+            for end in ("sourceRef", "targetRef"):
+                ref = flow.get(end)
+                if ref not in ids:
+                    raise ProcessDefinitionError(
+                        f"sequence flow {flow.get('id')} has {end}={ref!r}, which is not an element of process "
+                        f"{process.get('id')}", file=name, element=flow.get("id"))
 
 
 def compile_bundle(bundle: ProcessBundle, process_id: str) -> CompiledProcess:

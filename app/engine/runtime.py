@@ -197,10 +197,17 @@ class CaseWorkflow:
 
 
 def _describe(exc: SpiffWorkflowException) -> str:
-    notes = " ".join(getattr(exc, "notes", []) or [])
-    task = getattr(exc, "task_spec", None)
-    where = f" (element {getattr(task, 'bpmn_id', None) or getattr(task, 'name', '')})" if task else ""
-    return f"{exc}{where}{' ' + notes if notes else ''}"
+    """File, element and the underlying reason, e.g. ``information_sharing.bpmn, element x: ...: bad time``."""
+    spec = getattr(exc, "task_spec", None)
+    task = getattr(exc, "task", None)
+    file = getattr(getattr(getattr(task, "workflow", None), "spec", None), "file", None)
+    element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+    where = ", ".join(p for p in (file, f"element {element}" if element else None) if p)
+    cause = exc.__cause__ or exc.__context__
+    reason = str(exc).strip().rstrip(".")
+    if cause is not None and str(cause) and str(cause) not in reason:
+        reason = f"{reason}: {cause}"
+    return f"{where}: {reason}" if where else reason
 
 
 class Engine:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import clock
 from app.engine.runtime import CaseWorkflow, EngineError, StepResult, TaskNotReady, UserTaskView
@@ -84,6 +85,13 @@ def start_case(rt: Runtime, notification: Notification, *, actor: str) -> int:
 
 def complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, actor: str) -> None:
     """Complete a human task with validated answers. Two completions of one task cannot both win."""
+    try:
+        _complete_task(rt, task_id, answers, actor=actor)
+    except StaleDataError:
+        raise TaskUnavailable("the case changed while you were working on it; reload the task and try again") from None
+
+
+def _complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, actor: str) -> None:
     with transaction(rt.sessions) as session:
         task = session.get(HumanTask, task_id)
         if task is None:
