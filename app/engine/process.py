@@ -75,7 +75,7 @@ def _check_flow_references(root: Any, name: str) -> None:
     ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
     for process in root.iterfind(".//bpmn:process", ns):
         ids = {el.get("id") for el in process.iter() if el.get("id")}
-        for flow in process.iter("{%s}sequenceFlow" % ns["bpmn"]):
+        for flow in process.iter("{{{}}}sequenceFlow".format(ns["bpmn"])):
             for end in ("sourceRef", "targetRef"):
                 ref = flow.get(end)
                 if ref not in ids:
