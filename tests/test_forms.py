@@ -377,7 +377,8 @@ def test_a_national_review_recommendation_needs_a_reason(forms: dict[str, Form])
 # ---- e-mail templates ------------------------------------------------------------------------------
 
 EMAIL_CONTEXT = {
-    "case": {"reference": "RR-2026-014", "day_one": "22 May 2026", "deadline": "12 June 2026", "day": 6},
+    "case": {"reference": "RR-2026-014", "day_one": "22 May 2026", "deadline": "12 June 2026", "day": 6,
+             "days": {n: f"Day {n} date" for n in range(1, 16)}},
     "agency": {"id": "oak-primary", "name": "Oak Primary School"},
     "meeting": {"starts_at": "Wednesday 3 June 2026 at 10:00", "location": "Microsoft Teams"},
     "link": "https://rapidreview.example/cases/RR-2026-014",

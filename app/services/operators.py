@@ -143,7 +143,10 @@ class CaseOperators:
         commission = self._answers("commission_rapid_review", data)
         return {
             "case": {"reference": self.case.reference, "day_one": display_date(self.case.day_one),
-                     "deadline": display_date(self.case.deadline), "day": today},
+                     "deadline": display_date(self.case.deadline), "day": today,
+                     # e.g. case.days[7] -> "Wednesday 30 December 2026", so e-mails give real dates
+                     "days": {n: self.rt.calendar.day_date(self.case.day_one, n).strftime("%A %-d %B %Y")
+                              for n in range(1, 16)}},
             "agency": agency,
             "meeting": {"starts_at": display_datetime(data.get("meeting_starts_at")), "location": meeting.get("location", "")},
             "link": f"{self.rt.settings.base_url.rstrip('/')}/cases/{self.case.reference}",
