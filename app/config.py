@@ -16,6 +16,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 NATIONAL_PANEL_MAILBOX = "Mailbox.NationalReviewPanel@education.gov.uk"
 MAIL_TRANSPORTS = ("file", "smtp", "ews", "graph")
+SMTP_TLS_MODES = ("starttls", "ssl", "opportunistic", "none")
+SMTP_DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "opportunistic": 25, "none": 25}
+EWS_AUTH_TYPES = ("ntlm", "basic", "oauth2")
 
 # Who receives mail addressed to a role. Partnerships set their own with RAPIDREVIEW_MAILBOX_<ROLE>.
 DEFAULT_ROLE_MAILBOXES: dict[str, str] = {
@@ -31,6 +34,50 @@ class ConfigError(ValueError):
     pass
 
 
+# -- mail transports (docs/mail.md) ------------------------------------------------------------------
+# Secrets are kept out of repr() so a logged Settings never shows a password.
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = ""
+    port: int = 587
+    tls: str = "starttls"  # starttls (required), ssl (implicit TLS), opportunistic, none
+    username: str = ""
+    password: str = field(default="", repr=False)
+    ca_file: Path | None = None
+    timeout_s: float = 60.0
+    local_hostname: str = ""
+    # Recipients under these domains are never sent to without TLS (government guidance for gov.uk).
+    require_tls_domains: tuple[str, ...] = ("gov.uk",)
+
+
+@dataclass(frozen=True)
+class EwsSettings:
+    url: str = ""  # the EWS endpoint, e.g. https://mail.council.example/EWS/Exchange.asmx
+    auth: str = "ntlm"  # ntlm, basic or oauth2
+    username: str = ""
+    password: str = field(default="", repr=False)
+    tenant_id: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    mailbox: str = ""  # the (shared) mailbox mail is sent from; default RAPIDREVIEW_MAIL_FROM
+    timeout_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    tenant_id: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    certificate_file: Path | None = None  # PEM private key and certificate, instead of a client secret
+    certificate_thumbprint: str = ""
+    mailbox: str = ""  # user id or address of the (shared) mailbox; default RAPIDREVIEW_MAIL_FROM
+    authority_host: str = "https://login.microsoftonline.com"
+    endpoint: str = "https://graph.microsoft.com/v1.0"
+    ca_file: Path | None = None
+    timeout_s: float = 60.0
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'rapidreview.db'}"
@@ -44,6 +91,9 @@ class Settings:
     base_url: str = "http://127.0.0.1:5000"
     mail_transport: str = "file"
     mail_from: str = "rapid.review@partnership.example"
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    ews: EwsSettings = field(default_factory=EwsSettings)
+    graph: GraphSettings = field(default_factory=GraphSettings)
     national_panel_address: str = NATIONAL_PANEL_MAILBOX
     role_mailboxes: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ROLE_MAILBOXES))
     bank_holidays_file: Path | None = None
@@ -95,6 +145,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
     if transport not in MAIL_TRANSPORTS:
         raise ConfigError(f"RAPIDREVIEW_MAIL_TRANSPORT must be one of {', '.join(MAIL_TRANSPORTS)}, not {transport!r}")
     changes["mail_transport"] = transport
+    changes["smtp"] = smtp_from_environment(env, required=transport == "smtp")
+    changes["ews"] = ews_from_environment(env, required=transport == "ews")
+    changes["graph"] = graph_from_environment(env, required=transport == "graph")
     if env.get("RAPIDREVIEW_PDF_TIMEOUT"):
         try:
             changes["pdf_timeout_s"] = float(env["RAPIDREVIEW_PDF_TIMEOUT"])
@@ -109,3 +162,141 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
             mailboxes[role] = value.strip()
     changes["role_mailboxes"] = mailboxes
     return replace(defaults, **changes)
+
+
+# -- reading the mail settings -----------------------------------------------------------------------
+# Every variable that is set is checked, whichever transport is chosen; the chosen transport's required
+# ones must be set. Errors name the variable.
+
+def _value(env: Mapping[str, str], name: str) -> str:
+    return (env.get(name) or "").strip()
+
+
+def _secret(env: Mapping[str, str], name: str) -> str:
+    """``NAME`` or the contents of the file named by ``NAME_FILE`` (for container secrets)."""
+    direct, path = env.get(name) or "", _value(env, f"{name}_FILE")
+    if direct and path:
+        raise ConfigError(f"set {name} or {name}_FILE, not both")
+    if not path:
+        return direct
+    try:
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from None
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _value(env, name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be more than 0 seconds, not {raw!r}")
+    return value
+
+
+def _file(env: Mapping[str, str], name: str) -> Path | None:
+    raw = _value(env, name)
+    if not raw:
+        return None
+    if not Path(raw).is_file():
+        raise ConfigError(f"{name}: no file at {raw}")
+    return Path(raw)
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = _value(env, name).lower() or default
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
+def _https_url(env: Mapping[str, str], name: str, default: str = "") -> str:
+    raw = _value(env, name) or default
+    if raw and not (raw.startswith("https://") and len(raw) > len("https://")):
+        raise ConfigError(f"{name} must be an https:// URL, not {raw!r}")
+    return raw.rstrip("/")
+
+
+def _mailbox(env: Mapping[str, str], name: str, *, address: bool) -> str:
+    raw = _value(env, name)
+    if raw and address and "@" not in raw:
+        raise ConfigError(f"{name} must be an e-mail address, not {raw!r}")
+    return raw
+
+
+def _need(required: bool, pairs: tuple[tuple[str, str], ...], why: str) -> None:
+    if required:
+        missing = [name for name, value in pairs if not value]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)} must be set {why}")
+
+
+def smtp_from_environment(env: Mapping[str, str], *, required: bool) -> SmtpSettings:
+    tls = _choice(env, "RAPIDREVIEW_SMTP_TLS", SMTP_TLS_MODES, "starttls")
+    port = SMTP_DEFAULT_PORTS[tls]
+    if raw := _value(env, "RAPIDREVIEW_SMTP_PORT"):
+        if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+            raise ConfigError(f"RAPIDREVIEW_SMTP_PORT must be a port number (1-65535), not {raw!r}")
+        port = int(raw)
+    username, password = _value(env, "RAPIDREVIEW_SMTP_USERNAME"), _secret(env, "RAPIDREVIEW_SMTP_PASSWORD")
+    if bool(username) != bool(password):
+        raise ConfigError("RAPIDREVIEW_SMTP_USERNAME and RAPIDREVIEW_SMTP_PASSWORD must be set together (or neither)")
+    if username and tls == "none":
+        raise ConfigError("RAPIDREVIEW_SMTP_TLS=none cannot be used with RAPIDREVIEW_SMTP_USERNAME: "
+                          "the password would cross the network unencrypted")
+    domains = tuple(d.strip().lower().lstrip(".") for d in
+                    (env.get("RAPIDREVIEW_SMTP_REQUIRE_TLS_DOMAINS") or "gov.uk").split(",") if d.strip())
+    settings = SmtpSettings(host=_value(env, "RAPIDREVIEW_SMTP_HOST"), port=port, tls=tls, username=username,
+                            password=password, ca_file=_file(env, "RAPIDREVIEW_SMTP_CA_FILE"),
+                            timeout_s=_number(env, "RAPIDREVIEW_SMTP_TIMEOUT", 60.0),
+                            local_hostname=_value(env, "RAPIDREVIEW_SMTP_LOCAL_HOSTNAME"), require_tls_domains=domains)
+    _need(required, (("RAPIDREVIEW_SMTP_HOST", settings.host),), "when RAPIDREVIEW_MAIL_TRANSPORT is smtp")
+    return settings
+
+
+def ews_from_environment(env: Mapping[str, str], *, required: bool) -> EwsSettings:
+    settings = EwsSettings(
+        url=_https_url(env, "RAPIDREVIEW_EWS_URL"), auth=_choice(env, "RAPIDREVIEW_EWS_AUTH", EWS_AUTH_TYPES, "ntlm"),
+        username=_value(env, "RAPIDREVIEW_EWS_USERNAME"), password=_secret(env, "RAPIDREVIEW_EWS_PASSWORD"),
+        tenant_id=_value(env, "RAPIDREVIEW_EWS_TENANT_ID"), client_id=_value(env, "RAPIDREVIEW_EWS_CLIENT_ID"),
+        client_secret=_secret(env, "RAPIDREVIEW_EWS_CLIENT_SECRET"),
+        mailbox=_mailbox(env, "RAPIDREVIEW_EWS_MAILBOX", address=True),
+        timeout_s=_number(env, "RAPIDREVIEW_EWS_TIMEOUT", 120.0),
+    )
+    why = "when RAPIDREVIEW_MAIL_TRANSPORT is ews"
+    _need(required, (("RAPIDREVIEW_EWS_URL", settings.url),), why)
+    if settings.auth == "oauth2":
+        _need(required, (("RAPIDREVIEW_EWS_TENANT_ID", settings.tenant_id), ("RAPIDREVIEW_EWS_CLIENT_ID", settings.client_id),
+                         ("RAPIDREVIEW_EWS_CLIENT_SECRET", settings.client_secret)), f"{why} and RAPIDREVIEW_EWS_AUTH is oauth2")
+    else:
+        _need(required, (("RAPIDREVIEW_EWS_USERNAME", settings.username), ("RAPIDREVIEW_EWS_PASSWORD", settings.password)),
+              f"{why} and RAPIDREVIEW_EWS_AUTH is {settings.auth}")
+    return settings
+
+
+def graph_from_environment(env: Mapping[str, str], *, required: bool) -> GraphSettings:
+    settings = GraphSettings(
+        tenant_id=_value(env, "RAPIDREVIEW_GRAPH_TENANT_ID"), client_id=_value(env, "RAPIDREVIEW_GRAPH_CLIENT_ID"),
+        client_secret=_secret(env, "RAPIDREVIEW_GRAPH_CLIENT_SECRET"),
+        certificate_file=_file(env, "RAPIDREVIEW_GRAPH_CERTIFICATE_FILE"),
+        certificate_thumbprint=_value(env, "RAPIDREVIEW_GRAPH_CERTIFICATE_THUMBPRINT"),
+        mailbox=_mailbox(env, "RAPIDREVIEW_GRAPH_MAILBOX", address=False),
+        authority_host=_https_url(env, "RAPIDREVIEW_GRAPH_AUTHORITY_HOST", GraphSettings.authority_host),
+        endpoint=_https_url(env, "RAPIDREVIEW_GRAPH_ENDPOINT", GraphSettings.endpoint),
+        ca_file=_file(env, "RAPIDREVIEW_GRAPH_CA_FILE"), timeout_s=_number(env, "RAPIDREVIEW_GRAPH_TIMEOUT", 60.0),
+    )
+    if settings.client_secret and settings.certificate_file:
+        raise ConfigError("set RAPIDREVIEW_GRAPH_CLIENT_SECRET or RAPIDREVIEW_GRAPH_CERTIFICATE_FILE, not both")
+    if bool(settings.certificate_file) != bool(settings.certificate_thumbprint):
+        raise ConfigError("RAPIDREVIEW_GRAPH_CERTIFICATE_FILE and RAPIDREVIEW_GRAPH_CERTIFICATE_THUMBPRINT "
+                          "must be set together")
+    why = "when RAPIDREVIEW_MAIL_TRANSPORT is graph"
+    _need(required, (("RAPIDREVIEW_GRAPH_TENANT_ID", settings.tenant_id),
+                     ("RAPIDREVIEW_GRAPH_CLIENT_ID", settings.client_id)), why)
+    if required and not (settings.client_secret or settings.certificate_file):
+        raise ConfigError(f"RAPIDREVIEW_GRAPH_CLIENT_SECRET or RAPIDREVIEW_GRAPH_CERTIFICATE_FILE must be set {why}")
+    return settings

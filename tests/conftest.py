@@ -6,16 +6,24 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import text
 
+from app import clock
 from app.config import PROJECT_ROOT, Settings
+from app.services.demo import seed_demo
+from app.services.process_versions import deploy_directory
 from app.services.runtime import Runtime, build_runtime
 from app.store.db import make_engine
+from app.web import create_app
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
+# Cheap password hashes: the suite creates a dozen accounts per web test.
+os.environ.setdefault("RAPIDREVIEW_PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
 
 
 def pytest_report_header() -> str:
@@ -58,3 +66,20 @@ def runtime(settings: Settings, database: tuple[str, str | None]) -> Iterator[Ru
     rt = build_runtime(settings, schema=database[1])
     yield rt
     rt.close()
+
+
+START = datetime(2026, 5, 22, 8, 0, tzinfo=UTC)  # Friday 22 May 2026, 09:00 London
+
+
+@pytest.fixture
+def virtual_clock() -> Iterator[clock.VirtualClock]:
+    virtual = clock.VirtualClock(START)
+    with clock.using(virtual):
+        yield virtual
+
+
+@pytest.fixture
+def app(runtime: Runtime, virtual_clock: clock.VirtualClock) -> Flask:
+    deploy_directory(runtime, PROJECT_ROOT / "bpmn", PROJECT_ROOT / "forms", deployed_by="test")
+    seed_demo(runtime)
+    return create_app("test", runtime=runtime)

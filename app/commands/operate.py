@@ -1,9 +1,10 @@
-"""Operator commands: ``db upgrade``, ``deploy``, ``scheduler``."""
+"""Operator commands: ``db upgrade``, ``deploy``, ``scheduler``, ``status``."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import sys
 from pathlib import Path
 
@@ -24,8 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     deploy.add_argument("--note", default="", help="what changed, for the version history")
     deploy.set_defaults(handler=deploy_cmd)
 
-    subparsers.add_parser("scheduler", help="fire due timers and send the outbox until stopped").set_defaults(
-        handler=scheduler_cmd)
+    sched = subparsers.add_parser("scheduler", help="fire due timers and send the outbox until stopped")
+    sched.add_argument("--poll", type=float, default=None, metavar="SECONDS",
+                       help="safety-net polling interval (default 30); wake-ups come from the database at once")
+    sched.set_defaults(handler=scheduler_cmd)
+
+    status = subparsers.add_parser("status", help="scheduler heartbeat, next wake-up, overdue timers, outbox backlog")
+    status.add_argument("--json", action="store_true", help="print JSON (what /healthz shows)")
+    status.set_defaults(handler=status_cmd)
 
 
 def _fail(exc: Exception) -> int:
@@ -55,11 +62,29 @@ def deploy_cmd(args: argparse.Namespace) -> int:
 
 
 def scheduler_cmd(args: argparse.Namespace) -> int:
-    from scheduler.main import run_forever
+    from scheduler.main import POLL_SECONDS, run_forever
+
+    if args.poll is not None and args.poll <= 0:
+        return _fail(ValueError("--poll must be more than 0 seconds"))
+    try:
+        rt = build_runtime(from_environment())
+    except ConfigError as exc:
+        return _fail(exc)
+    run_forever(rt, poll=args.poll or POLL_SECONDS)
+    return 0
+
+
+def status_cmd(args: argparse.Namespace) -> int:
+    """Exit status 0 when all is well, 1 when something needs a person (for monitoring)."""
+    from scheduler.status import collect, render
 
     try:
         rt = build_runtime(from_environment())
     except ConfigError as exc:
         return _fail(exc)
-    run_forever(rt)
-    return 0
+    try:
+        status = collect(rt)
+    finally:
+        rt.close()
+    print(json.dumps(status, indent=2) if args.json else render(status))
+    return 0 if status["ok"] else 1

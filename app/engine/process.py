@@ -15,7 +15,9 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import VALIDATOR
+
+from app.engine.service_tasks import CaseBpmnParser
 
 PROCESS_SUFFIXES = (".bpmn", ".dmn")
 
@@ -85,7 +87,7 @@ def _check_flow_references(root: Any, name: str) -> None:
 
 
 def compile_bundle(bundle: ProcessBundle, process_id: str) -> CompiledProcess:
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = CaseBpmnParser(validator=VALIDATOR)
     for name, content in sorted(bundle.files.items()):
         root = _safe_xml(name, content)
         try:

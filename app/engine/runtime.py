@@ -18,7 +18,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 from SpiffWorkflow.util.task import TaskState
 
@@ -26,9 +25,10 @@ from app.calendar import WorkingCalendar
 from app.engine import timer_clock
 from app.engine.process import CompiledProcess
 from app.engine.scripting import CaseScriptEngine, ServiceHost, ServiceUnavailable
+from app.engine.service_tasks import AWAITING, SERIALIZER_CONFIG
 
 timer_clock.install()
-_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SERIALIZER_CONFIG))
 
 
 class EngineError(RuntimeError):
@@ -107,6 +107,29 @@ class CaseWorkflow:
     def completed_element_ids(self) -> set[str]:
         return {t.task_spec.bpmn_id for t in self._wf.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id}
 
+    def element_states(self) -> dict[str, dict[str, str]]:
+        """Per process file, each element's state for the diagram: done, active (people) or waiting (time)."""
+        states: dict[str, dict[str, str]] = {}
+        rank = {"done": 0, "waiting": 1, "active": 2}
+        for task in self._wf.get_tasks():
+            spec = task.task_spec
+            if not spec.bpmn_id:
+                continue
+            if task.state == TaskState.COMPLETED:
+                state = "done"
+            elif task.state == TaskState.READY and isinstance(spec, UserTask):
+                state = "active"
+            elif task.state == TaskState.WAITING:
+                # Timers and other events; started sub-processes stay unmarked so they do not drown the page.
+                state = "waiting"
+            else:
+                continue
+            file = getattr(task.workflow.spec, "file", None) or ""
+            per_file = states.setdefault(file.rsplit("/", 1)[-1], {})
+            if rank[state] >= rank.get(per_file.get(spec.bpmn_id, "done"), 0):
+                per_file[spec.bpmn_id] = state
+        return states
+
     def next_timer_due(self) -> datetime | None:
         dues = [d for t in self._wf.get_tasks(state=TaskState.WAITING) if (d := _timer_due(t)) is not None]
         return min(dues) if dues else None
@@ -172,6 +195,10 @@ class CaseWorkflow:
 
         self._engine.environment.host = host
         try:
+            if self._resume_waiting_tasks(host, did_complete):
+                # Finish what the resumed tasks lead to before timers are refreshed: a National Panel e-mail
+                # accepted at 16:59 ends the review, so the 17:00 deadline timer must not fire afterwards.
+                self._wf.do_engine_steps(did_complete_task=did_complete)
             if first is not None:
                 first.run()
                 did_complete(first)
@@ -188,6 +215,24 @@ class CaseWorkflow:
         finally:
             self._engine.environment.host = ServiceUnavailable()
         return result
+
+    def _resume_waiting_tasks(self, host: ServiceHost, did_complete: Any) -> bool:
+        """Complete each service task whose handed-on work the host reports done, with its result."""
+        resumed = False
+        for task in self._wf.get_tasks(state=TaskState.STARTED):
+            key = task.internal_data.get(AWAITING)
+            if key is None:
+                continue
+            outcome = host.outcome(key)
+            if outcome is None:
+                continue
+            del task.internal_data[AWAITING]
+            variable = task.task_spec.result_variable
+            task.data[variable] = {**(task.data.get(variable) or {}), **outcome}
+            task.complete()
+            did_complete(task)
+            resumed = True
+        return resumed
 
     def _ready_engine_tasks(self) -> bool:
         return any(not t.task_spec.manual for t in self._wf.get_tasks(state=TaskState.READY))

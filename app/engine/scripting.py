@@ -44,8 +44,21 @@ class ServiceCall:
     data: Mapping[str, Any]
 
 
+@dataclass(frozen=True)
+class Awaiting:
+    """A host's answer that it handed the work on: the task waits (STARTED, saved with the case) until
+    :meth:`ServiceHost.outcome` reports a result for ``key``. ``queued`` is what the task holds meanwhile."""
+
+    key: str
+    queued: dict[str, Any]
+
+
 class ServiceHost(Protocol):
-    def call(self, call: ServiceCall) -> dict[str, Any]: ...
+    def call(self, call: ServiceCall) -> dict[str, Any] | Awaiting: ...
+
+    def outcome(self, key: str) -> dict[str, Any] | None:
+        """The result of work handed on with ``Awaiting(key)``, or None while it is not done."""
+        ...
 
 
 class ServiceUnavailable:
@@ -53,6 +66,9 @@ class ServiceUnavailable:
 
     def call(self, call: ServiceCall) -> dict[str, Any]:
         raise RuntimeError(f"service task {call.element_id} ran without a service host")
+
+    def outcome(self, key: str) -> dict[str, Any] | None:
+        raise RuntimeError(f"the outcome of {key} was asked for without a service host")
 
 
 def calendar_functions(calendar: WorkingCalendar, data: Mapping[str, Any]) -> dict[str, Callable[..., str]]:
@@ -100,16 +116,21 @@ class CaseScriptEngine(PythonScriptEngine):
     def __init__(self, calendar: WorkingCalendar) -> None:
         super().__init__(environment=CaseScriptEnvironment(calendar))
 
-    def call_service(self, task: Any, **kwargs: Any) -> str:
-        # SpiffWorkflow 3.2.0's own error branch references an undefined name; raise a task error instead.
-        params = {name: spec["value"] for name, spec in kwargs.get("operation_params", {}).items()}
-        call = ServiceCall(
-            operation=kwargs["operation_name"], params=params, element_id=task.task_spec.bpmn_id,
-            task_id=str(task.id), data=task.data,
-        )
+    def start_service(self, task: Any, operation_name: str, operation_params: Mapping[str, Any]) -> dict[str, Any] | Awaiting:
+        """Call the host for a service task: a result, or :class:`Awaiting` when the task must wait."""
+        params = {name: spec["value"] for name, spec in operation_params.items()}
+        call = ServiceCall(operation=operation_name, params=params, element_id=task.task_spec.bpmn_id,
+                           task_id=str(task.id), data=task.data)
         try:
-            return json.dumps(self.environment.host.call(call))
+            return self.environment.host.call(call)
         except WorkflowTaskException:
             raise
         except Exception as exc:
+            # SpiffWorkflow 3.2.0's own error branch references an undefined name; raise a task error instead.
             raise WorkflowTaskException(f"service task failed: {exc}", task=task, exception=exc) from exc
+
+    def call_service(self, task: Any, **kwargs: Any) -> str:
+        # Only service tasks saved before tasks could wait come here (app.engine.service_tasks runs the
+        # others): they complete at once, as they always did.
+        outcome = self.start_service(task, kwargs["operation_name"], kwargs.get("operation_params", {}))
+        return json.dumps(outcome.queued if isinstance(outcome, Awaiting) else outcome)

@@ -19,14 +19,24 @@ class Attachment:
 
 @dataclass(frozen=True)
 class OutgoingMail:
-    message_id: str
+    message_id: str  # our RFC 5322 Message-ID: the idempotency key transports look for in Sent Items
     sender: str
     to: list[str]
     subject: str
-    body: str
+    body: str  # plain text
     cc: list[str] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     invitation: Invitation | None = None
+    html: str | None = None  # the HTML alternative of ``body``, already escaped by its template
+
+    @property
+    def cancel(self) -> bool:
+        """True when this mail withdraws a meeting (for everyone, or for the attendees it names)."""
+        return self.invitation is not None and self.invitation.cancel is not None
+
+    @property
+    def recipients(self) -> list[str]:
+        return [*self.to, *(a for a in self.cc if a not in self.to)]
 
 
 def new_message_id(domain: str) -> str:
@@ -43,11 +53,16 @@ def to_email_message(mail: OutgoingMail, sent_at: datetime) -> EmailMessage:
         msg["Cc"] = ", ".join(mail.cc)
     msg["Subject"] = mail.subject
     msg.set_content(mail.body)
+    if mail.html is not None:
+        msg.add_alternative(mail.html, subtype="html")
     if mail.invitation is not None:
-        # An inline text/calendar part is what Outlook and others treat as a meeting request.
-        msg.add_alternative(to_ics(mail.invitation), subtype="calendar", params={"method": "REQUEST"})
-        msg.add_attachment(to_ics(mail.invitation).encode(), maintype="text", subtype="calendar",
-                           filename="invite.ics", params={"method": "REQUEST"})
+        # An inline text/calendar part is what Outlook and others treat as a meeting request (or cancellation);
+        # the .ics attachment is for clients that only look at attachments.
+        method = mail.invitation.method
+        ics = to_ics(mail.invitation)
+        msg.add_alternative(ics, subtype="calendar", params={"method": method})
+        msg.add_attachment(ics.encode(), maintype="text", subtype="calendar",
+                           filename="cancel.ics" if mail.cancel else "invite.ics", params={"method": method})
     for attachment in mail.attachments:
         maintype, _, subtype = attachment.media_type.partition("/")
         msg.add_attachment(attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename)

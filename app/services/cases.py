@@ -30,6 +30,7 @@ from app.store.models import Case, HumanTask, ProcessVersion
 
 OPEN, NOT_COMMISSIONED, SUBMITTED = "open", "not_commissioned", "submitted"
 LCSPR_DECISION_TASK = "record_meeting_outcomes"
+COMMISSION_TASK = "commission_rapid_review"
 
 
 class CaseError(ValueError):
@@ -105,8 +106,8 @@ def _complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, act
         workflow = rt.engine.restore(case.workflow_json)
         stamped = {**dict(answers), "completed_at": clock.now().isoformat(), "completed_by": actor}
         # Recorded first so the timeline reads cause before effect (documents, e-mails the step makes).
-        audit.record(session, case.id, "task_completed", actor=actor, id=task.element_id, partner=task.partner,
-                     agency=task.agency_id, by=actor, task=task.id)
+        audit.record(session, case.id, "task_completed", actor=actor, id=task.element_id, name=task.name,
+                     partner=task.partner, agency=task.agency_id, by=actor, task=task.id)
         try:
             result = workflow.complete_user_task(task.engine_task_id, stamped, CaseOperators(rt, session, case))
         except TaskNotReady as exc:
@@ -114,23 +115,23 @@ def _complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, act
         task.state, task.completed_at, task.completed_by, task.answers = "completed", clock.now(), actor, dict(answers)
         if task.element_id == LCSPR_DECISION_TASK and isinstance(answers.get("lcspr_recommended"), bool):
             case.lcspr_recommended = answers["lcspr_recommended"]
+        if task.element_id == COMMISSION_TASK and answers.get("chair_email"):
+            case.chair_email = str(answers["chair_email"]).strip().lower()
         _after_step(session, rt, case, workflow, result, actor)
 
 
 def advance_case(rt: Runtime, case_id: int, *, actor: str = "scheduler") -> StepResult:
     """Fire the case's due timers and run the engine. Safe to call at any time."""
     with transaction(rt.sessions) as session:
-        case = _lock_case(session, case_id)
-        workflow = rt.engine.restore(case.workflow_json)
-        result = workflow.advance(CaseOperators(rt, session, case))
-        _after_step(session, rt, case, workflow, result, actor)
-        return result
+        return advance_locked_case(session, rt, _lock_case(session, case_id), actor=actor)
 
 
-def cases_due_for_timers(session: Session, now: datetime) -> list[int]:
-    return list(session.scalars(
-        select(Case.id).where(Case.next_timer_due.is_not(None), Case.next_timer_due <= now).order_by(Case.next_timer_due)
-    ))
+def advance_locked_case(session: Session, rt: Runtime, case: Case, *, actor: str) -> StepResult:
+    """The step of :func:`advance_case` on a case this transaction has locked (the scheduler claims it)."""
+    workflow = rt.engine.restore(case.workflow_json)
+    result = workflow.advance(CaseOperators(rt, session, case))
+    _after_step(session, rt, case, workflow, result, actor)
+    return result
 
 
 def ready_tasks(session: Session, case_id: int) -> list[HumanTask]:
@@ -158,7 +159,8 @@ def _after_step(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflo
         audit.record(session, case.id, "status_changed", actor=actor, **{"from": OPEN, "to": NOT_COMMISSIONED})
     case.workflow_json = workflow.dump()
     case.next_timer_due = workflow.next_timer_due()
-    case.engine_error = None
+    case.wake_at = case.next_timer_due
+    case.engine_error, case.engine_attempts, case.engine_failed_since = None, 0, None
     case.updated_at = clock.now()
 
 
@@ -182,7 +184,7 @@ def _sync_human_tasks(session: Session, case: Case, ready: list[UserTaskView]) -
                         draft=dict(view.previous_answers) if view.previous_answers else None)
         session.add(row)
         session.flush()
-        audit.record(session, case.id, "task_ready", id=view.element_id, partner=view.partner,
+        audit.record(session, case.id, "task_ready", id=view.element_id, name=view.name, partner=view.partner,
                      agency=agency.get("id"), task=row.id, due=view.due.isoformat() if view.due else None)
 
 
@@ -197,4 +199,4 @@ def version_of(session: Session, case: Case) -> ProcessVersion:
 
 
 __all__ = ["Notification", "start_case", "complete_task", "advance_case", "CaseError", "TaskUnavailable",
-           "EngineError", "FormAnswersError", "cases_due_for_timers", "ready_tasks", "case_by_reference"]
+           "EngineError", "FormAnswersError", "advance_locked_case", "ready_tasks", "case_by_reference"]

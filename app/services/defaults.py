@@ -59,4 +59,5 @@ def _meeting_defaults(rt: Runtime, case: Case, data: Mapping[str, Any]) -> dict[
     seen: set[str] = set()
     unique = [a for a in attendees if not (a["email"] in seen or seen.add(a["email"]))]  # type: ignore[func-returns-value]
     return {"meeting_date": rt.calendar.day_date(case.day_one, MEETING_DAY).isoformat(), "meeting_time": MEETING_TIME,
+            "duration_minutes": 120,
             "attendees": unique}

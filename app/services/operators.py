@@ -14,19 +14,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.engine.scripting import ServiceCall
-from app.mail.templates import render_email
+from app.engine.scripting import Awaiting, ServiceCall
+from app.mail.invitation import CANCEL_ATTENDEES, CANCEL_MEETING
+from app.mail.templates import render_email_parts
 from app.services import documents, outbox
 from app.services.roles import PARTNER_ROLES
 from app.services.runtime import Runtime
-from app.store.models import Case, HumanTask
+from app.store.models import Case, HumanTask, OutboxMessage
 
-OPERATORS = {
+OPERATORS: dict[str, dict[str, tuple[str, ...]]] = {
     "send_email": {"required": ("template", "to"), "optional": ("cc", "attachments", "purpose")},
-    "invite_to_meeting": {"required": ("to",), "optional": ()},
+    "invite_to_meeting": {"required": ("to",), "optional": ("cancel",)},
     "create_document": {"required": ("kind",), "optional": ()},
 }
 ROLE_RECIPIENTS = ("partnership_manager", "la_lead", "police_lead", "icb_lead")
+MEETING_PURPOSE = "meeting_invitation"  # invitations, updates and cancellations of the Rapid Review Meeting
 
 
 class OperatorError(ValueError):
@@ -37,7 +39,7 @@ class CaseOperators:
     def __init__(self, rt: Runtime, session: Session, case: Case) -> None:
         self.rt, self.session, self.case = rt, session, case
 
-    def call(self, call: ServiceCall) -> dict[str, Any]:
+    def call(self, call: ServiceCall) -> dict[str, Any] | Awaiting:
         spec = OPERATORS.get(call.operation)
         if spec is None:
             raise OperatorError(f"{call.element_id}: unknown service operator {call.operation!r}")
@@ -47,11 +49,15 @@ class CaseOperators:
             raise OperatorError(f"{call.element_id}: operator {call.operation} "
                                 + (f"needs {', '.join(missing)}" if missing else f"does not take {', '.join(unknown)}"))
         method = getattr(self, call.operation)
-        return dict(method(call, **call.params))
+        result = method(call, **call.params)
+        return result if isinstance(result, Awaiting) else dict(result)
+
+    def outcome(self, key: str) -> dict[str, Any] | None:
+        return outbox.delivery_outcome(self.session, key)
 
     # -- operators ---------------------------------------------------------------------------------
     def send_email(self, call: ServiceCall, template: str, to: Iterable[str], cc: Iterable[str] = (),
-                   attachments: Iterable[str] = (), purpose: str = "notification") -> dict[str, Any]:
+                   attachments: Iterable[str] = (), purpose: str = "notification") -> dict[str, Any] | Awaiting:
         recipients = self.recipients(to, call.data)
         copies = [a for a in self.recipients(cc, call.data) if a not in recipients]
         doc_ids = []
@@ -60,12 +66,35 @@ class CaseOperators:
             if doc is None:
                 raise OperatorError(f"{call.element_id}: no {kind} document exists yet to attach")
             doc_ids.append(doc.id)
-        subject, body = render_email(self.rt.settings.templates_dir, template, self.email_context(call.data))
+        mail = render_email_parts(self.rt.settings.templates_dir, template, self.email_context(call.data))
         message = outbox.queue(self.session, self.rt, case_id=self.case.id, template=template, to=recipients,
-                               cc=copies, subject=subject, body=body, attachments=doc_ids, purpose=purpose)
-        return {"outbox_message_id": message.id, "queued_at": clock.now().isoformat()}
+                               cc=copies, subject=mail.subject, body=mail.text, body_html=mail.html,
+                               attachments=doc_ids, purpose=purpose)
+        queued = {"outbox_message_id": message.id, "queued_at": clock.now().isoformat()}
+        if purpose == outbox.NATIONAL_PANEL_SUBMISSION:
+            return outbox.await_delivery(message, queued)  # the submission is done when the Panel's server has it
+        return queued
 
-    def invite_to_meeting(self, call: ServiceCall, to: Iterable[str]) -> dict[str, Any]:
+    def invite_to_meeting(self, call: ServiceCall, to: Iterable[str], cancel: bool = False) -> dict[str, Any]:
+        """Invite ``to`` to the Rapid Review Meeting. Called again, it moves the same meeting (same UID, next
+        SEQUENCE; anyone no longer invited is sent a cancellation); with ``cancel``, it cancels the meeting for
+        everyone who was invited (``to`` is then not used)."""
+        from app.documents.report_context import display_datetime
+
+        series = self._meeting_series()
+        current = next((c for c in reversed(series) if c.get("cancel") != CANCEL_ATTENDEES), None)
+        live = current if current is not None and current.get("cancel") is None else None
+        context = self.email_context(call.data)
+        context["meeting"] = {**context["meeting"], "previous_starts_at": "", "for_everyone": True}
+        if bool(cancel):
+            if live is None:
+                raise OperatorError(f"{call.element_id}: there is no meeting to cancel")
+            context["meeting"].update(starts_at=display_datetime(live["starts_at"]), location=live.get("location", ""))
+            sequence = self._next_sequence(series, live["uid"])
+            message = self._queue_meeting("meeting_cancellation", live["attendees"], context,
+                                          {**live, "sequence": sequence, "cancel": CANCEL_MEETING})
+            return {"outbox_message_id": message.id, "uid": live["uid"], "sequence": sequence, "cancelled": True}
+
         meeting = call.data.get("schedule_rapid_review_meeting") or {}
         starts = call.data.get("meeting_starts_at")
         if not starts:
@@ -73,16 +102,49 @@ class CaseOperators:
         start = datetime.fromisoformat(starts)
         end = start + timedelta(minutes=int(meeting.get("duration_minutes", 120)))
         recipients = self.recipients(to, call.data)
-        subject, body = render_email(self.rt.settings.templates_dir, "meeting_invitation", self.email_context(call.data))
-        sequence = int((call.data.get("meeting_invitation") or {}).get("sequence", -1)) + 1
-        uid = f"rapid-review-meeting-{self.case.reference}@{self.rt.settings.mail_from.split('@')[-1]}"
-        message = outbox.queue(
-            self.session, self.rt, case_id=self.case.id, template="meeting_invitation", to=recipients, subject=subject,
-            body=body, purpose="meeting_invitation",
-            calendar={"uid": uid, "sequence": sequence, "summary": subject, "description": body,
-                      "location": meeting.get("location", ""), "starts_at": start.isoformat(), "ends_at": end.isoformat()},
-        )
-        return {"outbox_message_id": message.id, "uid": uid, "sequence": sequence}
+        details = {"location": meeting.get("location", ""), "starts_at": start.isoformat(), "ends_at": end.isoformat(),
+                   "attendees": recipients}
+        if live is not None and all(live.get(k) == v for k, v in details.items()):
+            return {"outbox_message_id": None, "uid": live["uid"], "sequence": live["sequence"], "unchanged": True}
+        if live is None:  # a first meeting, or a new one after a cancellation: a new UID
+            earlier = len({c["uid"] for c in series})
+            domain = self.rt.settings.mail_from.split("@")[-1]
+            uid = f"rapid-review-meeting-{self.case.reference}{f'-{earlier + 1}' if earlier else ''}@{domain}"
+            sequence, template, summary, dropped = 0, "meeting_invitation", "", []
+        else:
+            uid, template, summary = live["uid"], "meeting_update", live["summary"]
+            sequence = self._next_sequence(series, uid)
+            dropped = [a for a in live["attendees"] if a not in recipients]
+            context["meeting"]["previous_starts_at"] = display_datetime(live["starts_at"])
+        calendar = {"uid": uid, "sequence": sequence, "summary": summary, **details}
+        message = self._queue_meeting(template, recipients, context, calendar)
+        result: dict[str, Any] = {"outbox_message_id": message.id, "uid": uid, "sequence": sequence}
+        if dropped:  # they were invited to the meeting as it was: tell them about that one
+            context["meeting"].update(for_everyone=False, starts_at=context["meeting"]["previous_starts_at"])
+            withdrawn = self._queue_meeting("meeting_cancellation", dropped, context, {
+                **calendar, "summary": (message.calendar or {})["summary"],
+                "sequence": sequence + 1, "cancel": CANCEL_ATTENDEES, "attendees": dropped})
+            result["withdrawn"] = {"outbox_message_id": withdrawn.id, "attendees": dropped}
+        return result
+
+    def _meeting_series(self) -> list[dict[str, Any]]:
+        """The calendar details of every meeting mail queued for this case, oldest first."""
+        rows = self.session.execute(select(OutboxMessage.calendar, OutboxMessage.to).where(
+            OutboxMessage.case_id == self.case.id, OutboxMessage.purpose == MEETING_PURPOSE).order_by(OutboxMessage.id))
+        # Invitations queued before attendees were kept in the calendar details went to their recipients.
+        return [{"attendees": list(to), **calendar} for calendar, to in rows if calendar]
+
+    @staticmethod
+    def _next_sequence(series: list[dict[str, Any]], uid: str) -> int:
+        return max(int(c.get("sequence", 0)) for c in series if c["uid"] == uid) + 1
+
+    def _queue_meeting(self, template: str, to: list[str], context: dict[str, Any],
+                       calendar: dict[str, Any]) -> OutboxMessage:
+        mail = render_email_parts(self.rt.settings.templates_dir, template, context)
+        # The calendar entry keeps the first invitation's title; only the e-mail subject says what changed.
+        calendar = {**calendar, "summary": calendar.get("summary") or mail.subject, "description": mail.text}
+        return outbox.queue(self.session, self.rt, case_id=self.case.id, template=template, to=to, subject=mail.subject,
+                            body=mail.text, body_html=mail.html, purpose=MEETING_PURPOSE, calendar=calendar)
 
     def create_document(self, call: ServiceCall, kind: str) -> dict[str, Any]:
         stored = documents.create_report(self.session, self.rt, self.case, kind, call.data)

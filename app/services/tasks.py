@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from jinja2 import ChainableUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
 from app.services.defaults import computed_defaults
-from app.services.forms import example_answers
+from app.services.forms import example_answers, form_schema, version_forms_dir
 from app.services.runtime import Runtime
 from app.store.db import transaction
-from app.store.models import Case, HumanTask
+from app.store.models import Case, HumanTask, ProcessVersion
 
 
 def starting_answers(rt: Runtime, task_id: int, *, with_examples: bool) -> dict[str, Any]:
@@ -26,3 +32,70 @@ def starting_answers(rt: Runtime, task_id: int, *, with_examples: bool) -> dict[
         if view is not None:
             answers.update(computed_defaults(rt, case, task.element_id, view.data))
         return answers
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    task: HumanTask
+    case: Case
+    instructions: str
+    schema: Any
+    registry: Any
+    uischema: dict[str, Any] | None
+    answers: dict[str, Any]
+
+
+def task_detail(rt: Runtime, task_id: int) -> TaskDetail | None:
+    """Everything the task page shows: the form, the BPMN's instructions, and the answers to start from."""
+    with transaction(rt.sessions) as session:
+        task = session.get(HumanTask, task_id)
+        if task is None:
+            return None
+        case = session.get(Case, task.case_id)
+        assert case is not None
+        schema = registry = uischema = None
+        if task.form:
+            schema, registry = form_schema(session, case.process_version_id, task.form)
+            version = session.get(ProcessVersion, case.process_version_id)
+            assert version is not None
+            ui_path = version_forms_dir(version) / task.form.replace(".schema.json", ".uischema.json")
+            uischema = json.loads(ui_path.read_text()) if ui_path.exists() else None
+        instructions = ""
+        answers: dict[str, Any] = dict(task.draft or {})
+        if task.state == "ready":
+            view = next((v for v in rt.engine.restore(case.workflow_json).ready_user_tasks() if v.id == task.engine_task_id), None)
+            if view is not None:
+                instructions = render_instructions(view.instructions or "", view.data)
+                if not answers:
+                    answers = computed_defaults(rt, case, task.element_id, view.data)
+        elif task.answers:
+            answers = dict(task.answers)
+        return TaskDetail(task, case, instructions, schema, registry, uischema, answers)
+
+
+_SANDBOX = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
+
+
+def render_instructions(text: str, data: Mapping[str, Any]) -> str:
+    """Instructions may say ``{{ case_reference }}`` or ``{{ agency.name }}``; a sandbox renders them.
+
+    The result is shown as text (the page escapes it), and a template error shows the raw text
+    rather than hiding the instructions.
+    """
+    if "{" not in text:
+        return text
+    try:
+        return _SANDBOX.from_string(text).render(**{k: v for k, v in data.items() if isinstance(k, str)})
+    except TemplateError:
+        return text
+
+
+def save_draft(rt: Runtime, task_id: int, answers: dict[str, Any], *, actor: str) -> None:
+    """Keep unfinished answers: nothing typed is lost when someone stops half way."""
+    with transaction(rt.sessions) as session:
+        task = session.get(HumanTask, task_id, with_for_update=True)
+        if task is None or task.state != "ready":
+            raise LookupError("This task is no longer open")
+        if task.assignee != actor:
+            raise PermissionError("Claim this task before saving answers")
+        task.draft = answers

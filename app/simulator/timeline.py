@@ -11,16 +11,24 @@ LABELS = {
     "case_started": "case started", "status_changed": "status", "task_ready": "task ready",
     "task_completed": "completed", "task_cancelled": "cancelled", "timer_fired": "timer fired",
     "email_sent": "e-mail sent", "email_failed": "e-mail failed", "document_created": "document",
+    "task_claimed": "claimed", "task_released": "released", "task_reassigned": "reassigned",
+    "document_downloaded": "downloaded",
 }
 
 
-def _detail(event: dict[str, Any]) -> str:
+def describe_event(event: dict[str, Any], *, names: bool = False) -> str:
+    """One line about an event; ``names`` shows task names (for staff) instead of element ids."""
     kind = event["type"]
     who = event.get("partner") or event.get("agency")
     who_text = f" ({who})" if who else ""
-    if kind in ("task_ready", "task_completed", "task_cancelled", "timer_fired"):
+    if kind in ("task_ready", "task_completed", "task_cancelled", "timer_fired", "task_claimed", "task_released",
+                "task_reassigned"):
         by = f" by {event['by']}" if kind == "task_completed" and event.get("by") else ""
-        return f"{event.get('id', '')}{who_text}{by}"
+        to = f" to {event['to']}" if kind == "task_reassigned" and event.get("to") else ""
+        label = (event.get("name") if names else None) or event.get("id", "")
+        return f"{label}{who_text}{by}{to}"
+    if kind == "document_downloaded":
+        return f"{event.get('kind')} v{event.get('version', '')}"
     if kind == "email_sent":
         attached = f" [{', '.join(event['attachments'])}]" if event.get("attachments") else ""
         return f"to {', '.join(event.get('to', []))}: {event.get('subject', '')}{attached}"
@@ -40,7 +48,7 @@ def render_timeline(result: dict[str, Any]) -> str:
         if event["type"] == "task_ready":
             continue  # the completion line says enough; --json keeps every event
         when = to_london(datetime.fromisoformat(event["at"])).strftime("%a %d %b %H:%M")
-        lines.append(f"Day {event['day']:>2}  {when}  {LABELS.get(event['type'], event['type']):<13} {_detail(event)}")
+        lines.append(f"Day {event['day']:>2}  {when}  {LABELS.get(event['type'], event['type']):<13} {describe_event(event)}")
     lines.append("")
     if case["status"] == "submitted":
         verdict = "LATE" if case["late"] else "on time"

@@ -96,9 +96,15 @@ class Case(Base):
     submitted_at: Mapped[datetime | None]
     lcspr_recommended: Mapped[bool | None] = mapped_column(Boolean)
     engine_error: Mapped[str | None] = mapped_column(Text)
+    chair_email: Mapped[str | None] = mapped_column(String(300))  # the chair appointed for this case
     created_at: Mapped[datetime] = mapped_column(default=_now)
     updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # When the scheduler must next step the case: its next timer, the retry of a failed step, or "now"
+    # when work a task waits for has finished (the National Panel e-mail was accepted). Null: nothing to do.
+    wake_at: Mapped[datetime | None] = mapped_column(index=True)
+    engine_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # failed steps in a row
+    engine_failed_since: Mapped[datetime | None]
 
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -110,6 +116,7 @@ class HumanTask(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "engine_task_id"),
         Index("ix_human_tasks_open", "state", "role"),
+        Index("ix_human_tasks_assignee", "assignee", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,15 +172,34 @@ class OutboxMessage(Base):
     cc: Mapped[list[Any]] = mapped_column(JSON, default=list)
     subject: Mapped[str] = mapped_column(String(500))
     body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)  # the HTML alternative, when the template has one
     attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)  # document ids
     calendar: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # meeting invitation details
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, sent, failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, sending, sent, failed, cancelled
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # pending: when to try next; sending: when the claim lapses (the sender died or hangs) and the message is
+    # in doubt, so the next sender asks the transport whether it went out before sending it again.
     next_attempt_at: Mapped[datetime] = mapped_column(default=_now)
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_id: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=_now)
     sent_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # the worker sending (or last sending) it
+    task_waits: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # a service task waits for it
+
+
+class SchedulerHeartbeat(Base):
+    """One row per running scheduler (a ``rapidreview scheduler`` process or a web worker's jobs)."""
+
+    __tablename__ = "scheduler_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid
+    mode: Mapped[str] = mapped_column(String(20))  # process, in-process
+    started_at: Mapped[datetime]
+    beat_at: Mapped[datetime]
+    next_wake_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):
@@ -188,3 +214,46 @@ class AuditEvent(Base):
     type: Mapped[str] = mapped_column(String(50))
     actor: Mapped[str] = mapped_column(String(200), default="system")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Agency(Base):
+    """An organisation that shares information in reviews: a school, a GP practice, a housing service."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str] = mapped_column(String(300))
+    manager_email: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(300), unique=True)  # stored lower-case
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(50), index=True)
+    agency_id: Mapped[str | None] = mapped_column(ForeignKey("agencies.id"))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    last_sign_in_at: Mapped[datetime | None]
+
+
+class MailMeetingItem(Base):
+    """The provider's calendar item (EWS item id, Graph event id) for one meeting, keyed by our iCalendar UID,
+    so a rescheduling or cancellation changes the meeting people already have instead of sending a second one.
+    """
+
+    __tablename__ = "mail_meeting_items"
+
+    uid: Mapped[str] = mapped_column(String(300), primary_key=True)
+    transport: Mapped[str] = mapped_column(String(20))
+    mailbox: Mapped[str] = mapped_column(String(300))
+    item_id: Mapped[str] = mapped_column(String(1000))
+    sequence: Mapped[int] = mapped_column(Integer)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    message_id: Mapped[str] = mapped_column(String(200), index=True)  # the outbox message last applied
+    updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)

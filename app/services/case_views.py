@@ -1,0 +1,116 @@
+"""What the cases list and the case page show, with each role's view of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from app import clock
+from app.services import audit
+from app.services.runtime import Runtime
+from app.services.users import SignedIn
+from app.services.worklist import SEE_ALL_CASES, may_see_case
+from app.store.db import transaction
+from app.store.models import AuditEvent, Case, Document, HumanTask, OutboxMessage, ProcessFile
+
+FILTERS = {"open": "Open", "late": "Late", "submitted": "Submitted", "not_commissioned": "Not commissioned"}
+# What agency staff may see of a case: their own tasks, nothing about other agencies or the report.
+AGENCY_EVENT_TYPES = ("task_ready", "task_completed", "task_cancelled", "timer_fired", "status_changed", "case_started")
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    case: Case
+    day: int
+    late: bool
+
+
+def _late(rt: Runtime, case: Case, now: datetime) -> bool:
+    end = rt.calendar.day_at(case.day_one, 15, "23:59")
+    if case.submitted_at is not None:
+        return case.submitted_at > end
+    return case.status == "open" and now > end
+
+
+def list_cases(rt: Runtime, user: SignedIn, status_filter: str | None) -> tuple[list[CaseRow], float | None]:
+    """Visible cases (newest first) and the on-time rate of submitted ones."""
+    now = clock.now()
+    with transaction(rt.sessions) as session:
+        query = select(Case).order_by(Case.notified_at.desc())
+        if user.role not in SEE_ALL_CASES:
+            query = query.where(Case.id.in_(select(HumanTask.case_id).where(HumanTask.agency_id == user.agency_id)))
+        rows = [CaseRow(c, rt.calendar.case_day(c.day_one, now), _late(rt, c, now)) for c in session.scalars(query)
+                if user.role in SEE_ALL_CASES or may_see_case(user, session, c)]
+    submitted = [r for r in rows if r.case.status == "submitted"]
+    rate = (sum(1 for r in submitted if not r.late) / len(submitted)) if submitted else None
+    if status_filter == "late":
+        rows = [r for r in rows if r.late]
+    elif status_filter in FILTERS:
+        rows = [r for r in rows if r.case.status == status_filter]
+    return rows, rate
+
+
+@dataclass
+class CasePage:
+    case: Case
+    day: int
+    late: bool
+    events: list[AuditEvent]
+    documents: list[Document]
+    open_tasks: list[HumanTask]
+    failed_mail: list[OutboxMessage]
+    diagram_files: dict[str, str]
+    states: dict[str, dict[str, str]]
+    agency_view: bool
+
+
+def case_page(rt: Runtime, user: SignedIn, reference: str) -> CasePage | None:
+    now = clock.now()
+    with transaction(rt.sessions) as session:
+        case = session.scalars(select(Case).where(Case.reference == reference)).first()
+        if case is None or not may_see_case(user, session, case):
+            return None
+        agency_view = user.role not in SEE_ALL_CASES and user.email != case.chair_email
+        events_q = select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)
+        events = list(session.scalars(events_q))
+        if agency_view:
+            events = [e for e in events if e.type in AGENCY_EVENT_TYPES
+                      and e.payload.get("agency") in (None, user.agency_id)]
+        documents = [] if agency_view else list(session.scalars(
+            select(Document).where(Document.case_id == case.id).order_by(Document.id)))
+        open_tasks = list(session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready")
+                                          .order_by(HumanTask.due_at, HumanTask.id)))
+        if agency_view:
+            open_tasks = [t for t in open_tasks if t.agency_id == user.agency_id]
+        failed = [] if agency_view else list(session.scalars(
+            select(OutboxMessage).where(OutboxMessage.case_id == case.id, OutboxMessage.status == "failed")))
+        files = {f.path.split("/", 1)[1]: f.content.decode("utf-8") for f in session.scalars(
+            select(ProcessFile).where(ProcessFile.version_id == case.process_version_id, ProcessFile.path.like("bpmn/%.bpmn")))}
+        states = rt.engine.restore(case.workflow_json).element_states()
+        audit.record(session, case.id, "case_viewed", actor=user.email)
+        return CasePage(case, rt.calendar.case_day(case.day_one, now), _late(rt, case, now), events, documents,
+                        open_tasks, failed, files, states, agency_view)
+
+
+def document_file(rt: Runtime, user: SignedIn, reference: str, document_id: int) -> tuple[Path, Document] | None:
+    with transaction(rt.sessions) as session:
+        doc = session.get(Document, document_id)
+        case = session.scalars(select(Case).where(Case.reference == reference)).first()
+        if doc is None or case is None or doc.case_id != case.id:
+            return None
+        if user.role not in SEE_ALL_CASES and user.email != case.chair_email:
+            return None  # reports hold every agency's information
+        audit.record(session, case.id, "document_downloaded", actor=user.email, kind=doc.kind, version=doc.version,
+                     document_id=doc.id)
+        return rt.settings.documents_dir / doc.path, doc
+
+
+def outbox_messages(rt: Runtime, limit: int = 200) -> list[dict[str, Any]]:
+    with transaction(rt.sessions) as session:
+        rows = session.execute(select(OutboxMessage, Case.reference).outerjoin(Case, Case.id == OutboxMessage.case_id)
+                               .order_by(OutboxMessage.id.desc()).limit(limit))
+        return [{"message": m, "reference": reference} for m, reference in rows]

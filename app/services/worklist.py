@@ -1,0 +1,164 @@
+"""Who may see, claim and complete which task, and the worklist queries behind /tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.services import audit
+from app.services.roles import PARTNER_ROLES
+from app.services.runtime import Runtime
+from app.services.users import SignedIn
+from app.store.db import transaction
+from app.store.models import Case, HumanTask, User
+
+CHAIR_ROLE = "independent_chair"
+LEADS = tuple(PARTNER_ROLES.values())
+SEE_ALL_CASES = ("partnership_manager", "independent_chair", "la_lead", "police_lead", "icb_lead", "la_officer",
+                 "process_owner", "admin")
+
+
+class ClaimError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    task: HumanTask
+    case: Case
+    working_days_left: int | None
+    overdue: bool
+
+
+def may_work_on(user: SignedIn, task: HumanTask, case: Case) -> bool:
+    """May ``user`` claim and complete ``task``? The one rule every view and query relies on."""
+    if task.role is None:
+        return False
+    if task.role == CHAIR_ROLE:
+        # The chair appointed for the case gets its chair tasks, whatever their standing role.
+        if case.chair_email:
+            return user.email == case.chair_email or (user.role == CHAIR_ROLE and not _has_account(case))
+        return user.role == CHAIR_ROLE
+    if task.role == "statutory_partner":
+        return user.role in LEADS
+    if task.agency_id is not None and user.role in ("agency_practitioner", "agency_manager"):
+        return user.role == task.role and user.agency_id == task.agency_id
+    return user.role == task.role
+
+
+def _has_account(case: Case) -> bool:
+    from sqlalchemy.orm import object_session
+
+    session = object_session(case)
+    if session is None or case.chair_email is None:
+        return False
+    return session.scalar(select(User.id).where(User.email == case.chair_email, User.active.is_(True))) is not None
+
+
+def may_see_case(user: SignedIn, session: Session, case: Case) -> bool:
+    if user.role in SEE_ALL_CASES or user.email == case.chair_email:
+        return True
+    if user.agency_id is None:
+        return False
+    return session.scalar(select(HumanTask.id).where(HumanTask.case_id == case.id,
+                                                     HumanTask.agency_id == user.agency_id).limit(1)) is not None
+
+
+def _row(rt: Runtime, task: HumanTask, case: Case, now: datetime) -> TaskRow:
+    if task.due_at is None:
+        return TaskRow(task, case, None, False)
+    overdue = task.due_at < now
+    left = max(0, rt.calendar.case_day(case.day_one, task.due_at) - rt.calendar.case_day(case.day_one, now))
+    return TaskRow(task, case, left, overdue)
+
+
+def _candidates(user: SignedIn) -> list[str]:
+    roles = [user.role, CHAIR_ROLE]
+    if user.role in LEADS:
+        roles.append("statutory_partner")
+    return roles
+
+
+def worklist(rt: Runtime, user: SignedIn) -> tuple[list[TaskRow], list[TaskRow]]:
+    """(my tasks, available tasks), each ordered by due date."""
+    now = clock.now()
+    with transaction(rt.sessions) as session:
+        mine_q = (select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id)
+                  .where(HumanTask.state == "ready", HumanTask.assignee == user.email)
+                  .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id))
+        mine = [_row(rt, t, c, now) for t, c in session.execute(mine_q)]
+        open_q = (select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id)
+                  .where(HumanTask.state == "ready", HumanTask.assignee.is_(None), HumanTask.role.in_(_candidates(user)))
+                  .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id))
+        if user.agency_id is not None:
+            open_q = open_q.where(or_(HumanTask.agency_id.is_(None), HumanTask.agency_id == user.agency_id))
+        available = [_row(rt, t, c, now) for t, c in session.execute(open_q) if may_work_on(user, t, c)]
+        return mine, available
+
+
+def load_task(session: Session, task_id: int) -> tuple[HumanTask, Case] | None:
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        return None
+    case = session.get(Case, task.case_id)
+    assert case is not None
+    return task, case
+
+
+def claim(rt: Runtime, task_id: int, user: SignedIn) -> None:
+    with transaction(rt.sessions) as session:
+        found = load_task(session, task_id)
+        if found is None or not may_work_on(user, *found):
+            raise ClaimError("You cannot claim this task")
+        # A conditional update: of two people claiming at once, exactly one changes the row.
+        result = session.execute(update(HumanTask).where(
+            HumanTask.id == task_id, HumanTask.state == "ready", HumanTask.assignee.is_(None)).values(assignee=user.email))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            session.refresh(found[0])
+            who = found[0].assignee
+            raise ClaimError(f"This task has already been claimed by {who}" if who else "This task is no longer open")
+        audit.record(session, found[1].id, "task_claimed", actor=user.email, id=found[0].element_id,
+                     name=found[0].name, task=task_id)
+
+
+def release(rt: Runtime, task_id: int, user: SignedIn) -> None:
+    with transaction(rt.sessions) as session:
+        found = load_task(session, task_id)
+        if found is None:
+            raise ClaimError("There is no such task")
+        task, case = found
+        if task.assignee != user.email and user.role != "partnership_manager":
+            raise ClaimError("Only the person who claimed this task, or the Partnership Manager, can release it")
+        task.assignee = None
+        audit.record(session, case.id, "task_released", actor=user.email, id=task.element_id, task=task_id)
+
+
+def reassign(rt: Runtime, task_id: int, to_email: str, user: SignedIn) -> None:
+    if user.role != "partnership_manager":
+        raise ClaimError("Only the Partnership Manager can reassign tasks")
+    with transaction(rt.sessions) as session:
+        found = load_task(session, task_id)
+        if found is None or found[0].state != "ready":
+            raise ClaimError("This task is no longer open")
+        target = session.scalars(select(User).where(User.email == to_email.strip().lower(), User.active.is_(True))).first()
+        if target is None:
+            raise ClaimError(f"There is no active user {to_email}")
+        signed = SignedIn(target.id, target.email, target.name, target.role, target.agency_id)
+        if not may_work_on(signed, *found):
+            raise ClaimError(f"{target.name} cannot work on this task (role or agency does not match)")
+        found[0].assignee = target.email
+        audit.record(session, found[1].id, "task_reassigned", actor=user.email, id=found[0].element_id,
+                     task=task_id, to=target.email)
+
+
+def eligible_users(rt: Runtime, task_id: int) -> list[User]:
+    with transaction(rt.sessions) as session:
+        found = load_task(session, task_id)
+        if found is None:
+            return []
+        users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+        return [u for u in users if may_work_on(SignedIn(u.id, u.email, u.name, u.role, u.agency_id), *found)]

@@ -1,0 +1,86 @@
+"""Administration: users, agencies, and the outbox."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from app.services import case_views, users
+from app.store.db import transaction
+from app.web import runtime
+from app.web.access import allow
+
+bp = Blueprint("admin", __name__)
+
+
+def _user_form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+    with transaction(runtime().sessions) as session:
+        agencies = users.list_agencies(session)
+    return render_template("admin/user_new.html", title="Add a user", values=values, errors=errors,
+                           agencies=agencies), status
+
+
+@bp.get("/admin/users", endpoint="users")
+@allow("admin")
+def users_list() -> str:
+    with transaction(runtime().sessions) as session:
+        rows = users.list_users(session)
+        agencies = {a.id: a.name for a in users.list_agencies(session)}
+    return render_template("admin/users.html", title="Users", rows=rows, agencies=agencies)
+
+
+
+@bp.get("/admin/users/new")
+@allow("admin")
+def user_new() -> tuple[str, int]:
+    return _user_form({}, {})
+
+
+@bp.post("/admin/users/new")
+@allow("admin")
+def user_create() -> tuple[str, int] | Response:
+    values = {k: request.form.get(k, "").strip() for k in ("email", "name", "role", "agency_id")}
+    try:
+        users.create_user(runtime(), email=values["email"], name=values["name"], role=values["role"],
+                          agency_id=values["agency_id"] or None, password=request.form.get("password", ""),
+                          actor=g.user.email)
+    except users.UserError as exc:
+        return _user_form(values, {exc.field: str(exc)}, 400)
+    flash(f"{values['name']} can now sign in.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+@allow("admin")
+def user_active(user_id: int) -> Response:
+    active = request.form.get("active") == "true"
+    if user_id == g.user.id and not active:
+        flash("You cannot deactivate your own account.")
+    else:
+        users.set_active(runtime(), user_id, active, actor=g.user.email)
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/admin/agencies", methods=["GET", "POST"])
+@allow("admin")
+def agencies() -> tuple[str, int] | Response:
+    errors: dict[str, str] = {}
+    values = {k: request.form.get(k, "").strip() for k in ("id", "name", "contact_email", "manager_email")}
+    if request.method == "POST":
+        try:
+            users.save_agency(runtime(), **values, actor=g.user.email)
+            flash(f"{values['name']} has been saved.", "success")
+            return redirect(url_for("admin.agencies"))
+        except users.UserError as exc:
+            errors[exc.field] = str(exc)
+    with transaction(runtime().sessions) as session:
+        rows = users.list_agencies(session)
+    return render_template("admin/agencies.html", title="Agencies", rows=rows, values=values,
+                           errors=errors), 400 if errors else 200
+
+
+@bp.get("/outbox")
+@allow("partnership_manager", "admin")
+def outbox() -> str:
+    return render_template("admin/outbox.html", title="Outbox", rows=case_views.outbox_messages(runtime()),
+                           transport=runtime().settings.mail_transport, folder=runtime().settings.outbox_dir)
