@@ -19,6 +19,7 @@ KIND_LABELS = {
     "final_draft_report": "FINAL DRAFT",
     "final_report": "FINAL",
     "signed_report": "SIGNED",
+    "meeting_agenda": "AGENDA",
 }
 LEGAL_STATUS = {
     "none": "No statutory involvement",
@@ -28,6 +29,7 @@ LEGAL_STATUS = {
     "care_leaver": "Care leaver",
     "not_known": "Not known",
 }
+SEX = {"female": "Female", "male": "Male", "not_known": "Not known"}
 HARM_TYPES = {"died": "The child died", "seriously_harmed": "The child was seriously harmed"}
 GROUNDS = {
     "reg11_a_improvements": "(a) highlights or may highlight improvements needed to safeguard and promote the welfare of children",
@@ -131,6 +133,10 @@ def build_report_context(
     agencies = data.get("agencies") or {}
     returns = data.get("information_returns") or {}
 
+    # The notification may lack these; incorporate_comments can supply them (a report needs them for sign-off).
+    born = content.get("child_date_of_birth") or child_in.get("date_of_birth")
+    sex = content.get("child_sex") or child_in.get("sex")
+
     agency_rows = []
     for agency_id, agency in agencies.items():
         ret = returns.get(agency_id) or {}
@@ -204,12 +210,9 @@ def build_report_context(
         },
         "child": {
             "name": child_in.get("name", ""),
-            "date_of_birth": display_date(child_in.get("date_of_birth")),
-            "age": _age(
-                child_in.get("date_of_birth"),
-                date.fromisoformat(incident["date"]) if incident.get("date") else day_one,
-            ),
-            "sex": str(child_in.get("sex", "")).capitalize(),
+            "date_of_birth": display_date(born),
+            "age": _age(born, date.fromisoformat(incident["date"]) if incident.get("date") else day_one),
+            "sex": SEX.get(str(sex), str(sex).capitalize()) if sex else "",
             "ethnicity": content.get("child_ethnicity") or child_in.get("ethnicity", ""),
             "disability": content.get("child_disability") or child_in.get("disability", ""),
             "legal_status": LEGAL_STATUS.get(content.get("child_legal_status", ""), ""),

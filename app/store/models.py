@@ -156,6 +156,13 @@ class Document(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     author: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    # generated (rendered from a template) or uploaded (a person's .docx, checked: docs/documents.md)
+    origin: Mapped[str] = mapped_column(String(20), default="generated", server_default="generated")
+    # The report context a generated version was rendered from, so two versions can be compared field by field.
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    agency_id: Mapped[str | None] = mapped_column(String(40))  # an agency's uploaded information sharing form
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id"), index=True)  # the task it is attached to
+    original_filename: Mapped[str | None] = mapped_column(String(300))  # as the uploader named it
 
 
 class OutboxMessage(Base):

@@ -1,0 +1,141 @@
+"""Validating a process version: each broken file is refused with a message naming the element to fix."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from app.calendar import WorkingCalendar
+from app.cli import main
+from app.config import PROJECT_ROOT, Settings
+from app.services.process_versions import files_from_paths
+from app.services.validation import Problem, validate_files
+
+MAIN, CALLED = "bpmn/rapid_review.bpmn", "bpmn/information_sharing.bpmn"
+
+
+@pytest.fixture(scope="module")
+def calendar() -> WorkingCalendar:
+    settings = Settings()
+    return WorkingCalendar.from_settings(settings.bank_holidays_file, settings.closure_dates)
+
+
+@pytest.fixture
+def files() -> dict[str, bytes]:
+    return files_from_paths([PROJECT_ROOT / "bpmn"], PROJECT_ROOT / "forms")
+
+
+def edit(files: dict[str, bytes], path: str, old: str, new: str, count: int = 1) -> dict[str, bytes]:
+    text = files[path].decode()
+    assert old in text, f"{old!r} is not in {path}"
+    return {**files, path: text.replace(old, new, count).encode()}
+
+
+def problems(files: dict[str, bytes], calendar: WorkingCalendar) -> list[Problem]:
+    return validate_files(files, calendar, lint=False)
+
+
+def only(found: list[Problem]) -> Problem:
+    assert len(found) == 1, [str(p) for p in found]
+    return found[0]
+
+
+def test_the_bundled_process_passes_every_check_including_bpmnlint(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    assert validate_files(files, calendar, lint=True) == []
+
+
+def test_an_external_entity_is_refused_before_the_file_is_read(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    evil = edit(files, CALLED, '<?xml version="1.0" encoding="UTF-8"?>',
+                '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE d [<!ENTITY secret SYSTEM "file:///etc/passwd">]>')
+    problem = only(problems(evil, calendar))
+    assert problem.file == "information_sharing.bpmn" and "DOCTYPE" in problem.message
+
+
+def test_xml_that_is_not_well_formed_names_the_file(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    broken = edit(files, MAIN, "</bpmn:definitions>", "")
+    problem = only(problems(broken, calendar))
+    assert problem.file == "rapid_review.bpmn" and "not well-formed" in problem.message
+
+
+def test_a_user_task_whose_form_is_missing_is_named(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    del files["forms/record_meeting_outcomes.schema.json"]
+    problem = only(problems(files, calendar))
+    assert (problem.file, problem.element_id) == ("rapid_review.bpmn", "record_meeting_outcomes")
+    assert problem.element_name and "record_meeting_outcomes.schema.json is not in the version" in problem.message
+
+
+def test_a_form_without_an_example_answer_is_named(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    schema = files["forms/consult_independent_chair.schema.json"].decode()
+    files["forms/consult_independent_chair.schema.json"] = re.sub(r'"examples"', '"x-examples"', schema).encode()
+    problem = only(problems(files, calendar))
+    assert problem.element_id == "consult_independent_chair" and "no example answer" in problem.message
+
+
+def test_a_lane_that_is_not_a_role_is_named_with_the_roles_to_choose_from(files: dict[str, bytes],
+                                                                          calendar: WorkingCalendar) -> None:
+    renamed = edit(files, CALLED, 'name="Agency manager"', 'name="Agency boss"')
+    problem = only(problems(renamed, calendar))
+    assert (problem.element_id, problem.element_name) == ("lane_agency_manager", "Agency boss")
+    assert "Agency manager" in problem.message
+
+
+def test_an_unknown_service_operator_is_named(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    changed = edit(files, MAIN, 'serviceTaskOperator id="invite_to_meeting"', 'serviceTaskOperator id="invite_to_party"')
+    problem = only(problems(changed, calendar))
+    assert problem.file == "rapid_review.bpmn" and problem.element_id and problem.element_name
+    assert "unknown service operator 'invite_to_party'" in problem.message and "send_email" in problem.message
+
+
+def test_a_service_task_missing_a_parameter_or_with_a_broken_one_is_named(files: dict[str, bytes],
+                                                                          calendar: WorkingCalendar) -> None:
+    changed = edit(files, CALLED, '''<spiffworkflow:parameter id="to" type="list" value="[agency['contact_email']]" />''', "")
+    changed = edit(changed, MAIN, "value=\"'deadline_missed'\"", "value=\"deadline missed'\"")
+    found = sorted(problems(changed, calendar), key=str)
+    assert [(p.file, p.message.split(" (")[0]) for p in found] == [
+        ("information_sharing.bpmn", "operator send_email needs the parameter(s) to"),
+        ("rapid_review.bpmn", "parameter template of send_email is not a valid expression")]
+
+
+def test_scripts_and_conditions_that_do_not_compile_are_named(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    changed = edit(files, MAIN, 'case_outcome = "submitted"', 'case_outcome = = "submitted"')
+    changed = edit(changed, MAIN, 'case_outcome == "not_commissioned"', 'case_outcome == "not_commissioned" and')
+    found = problems(changed, calendar)
+    assert {p.element_id for p in found} >= {"set_outcome_submitted"}
+    assert any("the condition" in p.message for p in found), [str(p) for p in found]
+
+
+def test_a_timer_expression_that_fails_on_a_sample_case_is_named(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    changed = edit(files, CALLED, 'day(8, "09:00")</bpmn:timeDate>', 'days(8, "09:00")</bpmn:timeDate>')
+    problem = only(problems(changed, calendar))
+    assert problem.element_id == "information_sharing_closed" and "days(8" in problem.message
+    assert "name 'days' is not defined" in problem.message
+
+
+def test_a_timer_without_a_utc_offset_is_refused(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    changed = edit(files, MAIN, 'day(12, "09:00")</bpmn:timeDate>', '"2026-06-09T09:00:00"</bpmn:timeDate>')
+    problem = only(problems(changed, calendar))
+    assert problem.element_id == "deadline_at_risk" and "no UTC offset" in problem.message
+
+
+def test_an_element_missing_from_the_diagram_is_named(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    text = files[CALLED].decode()
+    text, removed = re.subn(r'<bpmndi:BPMNShape id="[^"]*" bpmnElement="record_information_returned".*?</bpmndi:BPMNShape>',
+                            "", text, flags=re.S)
+    assert removed == 1
+    problem = only(problems({**files, CALLED: text.encode()}, calendar))
+    assert problem.element_id == "record_information_returned" and "no shape in the diagram" in problem.message
+
+
+def test_validate_command_exits_1_and_lists_the_problems(tmp_path: Path, files: dict[str, bytes],
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    changed = edit(files, MAIN, 'serviceTaskOperator id="create_document"', 'serviceTaskOperator id="make_document"')
+    folder = tmp_path / "bpmn"
+    folder.mkdir()
+    for path in (MAIN, CALLED):
+        (folder / Path(path).name).write_bytes(changed[path])
+    assert main(["validate", str(folder), "--forms", str(PROJECT_ROOT / "forms"), "--no-lint"]) == 1
+    err = capsys.readouterr().err
+    assert "rapid_review.bpmn: create_draft_report (" in err and "unknown service operator 'make_document'" in err
+    assert main(["validate", str(PROJECT_ROOT / "bpmn"), "--no-lint"]) == 0

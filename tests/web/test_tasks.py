@@ -1,0 +1,107 @@
+"""The worklist and task pages: claim, draft, submit, reassign."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.services import cases
+from app.services.runtime import Runtime
+from app.store.db import transaction
+from app.store.models import HumanTask
+from tests.web.conftest import START, post, sign_in
+
+
+def criteria_task(runtime: Runtime, partner: str = "LA") -> HumanTask:
+    case_id = cases.start_case(runtime, cases.Notification(
+        reference="RR-T-9", notified_at=START, child={"name": "Child T"}, incident={"date": "2026-05-20", "summary": "x"}),
+        actor="test")
+    with transaction(runtime.sessions) as session:
+        return next(t for t in cases.ready_tasks(session, case_id) if t.partner == partner)
+
+
+def test_a_lead_sees_and_claims_their_own_partners_view(app: Flask, runtime: Runtime) -> None:
+    task = criteria_task(runtime)
+    la, police = sign_in(app, "la.lead@demo.example"), sign_in(app, "police.lead@demo.example")
+    assert f"/tasks/{task.id}" in la.get("/tasks").get_data(as_text=True)
+    assert f"/tasks/{task.id}" not in police.get("/tasks").get_data(as_text=True)
+    assert police.get(f"/tasks/{task.id}").status_code == 404
+    response = post(la, f"/tasks/{task.id}/claim")
+    assert response.headers["Location"].endswith(f"/tasks/{task.id}")
+    assert "Claimed by la.lead@demo.example" in la.get(f"/tasks/{task.id}").get_data(as_text=True)
+
+
+def test_the_second_of_two_claims_is_told_who_has_the_task(app: Flask, runtime: Runtime) -> None:
+    case_id = cases.start_case(runtime, cases.Notification(
+        reference="RR-T-10", notified_at=START, child={"name": "C"}, incident={"date": "2026-05-20", "summary": "x"}),
+        actor="test")
+    with transaction(runtime.sessions) as session:
+        tasks = cases.ready_tasks(session, case_id)
+    for task in tasks:  # the three views, so the next task is one any lead may claim
+        cases.complete_task(runtime, task.id, {"criteria_met": "yes", "rationale": "r", "immediate_action_needed": "no"},
+                            actor="test")
+    with transaction(runtime.sessions) as session:
+        [commission] = cases.ready_tasks(session, case_id)
+    first, second = sign_in(app, "la.lead@demo.example"), sign_in(app, "icb.lead@demo.example")
+    post(first, f"/tasks/{commission.id}/claim")
+    post(second, f"/tasks/{commission.id}/claim")
+    assert "already been claimed by la.lead@demo.example" in second.get("/tasks").get_data(as_text=True)
+    with transaction(runtime.sessions) as session:
+        assert session.get(HumanTask, commission.id).assignee == "la.lead@demo.example"  # type: ignore[union-attr]
+
+
+def test_wrong_answers_are_shown_with_an_error_summary_and_kept(app: Flask, runtime: Runtime) -> None:
+    task = criteria_task(runtime)
+    la = sign_in(app, "la.lead@demo.example")
+    post(la, f"/tasks/{task.id}/claim")
+    response = post(la, f"/tasks/{task.id}", {"action": "submit", "rationale": "My rationale <b>kept</b>"},
+                    page=f"/tasks/{task.id}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "govuk-error-summary" in html and 'href="#criteria_met' in html
+    assert "My rationale &lt;b&gt;kept&lt;/b&gt;" in html
+    with transaction(runtime.sessions) as session:
+        assert session.get(HumanTask, task.id).state == "ready"  # type: ignore[union-attr]
+
+
+def test_a_draft_is_saved_and_shown_again(app: Flask, runtime: Runtime) -> None:
+    task = criteria_task(runtime)
+    la = sign_in(app, "la.lead@demo.example")
+    post(la, f"/tasks/{task.id}/claim")
+    post(la, f"/tasks/{task.id}", {"action": "save", "rationale": "Half written"}, page=f"/tasks/{task.id}")
+    assert "Half written" in la.get(f"/tasks/{task.id}").get_data(as_text=True)
+
+
+def test_only_the_claimant_can_submit(app: Flask, runtime: Runtime) -> None:
+    task = criteria_task(runtime)
+    la = sign_in(app, "la.lead@demo.example")
+    response = post(la, f"/tasks/{task.id}", {"action": "submit", "criteria_met": "yes", "rationale": "r",
+                                               "immediate_action_needed": "no"}, page=f"/tasks/{task.id}")
+    assert response.status_code == 302
+    with transaction(runtime.sessions) as session:
+        assert session.get(HumanTask, task.id).state == "ready"  # type: ignore[union-attr]
+
+
+def test_the_partnership_manager_reassigns_to_someone_who_may_do_it(app: Flask, runtime: Runtime) -> None:
+    task = criteria_task(runtime, "MPS")
+    pm = sign_in(app, "pm@demo.example")
+    page = pm.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert "police.lead@demo.example" in page and "la.lead@demo.example" not in page
+    post(pm, f"/tasks/{task.id}/reassign", {"assignee": "la.lead@demo.example"})
+    with transaction(runtime.sessions) as session:
+        assert session.get(HumanTask, task.id).assignee is None  # type: ignore[union-attr]
+    post(pm, f"/tasks/{task.id}/reassign", {"assignee": "police.lead@demo.example"})
+    with transaction(runtime.sessions) as session:
+        assert session.get(HumanTask, task.id).assignee == "police.lead@demo.example"  # type: ignore[union-attr]
+
+
+def test_a_case_is_started_from_the_notification_form(app: Flask, runtime: Runtime) -> None:
+    pm = sign_in(app, "pm@demo.example")
+    data = {"reference": "RR-2026-777", "notified_on-day": "22", "notified_on-month": "5", "notified_on-year": "2026",
+            "notified_time": "09:30", "child_name": "Child Q", "incident_date-day": "20", "incident_date-month": "5",
+            "incident_date-year": "2026", "incident_summary": "Injury"}
+    response = post(pm, "/cases/new", data, page="/cases/new")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/cases/RR-2026-777")
+    page = pm.get("/cases/RR-2026-777").get_data(as_text=True)
+    assert "Day <strong>1</strong> of 15" in page and "Friday 12 June 2026" in page
+    again = post(pm, "/cases/new", data, page="/cases/new")
+    assert again.status_code == 400 and "already exists" in again.get_data(as_text=True)
