@@ -6,6 +6,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from werkzeug.wrappers import Response
 
 from app.services import case_views, users
+from app.services import outbox as outbox_service
 from app.store.db import transaction
 from app.web import runtime
 from app.web.access import allow
@@ -77,6 +78,29 @@ def agencies() -> tuple[str, int] | Response:
         rows = users.list_agencies(session)
     return render_template("admin/agencies.html", title="Agencies", rows=rows, values=values,
                            errors=errors), 400 if errors else 200
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+@allow("partnership_manager", "admin")
+def outbox_retry(message_id: int) -> Response:
+    try:
+        outbox_service.retry_message(runtime(), message_id, actor=g.user.email)
+        flash("The e-mail will be sent again.", "success")
+    except (LookupError, ValueError) as exc:
+        flash(str(exc))
+    return redirect(url_for("admin.outbox"))
+
+
+@bp.post("/outbox/<int:message_id>/cancel")
+@allow("partnership_manager", "admin")
+def outbox_cancel(message_id: int) -> Response:
+    try:
+        outbox_service.cancel_message(runtime(), message_id, actor=g.user.email,
+                                      reason=request.form.get("reason", "").strip() or "cancelled from the Outbox page")
+        flash("The e-mail has been cancelled.", "success")
+    except (LookupError, ValueError) as exc:
+        flash(str(exc))
+    return redirect(url_for("admin.outbox"))
 
 
 @bp.get("/outbox")
