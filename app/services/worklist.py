@@ -34,14 +34,23 @@ class TaskRow:
     overdue: bool
 
 
-def may_work_on(user: SignedIn, task: HumanTask, case: Case) -> bool:
-    """May ``user`` claim and complete ``task``? The one rule every view and query relies on."""
+def may_work_on(user: SignedIn, task: HumanTask, case: Case, chair_has_account: bool | None = None) -> bool:
+    """May ``user`` claim and complete ``task``? The one rule every view and query relies on.
+
+    ``chair_has_account`` says whether the chair appointed for the case can sign in; when not given it is
+    looked up through the case's session, and assumed true (only the appointed chair) when it cannot be.
+    """
     if task.role is None:
         return False
     if task.role == CHAIR_ROLE:
-        # The chair appointed for the case gets its chair tasks, whatever their standing role.
+        # The chair appointed for the case gets its chair tasks, whatever their standing role; the standing
+        # Independent Chair covers only when the appointed chair has no account here.
         if case.chair_email:
-            return user.email == case.chair_email or (user.role == CHAIR_ROLE and not _has_account(case))
+            if user.email == case.chair_email:
+                return True
+            if chair_has_account is None:
+                chair_has_account = _has_account(case)
+            return user.role == CHAIR_ROLE and not chair_has_account
         return user.role == CHAIR_ROLE
     if task.role == "statutory_partner":
         return user.role in LEADS
@@ -54,9 +63,18 @@ def _has_account(case: Case) -> bool:
     from sqlalchemy.orm import object_session
 
     session = object_session(case)
-    if session is None or case.chair_email is None:
+    if case.chair_email is None:
         return False
+    if session is None:
+        return True  # cannot tell: fail closed
     return session.scalar(select(User.id).where(User.email == case.chair_email, User.active.is_(True))) is not None
+
+
+def chair_has_account(rt: Runtime, case: Case) -> bool:
+    if case.chair_email is None:
+        return False
+    with transaction(rt.sessions) as session:
+        return session.scalar(select(User.id).where(User.email == case.chair_email, User.active.is_(True))) is not None
 
 
 def may_see_case(user: SignedIn, session: Session, case: Case) -> bool:

@@ -157,3 +157,15 @@ def test_the_sign_in_and_admin_pages_have_no_accessibility_violations(live_serve
     for path in ("/admin/users", "/admin/users/new", "/admin/agencies", "/accessibility"):
         page.goto(f"{live_server}{path}")
         assert axe_violations(page) == [], path
+
+
+def test_the_process_owner_pages_have_no_accessibility_violations(live_server: str, new_page: Any) -> None:
+    page = new_page()
+    page.goto(f"{live_server}/sign-in")
+    page.fill("#email", "owner@demo.example")
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button:has-text('Sign in')")
+    for path in ("/process", "/process/deploy", "/process/versions/1"):
+        page.goto(f"{live_server}{path}")
+        assert page.locator("h1").count() == 1, path
+        assert axe_violations(page) == [], path

@@ -105,3 +105,29 @@ def test_a_case_is_started_from_the_notification_form(app: Flask, runtime: Runti
     assert "Day <strong>1</strong> of 15" in page and "Friday 12 June 2026" in page
     again = post(pm, "/cases/new", data, page="/cases/new")
     assert again.status_code == 400 and "already exists" in again.get_data(as_text=True)
+
+
+def test_the_appointed_chair_gets_the_chair_tasks_whatever_their_role(app: Flask, runtime: Runtime) -> None:
+    from app.services.tasks import starting_answers
+
+    case_id = cases.start_case(runtime, cases.Notification(
+        reference="RR-T-11", notified_at=START, child={"name": "C"}, incident={"date": "2026-05-20", "summary": "x"},
+        agencies=[{"id": "school", "name": "Oak Primary School", "contact_email": "dsl@oak.example",
+                   "manager_email": "head@oak.example"}]), actor="test")
+    for _ in range(12):  # until the draft report is waiting for the chair
+        with transaction(runtime.sessions) as session:
+            ready = cases.ready_tasks(session, case_id)
+        chair_task = next((t for t in ready if t.element_id == "prepare_draft_report"), None)
+        if chair_task:
+            break
+        task = ready[0]
+        answers = starting_answers(runtime, task.id, with_examples=True)
+        if task.element_id == "commission_rapid_review":
+            answers.update(chair_type="senior_leader", chair_email="police.lead@demo.example", chair_name="Morgan Police",
+                           no_involvement_declared=True)
+        cases.complete_task(runtime, task.id, answers, actor="test")
+    assert chair_task is not None
+    appointed, standing = sign_in(app, "police.lead@demo.example"), sign_in(app, "chair@demo.example")
+    assert f"/tasks/{chair_task.id}" in appointed.get("/tasks").get_data(as_text=True)
+    assert f"/tasks/{chair_task.id}" not in standing.get("/tasks").get_data(as_text=True)
+    assert standing.get(f"/tasks/{chair_task.id}").status_code == 404

@@ -37,7 +37,7 @@ def _visible(detail: TaskDetail | None) -> TaskDetail:
     user = g.user
     if user.role == "partnership_manager" or detail.task.assignee == user.email:
         return detail
-    if worklist.may_work_on(user, detail.task, detail.case):
+    if worklist.may_work_on(user, detail.task, detail.case, worklist.chair_has_account(runtime(), detail.case)):
         return detail
     abort(404)
 
