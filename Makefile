@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SYSTEM_PACKAGES := libreoffice-writer-nogui fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2 chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps run demo test test-sqlite test-postgres lint clean
+.PHONY: help setup system-deps run demo test test-sqlite test-postgres lint bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -53,6 +53,12 @@ lint: setup ## ruff, mypy and bpmnlint
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	npx --no-install bpmnlint bpmn/*.bpmn
+
+bench: setup ## the performance harness, about 10 minutes, on PostgreSQL (BENCH_DATABASE_URL, default the test database): docs/performance.md
+	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-$(PG_TEST_URL)} $(BIN)/python -m bench
+
+bench-quick: setup ## the harness at reduced sizes, about a minute; writes the same keys to bench/results.json
+	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-$(PG_TEST_URL)} $(BIN)/python -m bench --quick
 
 clean: ## remove the virtualenv, caches and simulation output
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache out var

@@ -11,7 +11,9 @@ Cases are created before their timers fall due, on a clock an hour slow, so that
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -49,6 +51,7 @@ def main() -> int:
     parser.add_argument("--timers", type=int, default=100)
     parser.add_argument("--spread", type=float, default=10.0, help="seconds over which the timers fall due (0: all at once)")
     parser.add_argument("--schedulers", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print the percentiles as one JSON line last (bench/)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", ""))
     args = parser.parse_args()
 
@@ -78,7 +81,7 @@ def main() -> int:
                 raise SystemExit(f"the schedulers did not start; see {scratch}")
             time.sleep(0.1)
 
-        first_due = clock.now() + timedelta(seconds=2 + args.timers * 0.03)  # time to create the cases first
+        first_due = clock.now() + timedelta(seconds=5 + args.timers * 0.08)  # time to create the cases first
         step = timedelta(seconds=args.spread / max(1, args.timers - 1)) if args.spread else timedelta(0)
         with clock.using(clock.VirtualClock(clock.now() - timedelta(hours=1))):
             for n in range(args.timers):
@@ -98,7 +101,10 @@ def main() -> int:
         with transaction(rt.sessions) as session:
             late = [e.payload["late_ms"] for e in session.scalars(select(AuditEvent).where(AuditEvent.type == "timer_fired"))]
         print(f"fired {len(late)} of {args.timers}; late by p50 {percentile(late, 50)} ms, p95 {percentile(late, 95)} ms, "
-              f"p99 {percentile(late, 99)} ms, max {max(late)} ms; min {min(late)} ms")
+              f"p99 {percentile(late, 99)} ms, max {max(late)} ms; min {min(late)} ms", flush=True)
+        if args.json:
+            print(json.dumps({"fired": len(late), "p50": percentile(late, 50), "p95": percentile(late, 95),
+                              "p99": percentile(late, 99), "max": max(late)}))
         return 0 if len(late) == args.timers else 1
     finally:
         for process in processes:
@@ -109,6 +115,7 @@ def main() -> int:
         if schema:
             with make_engine(url).begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -79,7 +79,10 @@ def test_the_happy_path_is_submitted_on_time_with_every_step_done(out_root: Path
                     "prepare_final_draft", "incorporate_comments", "sign_off_final_report"}
     assert {e["partner"] for e in events(result, "task_completed", id="sign_off_final_report")} == {"LA", "MPS", "ICB"}
     assert [e["kind"] for e in events(result, "document_created")] == [
-        "draft_report", "final_draft_report", "final_report", "signed_report", "signed_report_pdf"]
+        "draft_report", "meeting_agenda", "final_draft_report", "final_report", "signed_report", "signed_report_pdf"]
+    [draft_mail] = [e for e in events(result, "email_sent") if e["template"] == "draft_report_circulated"]
+    assert [name.split("-v")[0] for name in draft_mail["attachments"]] == ["RR-2026-001-draft-report",
+                                                                          "RR-2026-001-meeting-agenda"]
     assert events(result, "status_changed")[-1]["to"] == "submitted"
     # The meeting is on Day 8 at 10:00 London time and the outcome is recorded after it.
     [meeting] = events(result, "timer_fired", id="wait_for_meeting")

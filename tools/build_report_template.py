@@ -2,8 +2,10 @@
 
     .venv/bin/python tools/build_report_template.py [OUT_DIR]
 
-writes ``rapid_review_report.docx`` and ``meeting_agenda.docx`` to OUT_DIR (default: the repository's
-``templates/`` directory).
+writes ``rapid_review_report.docx``, ``meeting_agenda.docx`` and ``information_sharing_form.docx`` to
+OUT_DIR (default: the repository's ``templates/`` directory); name files after OUT_DIR to build only those,
+e.g. ``tools/build_report_template.py templates information_sharing_form.docx``. The information sharing
+form is built from forms/complete_information_sharing_form.schema.json, so its questions match the web form.
 
 The generated .docx files are the source of truth once they are committed: process owners edit them in
 Word. Re-running this script overwrites their edits, so only regenerate on purpose.
@@ -19,6 +21,7 @@ Template conventions (docxtpl, https://docxtpl.readthedocs.io):
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -743,12 +746,96 @@ def build_agenda(out: Path) -> None:
     doc.save(str(out))
 
 
+# --------------------------------------------------------------------------------------------------
+# Rapid Review Information Sharing Form, for agencies that work on paper
+# --------------------------------------------------------------------------------------------------
+
+ISF_SCHEMA = REPO / "forms" / "complete_information_sharing_form.schema.json"
+
+
+def _answer_box(doc: DocumentObject, lines: int) -> None:
+    """A one-cell table to write the answer in, at least ``lines`` lines high."""
+    table = doc.add_table(rows=1, cols=1)
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.LEFT
+    cell = table.rows[0].cells[0]
+    cell.paragraphs[0].style = doc.styles["Table Text"]
+    trpr = table.rows[0]._tr.get_or_add_trPr()
+    height = OxmlElement("w:trHeight")
+    height.set(qn("w:val"), str(int(Pt(14 * lines).twips)))
+    height.set(qn("w:hRule"), "atLeast")
+    trpr.append(height)
+    _set_widths(table, [16.4])
+    _style_table(table)
+
+
+def build_information_sharing_form(out: Path, schema_path: Path = ISF_SCHEMA) -> None:
+    """The web form's questions, in its order, as a Word form; re-run it when the schema changes."""
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    required = set(schema.get("required", []))
+    doc = _new_document(
+        title="Rapid Review Information Sharing Form – {{ case.reference }} – {{ agency.name }}",
+        subject="Information sharing for a Rapid Review",
+    )
+    _header_footer(
+        doc,
+        right_header="OFFICIAL-SENSITIVE",
+        left_footer="Information Sharing Form – {{ case.reference }} – {{ agency.name }}",
+    )
+    b = Builder(doc)
+    doc.add_heading("Rapid Review Information Sharing Form", level=0)
+    b.para("{{ partnership.name }}", style="Subtitle")
+    b.key_values(
+        [
+            ("Case reference", "{{ case.reference }}"),
+            ("Agency", "{{ agency.name }}"),
+            ("Return by", "{{ due }}"),
+            ("Questions to", "{{ partnership.contact_name }} ({{ partnership.contact_email }})"),
+        ]
+    )
+    b.h1("How to return this form")
+    b.para(schema.get("description", ""))
+    b.para(
+        "Type your answers in the boxes. Save the form as a Word Document (.docx), then attach it to your "
+        "task in Rapid Review and submit the task there; in the web form you may write \"See attached form\" "
+        "for any answer. Do not send this form by e-mail."
+    )
+    b.h1("Your answers")
+    for number, (name, spec) in enumerate(schema["properties"].items(), 1):
+        title = spec.get("title", name)
+        b.h2(f"{number}. {title}" + (" (required)" if name in required else ""))
+        if spec.get("description"):
+            hint = b.para(spec["description"])
+            for run in hint.runs:
+                run.font.color.rgb = MUTED
+        long_text = int(spec.get("maxLength", 0)) > 1000
+        _answer_box(doc, 8 if long_text else 1)
+        b.spacer()
+    b.h1("Manager's check")
+    b.para("Your manager checks the form before it is returned: they do this on their own task in Rapid Review.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(str(out))
+
+
+BUILDERS = {
+    "rapid_review_report.docx": build_report,
+    "meeting_agenda.docx": build_agenda,
+    "information_sharing_form.docx": build_information_sharing_form,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """``build_report_template.py [OUT_DIR] [FILE ...]``: every template, or only the files named."""
     args = list(sys.argv[1:] if argv is None else argv)
-    out_dir = Path(args[0]) if args else DEFAULT_OUT
-    build_report(out_dir / "rapid_review_report.docx")
-    build_agenda(out_dir / "meeting_agenda.docx")
-    print(f"wrote {out_dir / 'rapid_review_report.docx'} and {out_dir / 'meeting_agenda.docx'}")
+    out_dir = Path(args[0]) if args and not args[0].endswith(".docx") else DEFAULT_OUT
+    names = [a for a in args if a.endswith(".docx")] or list(BUILDERS)
+    unknown = [n for n in names if n not in BUILDERS]
+    if unknown:
+        print(f"unknown template {', '.join(unknown)}; choose from {', '.join(BUILDERS)}", file=sys.stderr)
+        return 2
+    for name in names:
+        BUILDERS[name](out_dir / name)
+        print(f"wrote {out_dir / name}")
     return 0
 
 

@@ -7,6 +7,7 @@ caller, so the engine never talks to a database, mail server or file system itse
 
 from __future__ import annotations
 
+import ast
 import builtins
 import json
 from collections.abc import Callable, Mapping
@@ -28,6 +29,53 @@ _ALLOWED_BUILTINS = (
     "KeyError", "ValueError",
 )
 SAFE_BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in _ALLOWED_BUILTINS}
+MAX_RANGE = 100_000  # range() in BPMN code: enough for any real list, not for a busy loop
+
+
+class ScriptRejected(ValueError):
+    """BPMN code that uses something the restricted environment does not allow."""
+
+
+def _bounded_range(*args: int) -> range:
+    r = range(*args)
+    if len(r) > MAX_RANGE:
+        raise ValueError(f"range() of {len(r)} items in BPMN code: at most {MAX_RANGE}")
+    return r
+
+
+SAFE_BUILTINS["range"] = _bounded_range
+
+
+def check_code(code: str, kind: str = "expression") -> None:
+    """Refuse, before it runs, BPMN code that imports, loops without bound or reaches for private names.
+
+    Any name, attribute or keyword starting with "_" is refused: that closes the dunder escapes
+    (``().__class__.__base__.__subclasses__()``) that lead from a restricted eval to ``os``.
+    """
+    try:
+        tree = ast.parse(code, mode="eval" if kind == "expression" else "exec")
+    except SyntaxError:
+        return  # the engine reports the syntax error itself, with the task
+    for node in ast.walk(tree):
+        problem = None
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            problem = "imports are not allowed"
+        elif isinstance(node, ast.While):
+            problem = "while loops are not allowed (their run time is unbounded)"
+        elif isinstance(node, ast.Global | ast.Nonlocal | ast.AsyncFunctionDef | ast.Await | ast.Yield | ast.YieldFrom):
+            problem = f"{type(node).__name__} is not allowed"
+        elif isinstance(node, ast.Name) and node.id.startswith("_"):
+            problem = f"the name {node.id!r} is not allowed (names starting with _ are private)"
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            problem = f"the attribute {node.attr!r} is not allowed (names starting with _ are private)"
+        elif isinstance(node, ast.keyword) and node.arg and node.arg.startswith("_"):
+            problem = f"the keyword {node.arg!r} is not allowed"
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef | ast.alias) and node.name.startswith("_"):
+            problem = f"the name {node.name!r} is not allowed"
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value:
+            problem = f"the string {node.value!r} is not allowed (it names a private attribute)"
+        if problem:
+            raise ScriptRejected(f"BPMN {kind} {code.strip()[:200]!r} was refused: {problem}")
 
 CALENDAR_FUNCTIONS = ("day", "working_days_after", "london_time", "now")
 RESERVED_NAMES = frozenset(CALENDAR_FUNCTIONS) | frozenset(_ALLOWED_BUILTINS)
@@ -102,10 +150,12 @@ class CaseScriptEnvironment(TaskDataEnvironment):
         self.host: ServiceHost = ServiceUnavailable()
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
+        check_code(expression, "expression")
         functions = calendar_functions(self.calendar, context)
         return super().evaluate(expression, context, {**functions, **(external_context or {})})
 
     def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
+        check_code(script, "script")
         functions = calendar_functions(self.calendar, context)
         return bool(super().execute(script, context, {**functions, **(external_context or {})}))
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, defer
 
 from app import clock
 from app.services import audit
@@ -40,7 +44,7 @@ def list_cases(rt: Runtime, user: SignedIn, status_filter: str | None) -> tuple[
     """Visible cases (newest first) and the on-time rate of submitted ones."""
     now = clock.now()
     with transaction(rt.sessions) as session:
-        query = select(Case).order_by(Case.notified_at.desc())
+        query = select(Case).options(defer(Case.workflow_json), defer(Case.notification)).order_by(Case.notified_at.desc())
         if user.role not in SEE_ALL_CASES:
             query = query.where(Case.id.in_(select(HumanTask.case_id).where(HumanTask.agency_id == user.agency_id)))
         rows = [CaseRow(c, rt.calendar.case_day(c.day_one, now), _late(rt, c, now)) for c in session.scalars(query)
@@ -88,12 +92,61 @@ def case_page(rt: Runtime, user: SignedIn, reference: str) -> CasePage | None:
             open_tasks = [t for t in open_tasks if t.agency_id == user.agency_id]
         failed = [] if agency_view else list(session.scalars(
             select(OutboxMessage).where(OutboxMessage.case_id == case.id, OutboxMessage.status == "failed")))
-        files = {f.path.split("/", 1)[1]: f.content.decode("utf-8") for f in session.scalars(
-            select(ProcessFile).where(ProcessFile.version_id == case.process_version_id, ProcessFile.path.like("bpmn/%.bpmn")))}
-        states = rt.engine.restore(case.workflow_json).element_states()
+        files = _diagram_files(session, case.process_version_id)
+        states = _element_states(rt, case.workflow_json)
         audit.record(session, case.id, "case_viewed", actor=user.email)
         return CasePage(case, rt.calendar.case_day(case.day_one, now), _late(rt, case, now), events, documents,
                         open_tasks, failed, files, states, agency_view)
+
+
+class _Memo:
+    """A small LRU of values derived from immutable inputs, keyed by their content hash, shared by threads."""
+
+    def __init__(self, size: int) -> None:
+        self._size, self._items, self._lock = size, OrderedDict[str, Any](), threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+# Restoring a workflow costs tens of milliseconds; a case's diagram states change only when its JSON does.
+_STATES = _Memo(512)
+_FILES = _Memo(64)
+
+
+def _element_states(rt: Runtime, workflow_json: str) -> dict[str, dict[str, str]]:
+    key = hashlib.blake2b(workflow_json.encode("utf-8"), digest_size=20).hexdigest()
+    states: dict[str, dict[str, str]] | None = _STATES.get(key)
+    if states is None:
+        states = rt.engine.restore(workflow_json).element_states()
+        _STATES.put(key, states)
+    return {file: dict(elements) for file, elements in states.items()}
+
+
+def _diagram_files(session: Session, version_id: int) -> dict[str, str]:
+    """The version's BPMN files by name; their content is read once per process (files are keyed by hash)."""
+    listed = session.execute(select(ProcessFile.path, ProcessFile.sha256).where(
+        ProcessFile.version_id == version_id, ProcessFile.path.like("bpmn/%.bpmn"))).all()
+    files: dict[str, str] = {}
+    for path, sha256 in listed:
+        content: str | None = _FILES.get(f"{sha256}:{path}")
+        if content is None:
+            raw = session.scalar(select(ProcessFile.content).where(ProcessFile.version_id == version_id,
+                                                                   ProcessFile.path == path))
+            content = (raw or b"").decode("utf-8")
+            _FILES.put(f"{sha256}:{path}", content)
+        files[path.split("/", 1)[1]] = content
+    return files
 
 
 def document_file(rt: Runtime, user: SignedIn, reference: str, document_id: int) -> tuple[Path, Document] | None:

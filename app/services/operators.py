@@ -148,7 +148,9 @@ class CaseOperators:
 
     def create_document(self, call: ServiceCall, kind: str) -> dict[str, Any]:
         stored = documents.create_report(self.session, self.rt, self.case, kind, call.data)
-        return {"documents": [{"id": d.id, "kind": d.kind, "version": d.version, "sha256": d.sha256} for d in stored]}
+        # "missing": the mandatory items the report lacks; a gateway sends an incomplete final report back
+        return {"documents": [{"id": d.id, "kind": d.kind, "version": d.version, "sha256": d.sha256} for d in stored],
+                "missing": documents.missing_from(stored[0])}
 
     # -- helpers -------------------------------------------------------------------------------------
     def recipients(self, names: Iterable[str], data: Mapping[str, Any]) -> list[str]:

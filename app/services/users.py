@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 
+import pyotp
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -15,7 +19,7 @@ from app import clock
 from app.services import audit
 from app.services.runtime import Runtime
 from app.store.db import transaction
-from app.store.models import Agency, User
+from app.store.models import Agency, SignInThrottle, User
 
 ROLES: dict[str, str] = {
     "partnership_manager": "Partnership Manager",
@@ -31,6 +35,9 @@ ROLES: dict[str, str] = {
 }
 AGENCY_ROLES = ("agency_practitioner", "agency_manager")
 MIN_PASSWORD = 12
+MAX_PASSWORD = 256
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+TOTP_ISSUER = "Rapid Review"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 # scrypt with werkzeug's strong defaults; the test suite lowers the cost through this variable.
@@ -71,8 +78,9 @@ def create_user(rt: Runtime, *, email: str, name: str, role: str, password: str,
         raise UserError("agency_id", "Select the person's agency: agency practitioners and managers belong to one agency")
     if role not in AGENCY_ROLES:
         agency_id = None
-    if len(password) < MIN_PASSWORD:
-        raise UserError("password", f"Password must be {MIN_PASSWORD} characters or more")
+    problem = password_problem(password, email)
+    if problem:
+        raise UserError("password", problem)
     try:
         with transaction(rt.sessions) as session:
             if agency_id and session.get(Agency, agency_id) is None:
@@ -87,18 +95,180 @@ def create_user(rt: Runtime, *, email: str, name: str, role: str, password: str,
         raise UserError("email", f"There is already an account for {email}") from None
 
 
-def authenticate(rt: Runtime, email: str, password: str) -> SignedIn | None:
+@cache
+def common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def password_problem(password: str, email: str = "") -> str | None:
+    """Why a new password is refused, or None. NCSC guidance: length and a deny-list, no composition
+    rules and no forced expiry."""
+    if len(password) < MIN_PASSWORD:
+        return f"Password must be {MIN_PASSWORD} characters or more"
+    if len(password) > MAX_PASSWORD:
+        return f"Password must be {MAX_PASSWORD} characters or fewer"
+    lowered = password.strip().lower()
+    if lowered in common_passwords() or len(set(lowered)) < 3:
+        return "Choose a less common password: this one is on a list of passwords that attackers try first"
+    if email and lowered in (email.lower(), email.lower().split("@")[0]):
+        return "Your password must not be your email address"
+    return None
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """Failed sign-ins (password or second factor) counted per account and per IP address in a database
+    table, so every web worker sees the same counts; past the limit the key is locked for ``cooling_off``."""
+
+    account_failures: int = 5
+    ip_failures: int = 50
+    window: timedelta = timedelta(minutes=15)
+    cooling_off: timedelta = timedelta(minutes=15)
+
+
+class AccountLocked(Exception):
+    def __init__(self, until: datetime) -> None:
+        self.until = until
+        super().__init__(f"locked until {until.isoformat()}")
+
+
+def _throttle_keys(email: str, ip: str | None) -> list[tuple[str, str]]:
+    keys = [("account", f"account:{email.strip().lower()}")]
+    if ip:
+        keys.append(("ip", f"ip:{ip}"))
+    return keys
+
+
+def _locked_until(session: Session, keys: list[tuple[str, str]]) -> datetime | None:
+    now = clock.now()
+    until = [row.locked_until for _kind, key in keys if (row := session.get(SignInThrottle, key)) is not None
+             and row.locked_until is not None and row.locked_until > now]
+    return max(until) if until else None
+
+
+def _count_failure(session: Session, keys: list[tuple[str, str]], policy: LockoutPolicy, actor: str) -> None:
+    now = clock.now()
+    for kind, key in keys:
+        row = session.get(SignInThrottle, key, with_for_update=True)
+        if row is None:
+            row = SignInThrottle(key=key, failures=0, window_started_at=now)
+            session.add(row)
+        if now - row.window_started_at > policy.window:
+            row.failures, row.window_started_at = 0, now
+        row.failures += 1
+        limit = policy.account_failures if kind == "account" else policy.ip_failures
+        if row.failures >= limit:
+            row.locked_until = now + policy.cooling_off
+            row.failures, row.window_started_at = 0, now
+            audit.record(session, None, "sign_in_locked", actor=actor, key=kind, until=row.locked_until.isoformat())
+
+
+def _clear_account_failures(session: Session, email: str) -> None:
+    row = session.get(SignInThrottle, f"account:{email}")
+    if row is not None:
+        row.failures, row.locked_until = 0, None
+
+
+def authenticate(rt: Runtime, email: str, password: str, *, ip: str | None = None,
+                 policy: LockoutPolicy | None = None) -> SignedIn | None:
+    """The user for a correct e-mail and password, else None; :class:`AccountLocked` while the account or
+    the IP address is cooling off after too many failures (even with the right password)."""
+    policy = policy or LockoutPolicy()
+    email = email.strip().lower()
+    keys = _throttle_keys(email, ip)
+    locked: datetime | None = None
     with transaction(rt.sessions) as session:
-        user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
-        if user is None or not user.active:
+        locked = _locked_until(session, keys)
+        if locked is not None:
             check_password_hash(_DUMMY_HASH, password)
+            audit.record(session, None, "sign_in_refused_locked", actor=email, ip=ip)
+            result = None
+        else:
+            user = session.scalars(select(User).where(User.email == email)).first()
+            if user is None or not user.active:
+                check_password_hash(_DUMMY_HASH, password)
+                _count_failure(session, keys, policy, email)
+                result = None
+            elif not check_password_hash(user.password_hash, password):
+                audit.record(session, None, "sign_in_failed", actor=user.email, ip=ip)
+                _count_failure(session, keys, policy, user.email)
+                result = None
+            else:
+                _clear_account_failures(session, email)
+                user.last_sign_in_at = clock.now()
+                audit.record(session, None, "signed_in", actor=user.email, ip=ip)
+                result = _signed_in(user)
+    if locked is not None:
+        raise AccountLocked(locked)
+    return result
+
+
+# Second factor: TOTP (RFC 6238), enrolled on first sign-in with a key typed into an authenticator app.
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    secret: str
+    uri: str  # otpauth://totp/...: shown as text, for apps that take a pasted link
+    enrolled: bool
+
+
+def totp_enrolment(rt: Runtime, user_id: int) -> TotpEnrolment:
+    """The user's key; a new one when they have not finished enrolling (or never started)."""
+    with transaction(rt.sessions) as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise UserError("user", "There is no such user")
+        if not user.totp_secret:
+            user.totp_secret = pyotp.random_base32()
+            audit.record(session, None, "totp_enrolment_started", actor=user.email)
+        uri = pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+        return TotpEnrolment(user.totp_secret, uri, user.totp_confirmed_at is not None)
+
+
+def verify_totp(rt: Runtime, user_id: int, code: str, *, ip: str | None = None,
+                policy: LockoutPolicy | None = None) -> SignedIn | None:
+    """The user when ``code`` is this or the neighbouring 30-second code, not used before; else None.
+    Wrong codes count towards the same lockout as wrong passwords."""
+    policy = policy or LockoutPolicy()
+    code = re.sub(r"\s+", "", code)
+    locked: datetime | None = None
+    result: SignedIn | None = None
+    with transaction(rt.sessions) as session:
+        user = session.get(User, user_id, with_for_update=True)
+        if user is None or not user.active or not user.totp_secret:
             return None
-        if not check_password_hash(user.password_hash, password):
-            audit.record(session, None, "sign_in_failed", actor=user.email)
-            return None
-        user.last_sign_in_at = clock.now()
-        audit.record(session, None, "signed_in", actor=user.email)
-        return _signed_in(user)
+        keys = _throttle_keys(user.email, ip)
+        locked = _locked_until(session, keys)
+        if locked is None:
+            totp = pyotp.TOTP(user.totp_secret)
+            now = clock.now()
+            step = _matching_step(totp, code, now)
+            if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+                audit.record(session, None, "totp_failed", actor=user.email, ip=ip)
+                _count_failure(session, keys, policy, user.email)
+            else:
+                user.totp_last_step = step
+                if user.totp_confirmed_at is None:
+                    user.totp_confirmed_at = now
+                    audit.record(session, None, "totp_enrolled", actor=user.email)
+                _clear_account_failures(session, user.email)
+                audit.record(session, None, "totp_verified", actor=user.email, ip=ip)
+                result = _signed_in(user)
+    if locked is not None:
+        raise AccountLocked(locked)
+    return result
+
+
+def _matching_step(totp: pyotp.TOTP, code: str, now: datetime) -> int | None:
+    if not re.fullmatch(r"\d{6}", code):
+        return None
+    step = int(now.timestamp()) // totp.interval
+    for candidate in (step - 1, step, step + 1):
+        if pyotp.utils.strings_equal(totp.generate_otp(candidate), code):
+            return candidate
+    return None
 
 
 def get_user(session: Session, user_id: int) -> SignedIn | None:

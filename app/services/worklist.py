@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.orm import Session, defer
 
 from app import clock
 from app.services import audit
@@ -104,18 +104,32 @@ def _candidates(user: SignedIn) -> list[str]:
 def worklist(rt: Runtime, user: SignedIn) -> tuple[list[TaskRow], list[TaskRow]]:
     """(my tasks, available tasks), each ordered by due date."""
     now = clock.now()
+    order = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     with transaction(rt.sessions) as session:
-        mine_q = (select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id)
-                  .where(HumanTask.state == "ready", HumanTask.assignee == user.email)
-                  .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id))
-        mine = [_row(rt, t, c, now) for t, c in session.execute(mine_q)]
-        open_q = (select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id)
+        mine_q = select(HumanTask).where(HumanTask.state == "ready", HumanTask.assignee == user.email).order_by(*order)
+        mine = [_row(rt, t, c, now) for t, c in _with_cases(session, mine_q)]
+        open_q = (select(HumanTask)
                   .where(HumanTask.state == "ready", HumanTask.assignee.is_(None), HumanTask.role.in_(_candidates(user)))
-                  .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id))
+                  .order_by(*order))
+        if user.role != CHAIR_ROLE:
+            # Chair tasks go to the case's appointed chair; may_work_on below decides, this only skips the rest.
+            open_q = open_q.where(or_(HumanTask.role != CHAIR_ROLE,
+                                      HumanTask.case_id.in_(select(Case.id).where(Case.chair_email == user.email))))
         if user.agency_id is not None:
             open_q = open_q.where(or_(HumanTask.agency_id.is_(None), HumanTask.agency_id == user.agency_id))
-        available = [_row(rt, t, c, now) for t, c in session.execute(open_q) if may_work_on(user, t, c)]
+        available = [_row(rt, t, c, now) for t, c in _with_cases(session, open_q) if may_work_on(user, t, c)]
         return mine, available
+
+
+def _with_cases(session: Session, tasks_q: Select[HumanTask]) -> list[tuple[HumanTask, Case]]:
+    """The tasks, each with its case, in two indexed queries. (A join let PostgreSQL misjudge the filtered
+    task count and scan every case; a worklist row needs neither the workflow nor the notification.)"""
+    tasks = list(session.scalars(tasks_q))
+    ids = {t.case_id for t in tasks}
+    found: list[Case] = list(session.scalars(select(Case).options(defer(Case.workflow_json), defer(Case.notification))
+                                            .where(Case.id.in_(ids)))) if ids else []
+    cases = {c.id: c for c in found}
+    return [(t, cases[t.case_id]) for t in tasks]
 
 
 def load_task(session: Session, task_id: int) -> tuple[HumanTask, Case] | None:

@@ -23,8 +23,11 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
-    elif schema:
-        kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
+    else:
+        # A connection the server dropped (a restart, a failover) is noticed and replaced before use.
+        kwargs["pool_pre_ping"] = True
+        if schema:
+            kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
     engine = create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -82,6 +83,7 @@ class ProcessFile(Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_notified_at", "notified_at"),)  # the case list, newest first (0007)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(50), unique=True)
@@ -105,6 +107,8 @@ class Case(Base):
     wake_at: Mapped[datetime | None] = mapped_column(index=True)
     engine_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # failed steps in a row
     engine_failed_since: Mapped[datetime | None]
+    # A legal hold keeps the case (and its documents) past its retention period: purge skips it.
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -117,6 +121,10 @@ class HumanTask(Base):
         UniqueConstraint("case_id", "engine_task_id"),
         Index("ix_human_tasks_open", "state", "role"),
         Index("ix_human_tasks_assignee", "assignee", "state"),
+        # The worklist reads ready tasks only, by due date (migration 0007, docs/performance.md).
+        Index("ix_human_tasks_ready", "role", "due_at", postgresql_where=text("state = 'ready'"),
+              sqlite_where=text("state = 'ready'")),
+        Index("ix_human_tasks_agency", "agency_id", "case_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -210,17 +218,46 @@ class SchedulerHeartbeat(Base):
 
 
 class AuditEvent(Base):
-    """Append only: the application inserts, never updates or deletes."""
+    """Append only: the application inserts, never updates or deletes (app.services.audit refuses both).
+
+    Hash-chained: ``hash`` is SHA-256 of ``prev_hash`` and this event's canonical JSON, so a changed,
+    removed or inserted row shows in ``rapidreview audit verify``. ``case_id`` has no foreign key: the
+    trail outlives a case purged at the end of its retention period.
+    """
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_case_at", "case_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    case_id: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(default=_now)
     type: Mapped[str] = mapped_column(String(50))
     actor: Mapped[str] = mapped_column(String(200), default="system")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """One row (id 1): the newest event's hash. Writers lock it (SELECT ... FOR UPDATE) to append in turn."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_event_id: Mapped[int | None] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per key ("ip:203.0.113.9"): too many in a window lock the key for a while."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
 
 
 class Agency(Base):
@@ -247,6 +284,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     last_sign_in_at: Mapped[datetime | None]
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32; set at enrolment
+    totp_confirmed_at: Mapped[datetime | None]  # the first correct code: enrolment done
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # the last accepted code's time step: no replay
 
 
 class MailMeetingItem(Base):

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, abort, g, redirect, request, send_from_directory, session, url_for
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
 from app import clock
@@ -98,9 +99,9 @@ def _event_text(event: Any) -> tuple[str, str]:
 
 
 def _register(app: Flask) -> None:
-    from app.web.views import admin, auth, cases, pages, tasks
+    from app.web.views import admin, auth, cases, documents, pages, tasks, versions
 
-    for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp):
+    for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, versions.bp, documents.bp):
         app.register_blueprint(blueprint)
 
     @app.get("/assets/<path:filename>")
@@ -124,6 +125,8 @@ def _register(app: Flask) -> None:
         (500, "Sorry, there is a problem with the service", ["Try again later. Nothing you had already submitted is lost."]),
     ):
         app.register_error_handler(code, _error_page(code, title, message))
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(OSError, _storage_error)
     app.before_request(_load_user)
     app.before_request(_enforce_access)
     app.before_request(_check_csrf)
@@ -139,6 +142,31 @@ def _error_page(code: int, title: str, message: list[str] | None) -> Any:
         return render_template("errors/error.html", title=title, message=text), code
 
     return handler
+
+
+def _database_unavailable(error: OperationalError) -> tuple[str, int]:
+    """The database went away mid-request (a restart, a failover): nothing was committed, so say try again.
+    The pool's pre-ping replaces the dead connections, so the retry works once the database is back."""
+    from flask import current_app, render_template
+
+    current_app.logger.error("database unavailable: %s", type(error.orig).__name__ if error.orig else error)
+    runtime().database.dispose()
+    return render_template("errors/error.html", title="Sorry, the service is unavailable",
+                           message=["The database could not be reached. Nothing you were submitting was saved.",
+                                    "Wait a minute, then go back and try again."]), 503
+
+
+def _storage_error(error: OSError) -> tuple[str, int]:
+    import errno
+
+    from flask import current_app, render_template
+
+    if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        raise error
+    current_app.logger.error("document storage unavailable: %s", errno.errorcode.get(error.errno or 0, "?"))
+    return render_template("errors/error.html", title="Sorry, the file could not be saved",
+                           message=["The server has no room to store files at the moment. Nothing was saved.",
+                                    "Tell your administrator, then try again later."]), 507
 
 
 def _load_user() -> Response | None:

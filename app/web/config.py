@@ -16,6 +16,13 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=10)  # absolute: a working day, then sign in again
     IDLE_TIMEOUT = timedelta(minutes=30)
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    # Every local account signs in with a password and a TOTP code (docs/security.md).
+    TOTP_REQUIRED = True
+    TWO_FACTOR_PENDING = timedelta(minutes=5)  # between a correct password and the code
+    SIGN_IN_ACCOUNT_FAILURES = 5  # failed passwords or codes in SIGN_IN_WINDOW that lock an account...
+    SIGN_IN_IP_FAILURES = 50  # ...or an IP address (a proxy's many users share one: set ProxyFix)
+    SIGN_IN_WINDOW = timedelta(minutes=15)
+    SIGN_IN_COOLING_OFF = timedelta(minutes=15)  # how long a lock lasts
     SCHEDULER_IN_PROCESS = False
     SEED_DEMO_USERS = False
     TESTING = False
@@ -26,12 +33,14 @@ class DevelopmentConfig(Config):
     SESSION_COOKIE_SECURE = False  # http://127.0.0.1 in development
     SCHEDULER_IN_PROCESS = True
     SEED_DEMO_USERS = True
+    TOTP_REQUIRED = False  # demo accounts sign in with the demo password alone
 
 
 class TestConfig(Config):
     SECRET_KEY = "test-secret-key-not-for-production"
     SESSION_COOKIE_SECURE = False
     TESTING = True
+    TOTP_REQUIRED = False  # tests/test_security_sign_in.py turns it on
 
 
 class ProductionConfig(Config):

@@ -1,12 +1,19 @@
-"""Sign in and out."""
+"""Sign in (password, then a TOTP code where the config requires one) and out."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
-from app import clock
-from app.services.users import authenticate
+from app import calendar, clock
+from app.services.users import (
+    AccountLocked,
+    LockoutPolicy,
+    SignedIn,
+    authenticate,
+    totp_enrolment,
+    verify_totp,
+)
 from app.web import runtime
 from app.web.access import PUBLIC, SIGNED_IN, allow
 
@@ -18,6 +25,27 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//"):
         return target
     return url_for("tasks.worklist")
+
+
+def _policy() -> LockoutPolicy:
+    c = current_app.config
+    return LockoutPolicy(account_failures=c["SIGN_IN_ACCOUNT_FAILURES"], ip_failures=c["SIGN_IN_IP_FAILURES"],
+                         window=c["SIGN_IN_WINDOW"], cooling_off=c["SIGN_IN_COOLING_OFF"])
+
+
+def _locked_message(error: AccountLocked) -> str:
+    return ("There have been too many failed attempts to sign in, so signing in is locked for a while. "
+            f"Try again after {calendar.to_london(error.until).strftime('%H:%M')}. "
+            "If you did not make these attempts, tell your administrator.")
+
+
+def _start_session(user: SignedIn, target: str | None) -> Response:
+    csrf = session.get("csrf")
+    session.clear()  # a new session on sign-in (also drops the "expired" note), so a planted session id is useless
+    session.permanent = True
+    now = clock.now().timestamp()
+    session.update(user_id=user.id, signed_in_at=now, last_seen=now, csrf=csrf)
+    return redirect(_safe_next(target))
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -32,19 +60,50 @@ def sign_in() -> str | Response:
         if not password:
             errors["password"] = "Enter your password"
         if not errors:
-            user = authenticate(runtime(), email, password)
-            if user is None:
+            try:
+                user = authenticate(runtime(), email, password, ip=request.remote_addr, policy=_policy())
+            except AccountLocked as locked:
+                errors["email"] = _locked_message(locked)
+                user = None
+            if user is None and not errors:
                 errors["email"] = "Enter a correct email address and password"
-            else:
+            elif user is not None and current_app.config["TOTP_REQUIRED"]:
                 csrf = session.get("csrf")
-                session.clear()  # also drops the "expired" note  # a new session on sign-in, so a planted session id is useless
-                session.permanent = True
-                session.update(user_id=user.id, signed_in_at=clock.now().timestamp(),
-                               last_seen=clock.now().timestamp(), csrf=csrf)
-                return redirect(_safe_next(request.args.get("next")))
+                session.clear()
+                session.update(pending_user_id=user.id, pending_at=clock.now().timestamp(), csrf=csrf,
+                               pending_next=request.args.get("next"))
+                return redirect(url_for("auth.two_factor"))
+            elif user is not None:
+                return _start_session(user, request.args.get("next"))
     status = 400 if errors else 200
     return render_template("auth/sign_in.html", errors=errors, email=email,
                            expired=bool(session.pop("expired", False))), status  # type: ignore[return-value]
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+@allow(PUBLIC)
+def two_factor() -> str | Response:
+    """The second step: a 6-digit code; on first sign-in, enrol the authenticator app first."""
+    user_id = session.get("pending_user_id")
+    pending_for = current_app.config["TWO_FACTOR_PENDING"].total_seconds()
+    if user_id is None or clock.now().timestamp() - float(session.get("pending_at", 0)) > pending_for:
+        session.pop("pending_user_id", None)
+        return redirect(url_for("auth.sign_in"))
+    enrolment = totp_enrolment(runtime(), int(user_id))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        code = request.form.get("code", "")
+        try:
+            user = verify_totp(runtime(), int(user_id), code, ip=request.remote_addr, policy=_policy())
+        except AccountLocked as locked:
+            session.pop("pending_user_id", None)
+            errors["code"] = _locked_message(locked)
+            user = None
+        if user is not None:
+            return _start_session(user, session.get("pending_next"))
+        errors.setdefault("code", "Enter the 6-digit code your authenticator app shows now")
+    return render_template("auth/two_factor.html", errors=errors,  # type: ignore[return-value]
+                           enrolment=None if enrolment.enrolled else enrolment), 400 if errors else 200
 
 
 @bp.post("/sign-out")
