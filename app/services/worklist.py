@@ -101,8 +101,12 @@ def _candidates(user: SignedIn) -> list[str]:
     return roles
 
 
+# Nobody works through more than this at once; a longer list is slower to serve and harder to use.
+AVAILABLE_LIMIT = 100
+
+
 def worklist(rt: Runtime, user: SignedIn) -> tuple[list[TaskRow], list[TaskRow]]:
-    """(my tasks, available tasks), each ordered by due date."""
+    """(my tasks, available tasks), each ordered by due date; at most AVAILABLE_LIMIT available, soonest due."""
     now = clock.now()
     order = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     with transaction(rt.sessions) as session:
@@ -117,6 +121,7 @@ def worklist(rt: Runtime, user: SignedIn) -> tuple[list[TaskRow], list[TaskRow]]
                                       HumanTask.case_id.in_(select(Case.id).where(Case.chair_email == user.email))))
         if user.agency_id is not None:
             open_q = open_q.where(or_(HumanTask.agency_id.is_(None), HumanTask.agency_id == user.agency_id))
+        open_q = open_q.limit(AVAILABLE_LIMIT)
         available = [_row(rt, t, c, now) for t, c in _with_cases(session, open_q) if may_work_on(user, t, c)]
         return mine, available
 

@@ -131,3 +131,16 @@ def test_the_appointed_chair_gets_the_chair_tasks_whatever_their_role(app: Flask
     assert f"/tasks/{chair_task.id}" in appointed.get("/tasks").get_data(as_text=True)
     assert f"/tasks/{chair_task.id}" not in standing.get("/tasks").get_data(as_text=True)
     assert standing.get(f"/tasks/{chair_task.id}").status_code == 404
+
+
+def test_the_available_list_shows_the_tasks_due_soonest_up_to_a_limit(app: Flask, runtime: Runtime,
+                                                                      monkeypatch: object) -> None:
+    from app.services import worklist
+
+    monkeypatch.setattr(worklist, "AVAILABLE_LIMIT", 2)  # type: ignore[attr-defined]
+    for n in range(3):
+        cases.start_case(runtime, cases.Notification(reference=f"RR-L-{n}", notified_at=START, child={"name": "C"},
+                                                     incident={"date": "2026-05-20", "summary": "x"}), actor="test")
+    page = sign_in(app, "la.lead@demo.example").get("/tasks").get_data(as_text=True)
+    assert page.count("Claim<span") == 2
+    assert "These are the 2 available tasks due soonest" in page

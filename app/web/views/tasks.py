@@ -27,7 +27,8 @@ def home() -> Response:
 @allow(SIGNED_IN)
 def worklist_page() -> str:
     mine, available = worklist.worklist(runtime(), g.user)
-    return render_template("tasks/list.html", title="Tasks", mine=mine, available=available)
+    return render_template("tasks/list.html", title="Tasks", mine=mine, available=available,
+                           limited=len(available) >= worklist.AVAILABLE_LIMIT, limit=worklist.AVAILABLE_LIMIT)
 
 
 def _visible(detail: TaskDetail | None) -> TaskDetail:
