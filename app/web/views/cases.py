@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app import forms as form_schemas
@@ -14,6 +14,7 @@ from app.calendar import london_time
 from app.services import case_views, cases
 from app.web import HERE, runtime
 from app.web.access import SIGNED_IN, allow
+from app.web.downloads import send_stored
 from app.web.schema_forms import build_fields, error_summary, parse_submission
 
 bp = Blueprint("cases", __name__)
@@ -84,10 +85,4 @@ def show(reference: str) -> str:
 @allow(SIGNED_IN)
 def document(reference: str, document_id: int) -> Response:
     found = case_views.document_file(runtime(), g.user, reference, document_id)
-    if found is None:
-        abort(404)
-    path, doc = found
-    if not path.is_file():
-        flash("That document's file is missing from storage. Tell your administrator.")
-        return redirect(url_for("cases.show", reference=reference))
-    return send_file(path, mimetype=doc.media_type, as_attachment=True, download_name=doc.filename)
+    return send_stored(found, url_for("cases.show", reference=reference))

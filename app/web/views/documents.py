@@ -19,6 +19,7 @@ from app.engine.runtime import EngineError
 from app.services import documents
 from app.web import runtime
 from app.web.access import SIGNED_IN, allow
+from app.web.downloads import send_stored
 
 bp = Blueprint("documents", __name__)
 UPLOAD_ENDPOINTS = ("documents.upload", "documents.attach_form")
@@ -163,10 +164,4 @@ def attach_form(task_id: int) -> Response:
 @allow(SIGNED_IN)
 def attachment(task_id: int, document_id: int) -> Response:
     found = documents.task_attachment(runtime(), g.user, task_id, document_id)
-    if found is None:
-        abort(404)
-    path, doc = found
-    if not path.is_file():
-        flash("That file is missing from storage. Tell your administrator.")
-        return redirect(url_for("tasks.show", task_id=task_id))
-    return send_file(path, mimetype=doc.media_type, as_attachment=True, download_name=doc.filename)
+    return send_stored(found, url_for("tasks.show", task_id=task_id))
