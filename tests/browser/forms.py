@@ -69,7 +69,10 @@ def _rows(page: Any, path: Path) -> int:
 
 def _ensure_rows(page: Any, path: Path, wanted: int) -> None:
     name = _name(path)
+    # Each button submits the form; wait for the new page before counting rows again.
     while _rows(page, path) < wanted:
-        page.click(f'button[name="form-action"][value="add:{name}"]')
+        with page.expect_navigation():
+            page.click(f'button[name="form-action"][value="add:{name}"]')
     while _rows(page, path) > wanted:
-        page.click(f'button[name="form-action"][value="remove:{name}:{_rows(page, path) - 1}"]')
+        with page.expect_navigation():
+            page.click(f'button[name="form-action"][value="remove:{name}:{_rows(page, path) - 1}"]')

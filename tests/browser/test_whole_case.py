@@ -44,13 +44,15 @@ class Person:
         if which:
             row = row.filter(has_text=which)
         claim = row.locator("button:has-text('Claim')")
-        if claim.count():
-            claim.first.click()
-        else:
-            row.locator("a", has_text=task_name).first.click()
+        with page.expect_navigation():
+            if claim.count():
+                claim.first.click()
+            else:
+                row.locator("a", has_text=task_name).first.click()
         assert page.locator("h1").inner_text() == task_name
         fill(page, answers)
-        page.click("button[value='submit']")
+        with page.expect_navigation():
+            page.click("button[value='submit']")
         page.wait_for_selector(".govuk-notification-banner, .govuk-error-summary")
         banner = page.locator(".govuk-notification-banner")
         assert banner.count() and "is complete" in banner.first.inner_text(), (
@@ -72,12 +74,14 @@ def test_a_whole_case_from_notification_to_the_national_panel(
     # The Partnership Manager starts the case from the notification.
     pm.page.goto(f"{base}/cases/new")
     pm.page.click("button:has-text('Start the Rapid Review')")  # empty: the errors are shown and accessible
+    pm.page.wait_for_selector(".govuk-error-summary")
     assert pm.page.locator(".govuk-error-summary").count() == 1
     assert axe_violations(pm.page) == []
     fill(pm.page, {"reference": "RR-2026-E2E", "notified_on": "2026-05-22", "notified_time": "09:00",
                    "child_name": "Child E", "child_date_of_birth": "2019-03-02", "child_sex": "female",
                    "incident_date": "2026-05-20", "incident_summary": "Child E was admitted to hospital with injuries."})
     pm.page.click("button:has-text('Start the Rapid Review')")
+    pm.page.wait_for_url("**/cases/RR-2026-E2E")
     assert "Case RR-2026-E2E" in pm.page.locator("h1").inner_text()
     assert "Day 1 of 15" in pm.page.locator("main").inner_text()
 
@@ -149,11 +153,13 @@ def test_the_sign_in_and_admin_pages_have_no_accessibility_violations(live_serve
     page.goto(f"{live_server}/sign-in")
     assert axe_violations(page) == []
     page.click("button:has-text('Sign in')")  # with errors
+    page.wait_for_selector(".govuk-error-summary")
     assert page.locator(".govuk-error-summary").count() == 1
     assert axe_violations(page) == []
     page.fill("#email", "admin@demo.example")
     page.fill("#password", DEMO_PASSWORD)
     page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/tasks")
     for path in ("/admin/users", "/admin/users/new", "/admin/agencies", "/accessibility"):
         page.goto(f"{live_server}{path}")
         assert axe_violations(page) == [], path
@@ -165,6 +171,7 @@ def test_the_process_owner_pages_have_no_accessibility_violations(live_server: s
     page.fill("#email", "owner@demo.example")
     page.fill("#password", DEMO_PASSWORD)
     page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/tasks")
     for path in ("/process", "/process/deploy", "/process/versions/1"):
         page.goto(f"{live_server}{path}")
         assert page.locator("h1").count() == 1, path
