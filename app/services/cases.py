@@ -26,7 +26,7 @@ from app.services.process_versions import active_version, bundle_of
 from app.services.roles import PARTNERS, role_for
 from app.services.runtime import Runtime
 from app.store.db import transaction
-from app.store.models import Case, HumanTask, ProcessVersion
+from app.store.models import Case, HumanTask
 
 OPEN, NOT_COMMISSIONED, SUBMITTED = "open", "not_commissioned", "submitted"
 LCSPR_DECISION_TASK = "record_meeting_outcomes"
@@ -188,15 +188,5 @@ def _sync_human_tasks(session: Session, case: Case, ready: list[UserTaskView]) -
                      agency=agency.get("id"), task=row.id, due=view.due.isoformat() if view.due else None)
 
 
-def case_by_reference(session: Session, reference: str) -> Case | None:
-    return session.scalars(select(Case).where(Case.reference == reference)).first()
-
-
-def version_of(session: Session, case: Case) -> ProcessVersion:
-    version = session.get(ProcessVersion, case.process_version_id)
-    assert version is not None
-    return version
-
-
 __all__ = ["Notification", "start_case", "complete_task", "advance_case", "CaseError", "TaskUnavailable",
-           "EngineError", "FormAnswersError", "advance_locked_case", "ready_tasks", "case_by_reference"]
+           "EngineError", "FormAnswersError", "advance_locked_case", "ready_tasks"]

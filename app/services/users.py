@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 
 import pyotp
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -287,10 +287,6 @@ def set_active(rt: Runtime, user_id: int, active: bool, *, actor: str) -> None:
             raise UserError("user", "There is no such user")
         user.active = active
         audit.record(session, None, "user_activated" if active else "user_deactivated", actor=actor, user=user.email)
-
-
-def users_count(session: Session) -> int:
-    return int(session.scalar(select(func.count(User.id))) or 0)
 
 
 def save_agency(rt: Runtime, *, id: str, name: str, contact_email: str, manager_email: str, actor: str) -> None:
