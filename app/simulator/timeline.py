@@ -12,7 +12,7 @@ LABELS = {
     "task_completed": "completed", "task_cancelled": "cancelled", "timer_fired": "timer fired",
     "email_sent": "e-mail sent", "email_failed": "e-mail failed", "document_created": "document",
     "task_claimed": "claimed", "task_released": "released", "task_reassigned": "reassigned",
-    "document_downloaded": "downloaded",
+    "document_downloaded": "downloaded", "case_moved": "moved to a new process version",
 }
 
 
@@ -38,6 +38,9 @@ def describe_event(event: dict[str, Any], *, names: bool = False) -> str:
         return str(event.get("to", ""))
     if kind == "case_started":
         return f"{event.get('reference', '')}: Day 1 {event.get('day_one', '')}, deadline {event.get('deadline', '')}"
+    if kind == "case_moved":
+        note = f": {event['note']}" if event.get("note") else ""
+        return f"from version {event.get('from')} to version {event.get('to')}{note}"
     return ", ".join(f"{k}={v}" for k, v in event.items() if k not in ("at", "day", "type"))
 
 

@@ -172,7 +172,8 @@ def test_the_process_owner_pages_have_no_accessibility_violations(live_server: s
     page.fill("#password", DEMO_PASSWORD)
     page.click("button:has-text('Sign in')")
     page.wait_for_url("**/tasks")
-    for path in ("/process", "/process/deploy", "/process/versions/1"):
+    for path in ("/process", "/process/deploy", "/process/versions/1", "/process/versions/1/moves",
+                 "/process/versions/1/forms/record_meeting_outcomes.schema.json"):
         page.goto(f"{live_server}{path}")
         assert page.locator("h1").count() == 1, path
         assert axe_violations(page) == [], path

@@ -55,6 +55,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "versions.index":                (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
     "versions.deploy_form":          (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403),
     "versions.show":                 (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
+    "versions.moves":                (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
+    "versions.form_preview":         (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
     "pages.accessibility":           (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "pages.healthz":                 (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "auth.sign_in":                  (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -67,7 +69,8 @@ PUBLIC_FILES = {"static", "govuk_assets", "vendor"}
 def sample_path(app: Flask, endpoint: str, reference: str, task_id: int) -> str:
     from flask import url_for
 
-    args = {"reference": reference, "task_id": task_id, "document_id": MISSING_DOC, "number": 1}
+    args = {"reference": reference, "task_id": task_id, "document_id": MISSING_DOC, "number": 1,
+            "name": "record_criteria_view.schema.json"}
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     with app.test_request_context():
         return url_for(endpoint, **{k: v for k, v in args.items() if k in rule.arguments})

@@ -13,18 +13,23 @@ from werkzeug.wrappers import Response
 
 from app.config import PROJECT_ROOT
 from app.engine.process import PROCESS_SUFFIXES, ProcessDefinitionError
+from app.services import case_migration
 from app.services import process_versions as versions
+from app.services.forms import form_schema, version_forms_dir
 from app.services.validation import Problem
 from app.simulator.timeline import LABELS, describe_event
 from app.store.db import transaction
 from app.web import runtime
 from app.web.access import allow
+from app.web.schema_forms import build_fields
 
 bp = Blueprint("versions", __name__)
 READERS = ("process_owner", "admin")
 OWNER = "process_owner"
 SCENARIOS = PROJECT_ROOT / "scenarios"
 MAX_UPLOAD = 5 * 1024 * 1024
+# Checking a case restores its workflow: a page checks this many; the command line has no limit.
+MOVE_PAGE_LIMIT = 200
 
 
 def _scenarios() -> list[str]:
@@ -167,3 +172,73 @@ def activate(number: int) -> Response:
         return redirect(url_for("versions.show", number=number))
     flash(f"Version {version.number} is now active. New cases start on it; running cases keep their version.", "success")
     return redirect(url_for("versions.index"))
+
+
+@bp.get("/process/versions/<int:number>/forms/<name>")
+@allow(*READERS)
+def form_preview(number: int, name: str) -> tuple[str, int]:
+    """A form of this version as people will see it, filled with the schema's defaults; it submits nowhere."""
+    with transaction(runtime().sessions) as session:
+        try:
+            version = versions.get_version(session, number)
+        except versions.VersionError:
+            abort(404)
+        if f"forms/{name}" not in versions.version_files(version) or not name.endswith(".schema.json"):
+            abort(404)
+        schema, registry = form_schema(session, version.id, name)
+        ui_path = version_forms_dir(version) / name.replace(".schema.json", ".uischema.json")
+        uischema = json.loads(ui_path.read_text()) if ui_path.exists() else None
+    fields = build_fields(schema, registry, uischema, None)
+    title = schema.get("title") or name.removesuffix(".schema.json").replace("_", " ").capitalize()
+    return render_template("versions/form.html", title=f"{title} (version {number})", form_title=title,
+                           description=schema.get("description"), name=name, number=number, fields=fields), 200
+
+
+@bp.get("/process/versions/<int:number>/moves")
+@allow(*READERS)
+def moves(number: int) -> tuple[str, int] | Response:
+    """Open cases on other versions, and whether each can move to this (the active) version."""
+    with transaction(runtime().sessions) as session:
+        try:
+            version = versions.get_version(session, number)
+        except versions.VersionError:
+            abort(404)
+        is_active = version.active
+    if not is_active:
+        flash(f"Only the active version takes open cases. Make version {number} active first.")
+        return redirect(url_for("versions.show", number=number))
+    try:
+        _, checks = case_migration.check_cases(runtime(), limit=MOVE_PAGE_LIMIT + 1)
+    except (case_migration.MoveError, ProcessDefinitionError) as exc:
+        flash(f"The open cases cannot be checked: {exc}")
+        return redirect(url_for("versions.show", number=number))
+    more = len(checks) > MOVE_PAGE_LIMIT
+    checks = checks[:MOVE_PAGE_LIMIT]
+    return render_template("versions/moves.html", title=f"Move open cases to version {number}", number=number,
+                           checks=checks, movable=[c for c in checks if c.can_move], more=more,
+                           limit=MOVE_PAGE_LIMIT, can_change=g.user.role == OWNER), 200
+
+
+@bp.post("/process/versions/<int:number>/moves")
+@allow(OWNER)
+def move(number: int) -> Response:
+    references = [r for r in request.form.getlist("reference") if r]
+    if not references:
+        flash("Choose the cases to move.")
+        return redirect(url_for("versions.moves", number=number))
+    try:
+        report = case_migration.move_cases(runtime(), actor=g.user.email, references=references,
+                                           note=request.form.get("note", "").strip(), expected_version=number)
+    except (case_migration.MoveError, ProcessDefinitionError) as exc:
+        flash(str(exc)[0].upper() + str(exc)[1:] + ".")
+        return redirect(url_for("versions.moves", number=number))
+    parts = [f"{len(report.moved)} {'case' if len(report.moved) == 1 else 'cases'} moved to version {number}"]
+    if report.moved:
+        parts[0] += f" ({', '.join(c.reference for c in report.moved)})"
+    if report.refused:
+        parts.append(f"{len(report.refused)} could not move and kept their version "
+                     f"({', '.join(c.reference for c in report.refused)})")
+    if report.failed:
+        parts.append("; ".join(f"{ref} could not take a step on the new version: {why}" for ref, why in report.failed))
+    flash(". ".join(parts) + ".", "success" if report.moved and not report.refused and not report.failed else "info")
+    return redirect(url_for("versions.moves", number=number))
