@@ -46,24 +46,40 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+# axe-core is served to the page from the app's own origin (intercepted by Playwright, never by the app),
+# so the tests run under the app's real Content-Security-Policy instead of bypassing it.
+AXE_PATH = "/__test__/axe.min.js"
+
+
 @pytest.fixture
 def new_page(browser: Any) -> Iterator[Any]:
+    """Pages in fresh browser contexts. Every page is checked for Content-Security-Policy violations: the
+    app's pages must work under the policy they send (no inline script or style)."""
     contexts: list[Any] = []
+    violations: list[str] = []
+
+    def collect(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"{message.location.get('url', '')}: {message.text}")
 
     def make() -> Any:
-        # bypass_csp lets the test inject axe-core; the app's own pages never need inline script.
-        context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.route(f"**{AXE_PATH}", lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", collect)
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    assert violations == [], "\n".join(violations)
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
     """WCAG 2.2 A and AA violations axe-core finds on the page."""
-    page.add_script_tag(path=str(AXE))
+    origin = "/".join(page.url.split("/", 3)[:3])
+    page.add_script_tag(url=f"{origin}{AXE_PATH}")
     result = page.evaluate("""async () => {
         const r = await axe.run(document, {runOnly: {type: 'tag',
             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}});
