@@ -232,3 +232,30 @@ def test_the_move_cases_command_checks_then_moves(tmp_path: Path, monkeypatch: p
     assert "1 moved, 0 refused, 0 failed (active version 2)" in capsys.readouterr().out
     assert main(["move-cases", "RR-M-11"]) == 2
     assert "already runs on version 2" in capsys.readouterr().err
+
+
+def test_a_task_moved_to_another_lane_goes_to_that_role_and_its_claim_is_released(
+        runtime: Runtime, tmp_path: Path) -> None:
+    deploy(runtime, PROJECT_ROOT / "bpmn", "as published")
+    case_id = start(runtime, "RR-M-12")
+    information_sharing_due(runtime, case_id)
+    with transaction(runtime.sessions) as session:
+        row = session.get(HumanTask, form_task(runtime, case_id).id)
+        assert row is not None and row.role == "agency_practitioner"
+        row.assignee = "dsl@oak.example"
+    folder = day_6_model(tmp_path)
+    path = folder / "information_sharing.bpmn"
+    text = path.read_text()
+    ref = "<bpmn:flowNodeRef>complete_information_sharing_form</bpmn:flowNodeRef>"
+    assert text.count(ref) == 1
+    manager_lane = '<bpmn:lane id="lane_agency_manager" name="Agency manager">'
+    path.write_text(text.replace(ref, "").replace(manager_lane, manager_lane + ref))
+    deploy(runtime, folder, "the manager completes the form")
+
+    report = case_migration.move_cases(runtime, actor="owner")
+    assert [c.reference for c in report.moved] == ["RR-M-12"]
+    moved = form_task(runtime, case_id)
+    assert (moved.role, moved.lane, moved.assignee) == ("agency_manager", "Agency manager", None)
+    with transaction(runtime.sessions) as session:
+        released = session.scalars(select(AuditEvent).where(AuditEvent.type == "task_released")).one()
+    assert released.payload["by"] == "dsl@oak.example"

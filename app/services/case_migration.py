@@ -21,6 +21,7 @@ from app.engine.runtime import EngineError
 from app.services import audit
 from app.services.cases import OPEN, CaseError, advance_locked_case, ready_tasks
 from app.services.process_versions import VersionError, active_version, bundle_of
+from app.services.roles import role_for
 from app.services.runtime import Runtime
 from app.store.db import transaction
 from app.store.models import Case, ProcessVersion
@@ -157,14 +158,23 @@ def _move_one(rt: Runtime, case_id: int, *, actor: str, note: str, expected_vers
 
 
 def _refresh_task_rows(session: Session, rt: Runtime, case: Case) -> None:
-    """Ready task rows keep their claim and draft; their due date, name and form follow the new version."""
+    """Ready task rows keep their claim and draft; due date, name, form and lane follow the new version.
+
+    A task whose lane changed goes to the new lane's role, so a claim by someone of the old role is released.
+    """
     views = {v.id: v for v in rt.engine.restore(case.workflow_json).ready_user_tasks()}
     for row in ready_tasks(session, case.id):
         view = views.get(row.engine_task_id)
         if view is None:
             continue
-        if (row.due_at, row.name, row.form) != (view.due, view.name, view.form):
-            row.due_at, row.name, row.form = view.due, view.name, view.form
+        row.due_at, row.name, row.form = view.due, view.name, view.form
+        role = role_for(view.lane, view.partner)
+        if (row.lane, row.role) != (view.lane, role):
+            row.lane, row.role = view.lane, role
+            if row.assignee is not None:
+                audit.record(session, case.id, "task_released", id=row.element_id, task=row.id, by=row.assignee,
+                             reason="the task moved to another role in the new process version")
+                row.assignee = None
 
 
 __all__ = ["CaseCheck", "ElementNote", "MoveError", "MoveReport", "check_cases", "move_cases"]
