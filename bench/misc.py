@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from bench.common import SCENARIO, database_url, median
 
 REPORT_TEMPLATE = PROJECT_ROOT / "templates" / "rapid_review_report.docx"
 REPORT_CONTEXT = PROJECT_ROOT / "tests" / "fixtures" / "report_context.json"
+WARM_SAMPLES = 3  # at least, even in quick mode: a warm conversion takes well under a second
 
 
 def simulated_cases(count: int) -> dict[str, float]:
@@ -45,7 +45,8 @@ def _render_and_convert(work: Path, n: int, convert: object) -> float:
 
 def pdf_times(samples: int) -> dict[str, float]:
     """Render the report from the test fixture's context and convert it. Cold: convert_to_pdf with no warm
-    converter configured. Warm: with a unoserver on loopback when `unoserver` is installed; else the cold path."""
+    converter configured. Warm: the same call with a unoserver the harness starts on loopback from the project's
+    .unoserver/ (make setup), after one unmeasured conversion; without one, the cold times again."""
     if pdf.find_soffice() is None:
         return {"pdf_cold_s": -1.0, "pdf_warm_s": -1.0, "pdf_warm_is_cold": 1.0}
     saved = os.environ.pop(pdf.UNOSERVER_ENV, None)
@@ -53,30 +54,44 @@ def pdf_times(samples: int) -> dict[str, float]:
         with tempfile.TemporaryDirectory(prefix="rapidreview-bench-pdf-") as tmp:
             work = Path(tmp)
             cold = [_render_and_convert(work, n, pdf.convert_to_pdf) for n in range(samples)]
-            warm, warm_is_cold = _warm(work, samples)
+            warm = _warm(work, max(samples, WARM_SAMPLES))
+            if warm is None:
+                print("[bench] PDF: no warm converter, so pdf_warm_s is the cold time", file=sys.stderr)
             return {"pdf_cold_s": round(median(cold), 2), "pdf_warm_s": round(median(warm or cold), 2),
-                    "pdf_warm_is_cold": float(warm_is_cold)}
+                    "pdf_warm_is_cold": float(warm is None)}
     finally:
         if saved is not None:
             os.environ[pdf.UNOSERVER_ENV] = saved
 
 
-def _warm(work: Path, samples: int) -> tuple[list[float], bool]:
-    binary = shutil.which("unoserver")
+def _warm(work: Path, samples: int) -> list[float] | None:
+    """Times of ``samples`` conversions through a unoserver started for them; None (and why, on stderr) when
+    there is none or one fell back to the cold path, so a cold time is never reported as warm."""
+    binary = pdf.local_unoserver()
     if binary is None:
-        return [], True
-    port = 2003 + os.getpid() % 1000
-    proc = subprocess.Popen([binary, "--interface", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    os.environ[pdf.UNOSERVER_ENV] = f"127.0.0.1:{port}"
+        print(f"[bench] PDF: {pdf.LOCAL_UNOSERVER.relative_to(PROJECT_ROOT)} is missing (make setup installs it "
+              "when python3-uno is installed)", file=sys.stderr)
+        return None
     try:
-        time.sleep(8)  # LibreOffice starting
-        _render_and_convert(work, 100, pdf.convert_to_pdf)
-        return [_render_and_convert(work, 101 + n, pdf.convert_to_pdf) for n in range(samples)], False
+        with pdf.LocalUnoserver(binary, work / "unoserver") as server:
+            os.environ[pdf.UNOSERVER_ENV] = server.address
+            pdf._warm.reset()
+            before = pdf.conversion_counts()
+            _render_and_convert(work, 100, pdf.convert_to_pdf)  # LibreOffice loads Writer and the fonts
+            times = [_render_and_convert(work, 101 + n, pdf.convert_to_pdf) for n in range(samples)]
+            warm = pdf.conversion_counts()["warm"] - before["warm"]
+    except RuntimeError as exc:  # it did not start: the message has its log's tail
+        print(f"[bench] PDF: {exc}", file=sys.stderr)
+        return None
     finally:
         os.environ.pop(pdf.UNOSERVER_ENV, None)
-        proc.terminate()
-        proc.wait(30)
+        pdf._warm.reset()
+    if warm != samples + 1:
+        print(f"[bench] PDF: only {warm} of {samples + 1} conversions went through the warm converter",
+              file=sys.stderr)
+        return None
+    print(f"[bench] PDF: warm converter started from {binary.relative_to(PROJECT_ROOT)}", file=sys.stderr)
+    return times
 
 
 def timer_lateness(timers: int, spread: float, schedulers: int) -> dict[str, float]:

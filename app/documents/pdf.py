@@ -16,11 +16,17 @@ Either way a failure raises :class:`PdfConversionError`; retryable ones roll the
 scheduler tries it again later (app/services/scheduling.py).
 
 Install on Debian: ``apt-get install --no-install-recommends libreoffice-writer-nogui
-fonts-crosextra-carlito fonts-liberation2``. Set ``RAPIDREVIEW_SOFFICE`` to use another binary.
+fonts-crosextra-carlito fonts-liberation2``. Set ``RAPIDREVIEW_SOFFICE`` to use another binary. ``make setup``
+also installs unoserver in ``.unoserver/``; :class:`LocalUnoserver` starts one from there for the tests, the
+benchmark and tools/measure_pdf_conversion.py (``make unoserver`` for local use).
+
+:func:`conversion_counts` says how many conversions went each way in this process: an observable for tests and
+the benchmark; nothing decides anything by it.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import http.client
 import json
@@ -28,12 +34,16 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
 import time
 import xmlrpc.client
 from pathlib import Path
+from types import TracebackType
+
+from app.config import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +56,23 @@ INSTALL_HINT = (
     "install LibreOffice (Debian: apt-get install --no-install-recommends libreoffice-writer-nogui "
     f"fonts-crosextra-carlito) or set {SOFFICE_ENV} to the soffice binary"
 )
+# The converter's virtualenv `make setup` creates (from Debian's Python, which has LibreOffice's bridge).
+LOCAL_UNOSERVER = PROJECT_ROOT / ".unoserver" / "bin" / "unoserver"
+
+_counts: collections.Counter[str] = collections.Counter()
+_counts_lock = threading.Lock()
+
+
+def _count(way: str) -> None:
+    with _counts_lock:
+        _counts[way] += 1
+
+
+def conversion_counts() -> dict[str, int]:
+    """Conversions done in this process so far: ``warm`` and ``cold`` (successful, by the path that made the
+    PDF) and ``warm_failed`` (tried warm, fell back to cold). A copy; lets tests prove which path ran."""
+    with _counts_lock:
+        return {way: _counts[way] for way in ("warm", "cold", "warm_failed")}
 
 
 class PdfConversionError(Exception):
@@ -95,6 +122,7 @@ def convert_to_pdf(docx: Path, out_dir: Path, *, timeout: float = 120, pdfa: boo
             return convert_warm(docx, out_dir, server=server, timeout=min(timeout, warm_timeout()), pdfa=pdfa)
         except PdfConversionError as exc:
             _warm.failed()
+            _count("warm_failed")
             log.warning("%s; converting with a fresh LibreOffice instead", exc)
     return convert_cold(docx, out_dir, timeout=timeout, pdfa=pdfa)
 
@@ -189,6 +217,7 @@ def convert_cold(docx: Path, out_dir: Path, *, timeout: float = 120, pdfa: bool 
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
+        _count("cold")
         return target
 
 
@@ -283,4 +312,116 @@ def convert_warm(docx: Path, out_dir: Path, *, server: str, timeout: float = WAR
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    _count("warm")
     return target
+
+
+# -- a local warm converter: tests, the benchmark, tools/measure_pdf_conversion.py ----------------------------
+# Production runs unoserver under systemd (docs/documents.md); these start and stop one per use.
+
+def local_unoserver() -> Path | None:
+    """The unoserver binary in the project's ``.unoserver/`` virtualenv (``make setup``), or None."""
+    return LOCAL_UNOSERVER if os.access(LOCAL_UNOSERVER, os.X_OK) else None
+
+
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback ports: all held open while choosing, so they differ. Another process
+    may still take one before unoserver binds it; start-up then fails and says so."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
+
+
+class LocalUnoserver:
+    """A unoserver on 127.0.0.1, on free ports, with its own LibreOffice profile and HOME under ``work``.
+
+    ``with LocalUnoserver(binary, work) as server:`` starts it, waits until it answers (LibreOffice takes
+    several seconds to start) and yields it; ``server.address`` is what ``RAPIDREVIEW_UNOSERVER`` takes.
+    Leaving the block (or :meth:`stop`) kills its whole process group: unoserver, the ``soffice`` wrapper and
+    ``soffice.bin``.
+    """
+
+    def __init__(self, binary: Path, work: Path, *, startup_timeout: float = 90) -> None:
+        self.binary = Path(binary)
+        self.work = Path(work)
+        self.startup_timeout = startup_timeout
+        self.port, self.uno_port = _free_ports(2)
+        self.log_path = self.work / "unoserver.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        profile, home = (self.work / "profile").resolve(), (self.work / "home").resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        cmd = [str(self.binary), "--interface", "127.0.0.1", "--port", str(self.port), "--uno-interface",
+               "127.0.0.1", "--uno-port", str(self.uno_port), "--user-installation", str(profile),
+               "--conversion-timeout", "60"]
+        soffice = find_soffice()
+        if soffice is not None:
+            cmd += ["--executable", soffice]
+        env = {**os.environ, "HOME": str(home), "SAL_USE_VCLPLUGIN": "svp"}
+        with open(self.log_path, "ab") as log_file:
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                                          env=env, start_new_session=True)
+        try:
+            self._wait_until_it_answers()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_it_answers(self) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"unoserver exited ({self._proc.returncode}) while starting: {self.log_tail()}")
+            proxy = xmlrpc.client.ServerProxy(f"http://{self.address}/RPC2", transport=_TimeoutTransport(5))
+            try:
+                proxy.info()
+                return
+            except (OSError, xmlrpc.client.Error, http.client.HTTPException):
+                # not listening yet, or listening but LibreOffice not connected yet (no answer until it is)
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"unoserver did not answer within {self.startup_timeout:g}s: "
+                                       f"{self.log_tail()}") from None
+                time.sleep(0.5)
+            finally:
+                proxy("close")()
+
+    def log_tail(self) -> str:
+        try:
+            return _tail(self.log_path.read_bytes())
+        except OSError:
+            return "no log"
+
+    def stop(self) -> None:
+        """Stop the whole process group: SIGINT (as Ctrl-C would), then SIGKILL. SIGINT, because after a
+        conversion SIGTERM was seen to leave unoserver and LibreOffice's launcher waiting on each other; the
+        profile is throwaway, so the wait before SIGKILL is short."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(3)
+        # soffice.bin may outlive unoserver; the group is still there until every member is gone
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(10)
+
+    def __enter__(self) -> LocalUnoserver:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
