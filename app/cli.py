@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.commands import calendar, mail, move, operate, security, simulate, web
+from app.commands import calendar, mail, move, operate, partnership, security, simulate, web
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rapidreview", description="Run statutory Rapid Reviews on a BPMN engine.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (calendar, simulate, operate, move, web, mail, security):
+    for module in (calendar, simulate, operate, move, web, mail, security, partnership):
         module.register(subparsers)
     return parser
 

@@ -99,8 +99,8 @@ def notification(reference: str) -> cases.Notification:
                               incident=n.incident, agencies=n.agencies, referral=n.referral)
 
 
-def start(rt: Runtime, reference: str) -> int:
-    return cases.start_case(rt, notification(reference), actor="bench")
+def start(rt: Runtime, reference: str, partnership_id: int | None = None) -> int:
+    return cases.start_case(rt, notification(reference), actor="bench", partnership_id=partnership_id)
 
 
 def ready(rt: Runtime, case_id: int) -> list[HumanTask]:

@@ -1,7 +1,7 @@
 """Server time of the worklist (/tasks) and the case page (/cases/<reference>) through the WSGI app.
 
-Signed in as an agency practitioner, a statutory partner's lead and a Partnership Manager (the session is
-set directly: sign-in is not what is measured). Each request's time is the test client's call: routing,
+Signed in as an agency practitioner, a statutory partner's lead and a Partnership Manager, all three of the
+partnership of the agency with most open tasks (the session is set directly: sign-in is not what is measured). Each request's time is the test client's call: routing,
 access checks, the service's queries, template rendering.
 """
 
@@ -18,12 +18,13 @@ from app.store.db import transaction
 from app.store.models import User
 from app.web import create_app
 from bench.common import Scratch, percentile
-from bench.seed import email
+from bench.seed import email, partnership_of_agency, person
 
 
 def people(agency_id: str) -> dict[str, str]:
-    return {"agency practitioner": email("agency_practitioner", agency_id), "lead": email("la_lead", 7),
-            "partnership manager": email("partnership_manager", 0)}
+    partnership = partnership_of_agency(agency_id)
+    return {"agency practitioner": email("agency_practitioner", agency_id), "lead": person("la_lead", partnership, 1),
+            "partnership manager": person("partnership_manager", partnership, 0)}
 
 
 def busiest_agency(scratch: Scratch) -> str:
@@ -31,7 +32,7 @@ def busiest_agency(scratch: Scratch) -> str:
     with scratch.rt.database.connect() as conn:
         found = conn.scalar(text("""SELECT agency_id FROM human_tasks WHERE state = 'ready' AND agency_id LIKE 'ag-%'
                                     GROUP BY agency_id ORDER BY count(*) DESC, agency_id LIMIT 1"""))
-    return str(found or "ag-000")
+    return str(found or "ag-000-0")
 
 
 def app_for(scratch: Scratch) -> Flask:

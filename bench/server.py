@@ -28,7 +28,7 @@ from app.services.roles import PARTNER_ROLES
 from app.store.db import transaction
 from app.store.models import HumanTask, User
 from bench.common import Scratch, percentile, start
-from bench.seed import email
+from bench.seed import partnership_id, person
 
 ANSWERS = {"criteria_met": "yes", "rationale": "Known abuse; serious harm.", "immediate_action_needed": "no"}
 SECRET = secrets.token_hex(32)
@@ -78,7 +78,9 @@ def _cookie(user_id: int) -> str:
 
 
 def _tasks_by_role(scratch: Scratch, count_per_role: int) -> dict[str, list[int]]:
-    cases = [start(scratch.rt, f"LOAD-{n:04}") for n in range(count_per_role)]
+    # In the first bench partnership, whose leads are the people below.
+    partnership = partnership_id(scratch, 0)
+    cases = [start(scratch.rt, f"LOAD-{n:04}", partnership) for n in range(count_per_role)]
     with transaction(scratch.rt.sessions) as session:
         rows = session.scalars(select(HumanTask).where(HumanTask.case_id.in_(cases), HumanTask.state == "ready"))
         by_role: dict[str, list[int]] = {}
@@ -89,8 +91,8 @@ def _tasks_by_role(scratch: Scratch, count_per_role: int) -> dict[str, list[int]
 
 def _user_id(scratch: Scratch, role: str, n: int) -> int:
     with transaction(scratch.rt.sessions) as session:
-        found = session.scalar(select(User.id).where(User.email == email(role, n)))
-    assert found is not None, email(role, n)
+        found = session.scalar(select(User.id).where(User.email == person(role, 0, n)))
+    assert found is not None, person(role, 0, n)
     return found
 
 

@@ -8,8 +8,9 @@ import sys
 
 from app.config import ConfigError, from_environment
 from app.engine.process import ProcessDefinitionError
-from app.services import users
+from app.services import partnerships, users
 from app.services.runtime import build_runtime
+from app.store.db import transaction
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--name", required=True)
     create.add_argument("--role", required=True, choices=sorted(users.ROLES))
     create.add_argument("--agency", help="the agency id, for agency practitioners and managers")
+    create.add_argument("--partnership", default=partnerships.DEFAULT_CODE, metavar="CODE",
+                        help="the partnership the person works for (default: %(default)s); see `partnership list`")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     create.set_defaults(handler=create_user_cmd)
 
@@ -66,11 +69,13 @@ def create_user_cmd(args: argparse.Namespace) -> int:
     password = sys.stdin.readline().rstrip("\n")
     try:
         rt = build_runtime(from_environment())
+        with transaction(rt.sessions) as session:
+            partnership_id = partnerships.id_for_code(session, args.partnership)
         user = users.create_user(rt, email=args.email, name=args.name, role=args.role, agency_id=args.agency,
-                                 password=password, actor=getpass.getuser())
+                                 password=password, actor=getpass.getuser(), partnership_id=partnership_id)
     except users.UserError as exc:
         return _fail(f"{exc.field}: {exc}")
-    except ConfigError as exc:
+    except (ConfigError, partnerships.PartnershipError) as exc:
         return _fail(exc)
-    print(f"created {user.email} ({user.role})")
+    print(f"created {user.email} ({user.role}, partnership {args.partnership})")
     return 0

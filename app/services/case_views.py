@@ -10,14 +10,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, defer
 
 from app import clock
-from app.services import audit
+from app.services import audit, partnerships
 from app.services.runtime import Runtime
 from app.services.users import SignedIn
-from app.services.worklist import SEE_ALL_CASES, may_see_case
+from app.services.worklist import SEE_ALL_CASES, may_see_case, same_partnership
 from app.store.db import transaction
 from app.store.models import AuditEvent, Case, Document, HumanTask, OutboxMessage, ProcessFile
 
@@ -41,10 +41,11 @@ def _late(rt: Runtime, case: Case, now: datetime) -> bool:
 
 
 def list_cases(rt: Runtime, user: SignedIn, status_filter: str | None) -> tuple[list[CaseRow], float | None]:
-    """Visible cases (newest first) and the on-time rate of submitted ones."""
+    """Visible cases of the person's partnership (newest first) and the on-time rate of its submitted ones."""
     now = clock.now()
     with transaction(rt.sessions) as session:
-        query = select(Case).options(defer(Case.workflow_json), defer(Case.notification)).order_by(Case.notified_at.desc())
+        query = (select(Case).options(defer(Case.workflow_json), defer(Case.notification))
+                 .where(Case.partnership_id == user.partnership_id).order_by(Case.notified_at.desc()))
         if user.role not in SEE_ALL_CASES:
             query = query.where(Case.id.in_(select(HumanTask.case_id).where(HumanTask.agency_id == user.agency_id)))
         rows = [CaseRow(c, rt.calendar.case_day(c.day_one, now), _late(rt, c, now)) for c in session.scalars(query)
@@ -72,10 +73,16 @@ class CasePage:
     agency_view: bool
 
 
+def own_case(session: Session, user: SignedIn, reference: str) -> Case | None:
+    """The case of the person's partnership with this reference; another partnership's is not found."""
+    return session.scalars(select(Case).where(Case.reference == reference,
+                                              Case.partnership_id == user.partnership_id)).first()
+
+
 def case_page(rt: Runtime, user: SignedIn, reference: str) -> CasePage | None:
     now = clock.now()
     with transaction(rt.sessions) as session:
-        case = session.scalars(select(Case).where(Case.reference == reference)).first()
+        case = own_case(session, user, reference)
         if case is None or not may_see_case(user, session, case):
             return None
         agency_view = user.role not in SEE_ALL_CASES and user.email != case.chair_email
@@ -152,8 +159,8 @@ def _diagram_files(session: Session, version_id: int) -> dict[str, str]:
 def document_file(rt: Runtime, user: SignedIn, reference: str, document_id: int) -> tuple[Path, Document] | None:
     with transaction(rt.sessions) as session:
         doc = session.get(Document, document_id)
-        case = session.scalars(select(Case).where(Case.reference == reference)).first()
-        if doc is None or case is None or doc.case_id != case.id:
+        case = own_case(session, user, reference)
+        if doc is None or case is None or doc.case_id != case.id or not same_partnership(user, case):
             return None
         if user.role not in SEE_ALL_CASES and user.email != case.chair_email:
             return None  # reports hold every agency's information
@@ -162,8 +169,25 @@ def document_file(rt: Runtime, user: SignedIn, reference: str, document_id: int)
         return rt.settings.documents_dir / doc.path, doc
 
 
-def outbox_messages(rt: Runtime, limit: int = 200) -> list[dict[str, Any]]:
+def _outbox_scope(session: Session, partnership_id: int) -> ColumnElement[bool]:
+    """A partnership's messages are those of its cases. Messages of no case (a `rapidreview mail test`) are the
+    deployment's, shown to the default partnership, whose staff run the deployment."""
+    own = Case.partnership_id == partnership_id
+    if partnership_id == partnerships.default_id(session):
+        return or_(own, OutboxMessage.case_id.is_(None))
+    return own
+
+
+def outbox_messages(rt: Runtime, partnership_id: int, limit: int = 200) -> list[dict[str, Any]]:
     with transaction(rt.sessions) as session:
         rows = session.execute(select(OutboxMessage, Case.reference).outerjoin(Case, Case.id == OutboxMessage.case_id)
+                               .where(_outbox_scope(session, partnership_id))
                                .order_by(OutboxMessage.id.desc()).limit(limit))
         return [{"message": m, "reference": reference} for m, reference in rows]
+
+
+def outbox_message_visible(rt: Runtime, partnership_id: int, message_id: int) -> bool:
+    """May staff of ``partnership_id`` see (and so retry or cancel) this message? The Outbox page's rule."""
+    with transaction(rt.sessions) as session:
+        return session.scalar(select(OutboxMessage.id).outerjoin(Case, Case.id == OutboxMessage.case_id)
+                              .where(OutboxMessage.id == message_id, _outbox_scope(session, partnership_id))) is not None

@@ -51,7 +51,7 @@ class Notification:
     referral: Mapping[str, Any] = field(default_factory=dict)
 
 
-def start_case(rt: Runtime, notification: Notification, *, actor: str) -> int:
+def start_case(rt: Runtime, notification: Notification, *, actor: str, partnership_id: int | None = None) -> int:
     if notification.notified_at.tzinfo is None:
         raise CaseError("notified_at must carry a time zone offset")
     day_one = rt.calendar.day_one(notification.notified_at)
@@ -67,7 +67,7 @@ def start_case(rt: Runtime, notification: Notification, *, actor: str) -> int:
             case = Case(reference=notification.reference, process_version_id=version.id, status=OPEN,
                         notified_at=notification.notified_at, day_one=day_one,
                         deadline=rt.calendar.deadline_date(day_one), notification=notification_json,
-                        workflow_json="{}", created_at=clock.now())
+                        workflow_json="{}", created_at=clock.now(), partnership_id=partnership_id)
             session.add(case)
             session.flush()
             audit.record(session, case.id, "case_started", actor=actor, reference=case.reference,
@@ -181,7 +181,8 @@ def _sync_human_tasks(session: Session, case: Case, ready: list[UserTaskView]) -
                         process_id=view.process_id, lane=view.lane, role=role_for(view.lane, view.partner),
                         form=view.form, partner=view.partner, agency_id=agency.get("id"),
                         agency_name=agency.get("name"), state="ready", due_at=view.due, created_at=clock.now(),
-                        draft=dict(view.previous_answers) if view.previous_answers else None)
+                        draft=dict(view.previous_answers) if view.previous_answers else None,
+                        partnership_id=case.partnership_id)
         session.add(row)
         session.flush()
         audit.record(session, case.id, "task_ready", id=view.element_id, name=view.name, partner=view.partner,

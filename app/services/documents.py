@@ -33,7 +33,7 @@ from app.documents.report_context import build_report_context, display_datetime
 from app.services import audit
 from app.services.runtime import Runtime
 from app.services.users import SignedIn
-from app.services.worklist import SEE_ALL_CASES, may_see_case, may_work_on
+from app.services.worklist import SEE_ALL_CASES, may_see_case, may_work_on, same_partnership
 from app.store.db import transaction
 from app.store.models import Case, Document, HumanTask, User
 
@@ -168,28 +168,37 @@ def _safe(text: str) -> str:
 # -- who may do what -------------------------------------------------------------------------------------
 
 def may_read_reports(user: SignedIn, case: Case) -> bool:
-    """Reports hold every agency's information: staff who see all cases and the case's chair."""
-    return user.role in SEE_ALL_CASES or user.email == case.chair_email
+    """Reports hold every agency's information: staff of the case's partnership who see all its cases, and the
+    case's chair."""
+    return same_partnership(user, case) and (user.role in SEE_ALL_CASES or user.email == case.chair_email)
 
 
 def may_edit_reports(user: SignedIn, case: Case, session: Session) -> bool:
     """The Partnership Manager and the case's chair: as for chair tasks (app.services.worklist), standing
-    chairs act while no chair is appointed or the appointed one has no account."""
+    chairs act while no chair is appointed or the appointed one has no account (in the case's partnership)."""
+    if not same_partnership(user, case):
+        return False
     if user.role == "partnership_manager" or (case.chair_email and user.email == case.chair_email):
         return True
     if user.role != CHAIR_ROLE:
         return False
     return not case.chair_email or session.scalar(
-        select(User.id).where(User.email == case.chair_email, User.active.is_(True))) is None
+        select(User.id).where(User.email == case.chair_email, User.active.is_(True),
+                              User.partnership_id == case.partnership_id)) is None
 
 
 def _task_visible(user: SignedIn, task: HumanTask, case: Case) -> bool:
-    # The same rule as the task page: the Partnership Manager, the assignee, or whoever may work on it.
+    # The same rule as the task page: within the partnership, the Partnership Manager, the assignee, or whoever
+    # may work on it.
+    if not same_partnership(user, case) or task.partnership_id != case.partnership_id:
+        return False
     return user.role == "partnership_manager" or task.assignee == user.email or may_work_on(user, task, case)
 
 
-def _case(session: Session, reference: str) -> Case | None:
-    return session.scalars(select(Case).where(Case.reference == reference)).first()
+def _case(session: Session, reference: str, user: SignedIn) -> Case | None:
+    """The case with this reference in the person's partnership (another partnership's is not found)."""
+    return session.scalars(select(Case).where(Case.reference == reference,
+                                              Case.partnership_id == user.partnership_id)).first()
 
 
 # -- uploaded report versions ----------------------------------------------------------------------------
@@ -210,7 +219,7 @@ def case_documents(rt: Runtime, user: SignedIn, reference: str) -> CaseDocuments
     from app.documents.docx_check import describe_limit, max_upload_bytes
 
     with transaction(rt.sessions) as session:
-        case = _case(session, reference)
+        case = _case(session, reference, user)
         if case is None or not may_read_reports(user, case):
             return None
         versions = report_versions(session, case.id)
@@ -231,7 +240,7 @@ def upload_report_version(rt: Runtime, user: SignedIn, reference: str, kind: str
     """Store a person's edited .docx as the next version of ``kind``. Raises LookupError (no such case, or
     not theirs to see), NotAllowed, or UploadRejected with the message to show."""
     with transaction(rt.sessions) as session:
-        case = _case(session, reference)
+        case = _case(session, reference, user)
         if case is None or not may_read_reports(user, case):
             raise LookupError(reference)
         if not may_edit_reports(user, case, session):
@@ -295,7 +304,7 @@ class Comparison:
 def compare_versions(rt: Runtime, user: SignedIn, reference: str, old_id: int | None, new_id: int | None) -> Comparison | None:
     """Two report versions and what changed between them; by default the newest and the one before it."""
     with transaction(rt.sessions) as session:
-        case = _case(session, reference)
+        case = _case(session, reference, user)
         if case is None or not may_read_reports(user, case):
             return None
         versions = report_versions(session, case.id)

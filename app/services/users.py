@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app import clock
-from app.services import audit
+from app.services import audit, partnerships
 from app.services.runtime import Runtime
 from app.store.db import transaction
-from app.store.models import Agency, SignInThrottle, User
+from app.store.models import Agency, Partnership, SignInThrottle, User
 
 ROLES: dict[str, str] = {
     "partnership_manager": "Partnership Manager",
@@ -59,14 +59,24 @@ class SignedIn:
     name: str
     role: str
     agency_id: str | None
+    partnership_id: int  # every query the person's requests make is scoped to it
 
 
-def _signed_in(user: User) -> SignedIn:
-    return SignedIn(user.id, user.email, user.name, user.role, user.agency_id)
+def signed_in(user: User) -> SignedIn:
+    return SignedIn(user.id, user.email, user.name, user.role, user.agency_id, user.partnership_id)
+
+
+def _partnership_id(session: Session, partnership_id: int | None) -> int:
+    """The given partnership, which must exist, or the default one for callers that name none."""
+    if partnership_id is None:
+        return partnerships.default_id(session)
+    if session.get(Partnership, partnership_id) is None:
+        raise UserError("partnership", f"There is no partnership {partnership_id}")
+    return partnership_id
 
 
 def create_user(rt: Runtime, *, email: str, name: str, role: str, password: str, agency_id: str | None = None,
-                actor: str = "system") -> SignedIn:
+                actor: str = "system", partnership_id: int | None = None) -> SignedIn:
     email = email.strip().lower()
     if not EMAIL.match(email):
         raise UserError("email", "Enter an email address in the correct format, like name@example.com")
@@ -83,14 +93,19 @@ def create_user(rt: Runtime, *, email: str, name: str, role: str, password: str,
         raise UserError("password", problem)
     try:
         with transaction(rt.sessions) as session:
-            if agency_id and session.get(Agency, agency_id) is None:
+            partnership = _partnership_id(session, partnership_id)
+            agency = session.get(Agency, agency_id) if agency_id else None
+            # An agency of another partnership is as unknown as one that does not exist.
+            if agency_id and (agency is None or agency.partnership_id != partnership):
                 raise UserError("agency_id", f"There is no agency {agency_id!r}")
             user = User(email=email, name=name.strip(), role=role, agency_id=agency_id, active=True,
-                        password_hash=generate_password_hash(password, method=PASSWORD_METHOD), created_at=clock.now())
+                        password_hash=generate_password_hash(password, method=PASSWORD_METHOD), created_at=clock.now(),
+                        partnership_id=partnership)
             session.add(user)
             session.flush()
-            audit.record(session, None, "user_created", actor=actor, user=email, role=role, agency=agency_id)
-            return _signed_in(user)
+            audit.record(session, None, "user_created", actor=actor, user=email, role=role, agency=agency_id,
+                         partnership=partnership)
+            return signed_in(user)
     except IntegrityError:
         raise UserError("email", f"There is already an account for {email}") from None
 
@@ -186,7 +201,7 @@ def authenticate(rt: Runtime, email: str, password: str, *, ip: str | None = Non
             result = None
         else:
             user = session.scalars(select(User).where(User.email == email)).first()
-            if user is None or not user.active:
+            if user is None or not user.active or not _partnership_active(session, user):
                 check_password_hash(_DUMMY_HASH, password)
                 _count_failure(session, keys, policy, email)
                 result = None
@@ -198,7 +213,7 @@ def authenticate(rt: Runtime, email: str, password: str, *, ip: str | None = Non
                 _clear_account_failures(session, email)
                 user.last_sign_in_at = clock.now()
                 audit.record(session, None, "signed_in", actor=user.email, ip=ip)
-                result = _signed_in(user)
+                result = signed_in(user)
     if locked is not None:
         raise AccountLocked(locked)
     return result
@@ -237,7 +252,7 @@ def verify_totp(rt: Runtime, user_id: int, code: str, *, ip: str | None = None,
     result: SignedIn | None = None
     with transaction(rt.sessions) as session:
         user = session.get(User, user_id, with_for_update=True)
-        if user is None or not user.active or not user.totp_secret:
+        if user is None or not user.active or not user.totp_secret or not _partnership_active(session, user):
             return None
         keys = _throttle_keys(user.email, ip)
         locked = _locked_until(session, keys)
@@ -255,7 +270,7 @@ def verify_totp(rt: Runtime, user_id: int, code: str, *, ip: str | None = None,
                     audit.record(session, None, "totp_enrolled", actor=user.email)
                 _clear_account_failures(session, user.email)
                 audit.record(session, None, "totp_verified", actor=user.email, ip=ip)
-                result = _signed_in(user)
+                result = signed_in(user)
     if locked is not None:
         raise AccountLocked(locked)
     return result
@@ -271,25 +286,35 @@ def _matching_step(totp: pyotp.TOTP, code: str, now: datetime) -> int | None:
     return None
 
 
+def _partnership_active(session: Session, user: User) -> bool:
+    partnership = session.get(Partnership, user.partnership_id)
+    return partnership is not None and partnership.active
+
+
 def get_user(session: Session, user_id: int) -> SignedIn | None:
     user = session.get(User, user_id)
-    return _signed_in(user) if user is not None and user.active else None
+    return signed_in(user) if user is not None and user.active and _partnership_active(session, user) else None
 
 
-def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.role, User.name)))
+def list_users(session: Session, partnership_id: int) -> list[User]:
+    return list(session.scalars(select(User).where(User.partnership_id == partnership_id)
+                                .order_by(User.role, User.name)))
 
 
-def set_active(rt: Runtime, user_id: int, active: bool, *, actor: str) -> None:
+def set_active(rt: Runtime, user_id: int, active: bool, *, actor: str, partnership_id: int | None = None) -> None:
+    """(De)activate an account; with ``partnership_id`` (an administrator's), only one of that partnership."""
     with transaction(rt.sessions) as session:
         user = session.get(User, user_id)
-        if user is None:
+        if user is None or (partnership_id is not None and user.partnership_id != partnership_id):
             raise UserError("user", "There is no such user")
         user.active = active
         audit.record(session, None, "user_activated" if active else "user_deactivated", actor=actor, user=user.email)
 
 
-def save_agency(rt: Runtime, *, id: str, name: str, contact_email: str, manager_email: str, actor: str) -> None:
+def save_agency(rt: Runtime, *, id: str, name: str, contact_email: str, manager_email: str, actor: str,
+                partnership_id: int | None = None) -> None:
+    """Add or change an agency of ``partnership_id`` (default: the default partnership). Agency IDs are unique
+    in the deployment: an ID another partnership uses is refused, never taken over."""
     if not AGENCY_ID.match(id):
         raise UserError("id", "Enter a short ID of lower-case letters, digits, - or _ (like oak-school)")
     if not name.strip():
@@ -298,11 +323,14 @@ def save_agency(rt: Runtime, *, id: str, name: str, contact_email: str, manager_
         if not EMAIL.match(value.strip()):
             raise UserError(field, "Enter an email address in the correct format, like name@example.com")
     with transaction(rt.sessions) as session:
-        agency = session.get(Agency, id) or Agency(id=id, active=True)
+        partnership = _partnership_id(session, partnership_id)
+        agency = session.get(Agency, id) or Agency(id=id, active=True, partnership_id=partnership)
+        if agency.partnership_id != partnership:
+            raise UserError("id", "This ID is already in use. Choose another, for example with your area's name in it")
         agency.name, agency.contact_email, agency.manager_email = name.strip(), contact_email.strip(), manager_email.strip()
         session.add(agency)
         audit.record(session, None, "agency_saved", actor=actor, agency=id)
 
 
-def list_agencies(session: Session) -> list[Agency]:
-    return list(session.scalars(select(Agency).order_by(Agency.name)))
+def list_agencies(session: Session, partnership_id: int) -> list[Agency]:
+    return list(session.scalars(select(Agency).where(Agency.partnership_id == partnership_id).order_by(Agency.name)))

@@ -12,7 +12,7 @@ from app import clock
 from app.services import audit
 from app.services.roles import PARTNER_ROLES
 from app.services.runtime import Runtime
-from app.services.users import SignedIn
+from app.services.users import SignedIn, signed_in
 from app.store.db import transaction
 from app.store.models import Case, HumanTask, User
 
@@ -24,6 +24,10 @@ SEE_ALL_CASES = ("partnership_manager", "independent_chair", "la_lead", "police_
 
 class ClaimError(ValueError):
     pass
+
+
+class TaskNotFound(ClaimError):
+    """No such task in the person's partnership: the view answers 404, so other partnerships' tasks stay unseen."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +43,9 @@ def may_work_on(user: SignedIn, task: HumanTask, case: Case, chair_has_account: 
 
     ``chair_has_account`` says whether the chair appointed for the case can sign in; when not given it is
     looked up through the case's session, and assumed true (only the appointed chair) when it cannot be.
+    Nobody works on another partnership's tasks, whatever their role.
     """
-    if task.role is None:
+    if task.role is None or not user.partnership_id == case.partnership_id == task.partnership_id:
         return False
     if task.role == CHAIR_ROLE:
         # The chair appointed for the case gets its chair tasks, whatever their standing role; the standing
@@ -67,17 +72,29 @@ def _has_account(case: Case) -> bool:
         return False
     if session is None:
         return True  # cannot tell: fail closed
-    return session.scalar(select(User.id).where(User.email == case.chair_email, User.active.is_(True))) is not None
+    return session.scalar(_chair_account(case)) is not None
+
+
+def _chair_account(case: Case) -> Select[int]:
+    # An account of the same e-mail in another partnership is not this case's chair.
+    return select(User.id).where(User.email == case.chair_email, User.active.is_(True),
+                                 User.partnership_id == case.partnership_id)
 
 
 def chair_has_account(rt: Runtime, case: Case) -> bool:
     if case.chair_email is None:
         return False
     with transaction(rt.sessions) as session:
-        return session.scalar(select(User.id).where(User.email == case.chair_email, User.active.is_(True))) is not None
+        return session.scalar(_chair_account(case)) is not None
+
+
+def same_partnership(user: SignedIn, case: Case) -> bool:
+    return user.partnership_id == case.partnership_id
 
 
 def may_see_case(user: SignedIn, session: Session, case: Case) -> bool:
+    if not same_partnership(user, case):
+        return False
     if user.role in SEE_ALL_CASES or user.email == case.chair_email:
         return True
     if user.agency_id is None:
@@ -110,15 +127,19 @@ def worklist(rt: Runtime, user: SignedIn) -> tuple[list[TaskRow], list[TaskRow]]
     now = clock.now()
     order = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     with transaction(rt.sessions) as session:
-        mine_q = select(HumanTask).where(HumanTask.state == "ready", HumanTask.assignee == user.email).order_by(*order)
+        # Scoped to the person's partnership first: the ready-task index leads with it (docs/performance.md).
+        own = HumanTask.partnership_id == user.partnership_id
+        mine_q = (select(HumanTask).where(own, HumanTask.state == "ready", HumanTask.assignee == user.email)
+                  .order_by(*order))
         mine = [_row(rt, t, c, now) for t, c in _with_cases(session, mine_q)]
         open_q = (select(HumanTask)
-                  .where(HumanTask.state == "ready", HumanTask.assignee.is_(None), HumanTask.role.in_(_candidates(user)))
+                  .where(own, HumanTask.state == "ready", HumanTask.assignee.is_(None),
+                         HumanTask.role.in_(_candidates(user)))
                   .order_by(*order))
         if user.role != CHAIR_ROLE:
             # Chair tasks go to the case's appointed chair; may_work_on below decides, this only skips the rest.
-            open_q = open_q.where(or_(HumanTask.role != CHAIR_ROLE,
-                                      HumanTask.case_id.in_(select(Case.id).where(Case.chair_email == user.email))))
+            chaired = select(Case.id).where(Case.chair_email == user.email, Case.partnership_id == user.partnership_id)
+            open_q = open_q.where(or_(HumanTask.role != CHAIR_ROLE, HumanTask.case_id.in_(chaired)))
         if user.agency_id is not None:
             open_q = open_q.where(or_(HumanTask.agency_id.is_(None), HumanTask.agency_id == user.agency_id))
         open_q = open_q.limit(AVAILABLE_LIMIT)
@@ -137,19 +158,29 @@ def _with_cases(session: Session, tasks_q: Select[HumanTask]) -> list[tuple[Huma
     return [(t, cases[t.case_id]) for t in tasks]
 
 
-def load_task(session: Session, task_id: int) -> tuple[HumanTask, Case] | None:
+def load_task(session: Session, task_id: int, partnership_id: int | None = None) -> tuple[HumanTask, Case] | None:
+    """The task and its case; None when there is none, or (given ``partnership_id``) it is another partnership's."""
     task = session.get(HumanTask, task_id)
     if task is None:
         return None
     case = session.get(Case, task.case_id)
     assert case is not None
+    if partnership_id is not None and (case.partnership_id != partnership_id or task.partnership_id != partnership_id):
+        return None
     return task, case
+
+
+def _own_task(session: Session, task_id: int, user: SignedIn) -> tuple[HumanTask, Case]:
+    found = load_task(session, task_id, user.partnership_id)
+    if found is None:
+        raise TaskNotFound("There is no such task")
+    return found
 
 
 def claim(rt: Runtime, task_id: int, user: SignedIn) -> None:
     with transaction(rt.sessions) as session:
-        found = load_task(session, task_id)
-        if found is None or not may_work_on(user, *found):
+        found = _own_task(session, task_id, user)
+        if not may_work_on(user, *found):
             raise ClaimError("You cannot claim this task")
         # A conditional update: of two people claiming at once, exactly one changes the row.
         result = session.execute(update(HumanTask).where(
@@ -164,10 +195,7 @@ def claim(rt: Runtime, task_id: int, user: SignedIn) -> None:
 
 def release(rt: Runtime, task_id: int, user: SignedIn) -> None:
     with transaction(rt.sessions) as session:
-        found = load_task(session, task_id)
-        if found is None:
-            raise ClaimError("There is no such task")
-        task, case = found
+        task, case = _own_task(session, task_id, user)
         if task.assignee != user.email and user.role != "partnership_manager":
             raise ClaimError("Only the person who claimed this task, or the Partnership Manager, can release it")
         task.assignee = None
@@ -178,24 +206,26 @@ def reassign(rt: Runtime, task_id: int, to_email: str, user: SignedIn) -> None:
     if user.role != "partnership_manager":
         raise ClaimError("Only the Partnership Manager can reassign tasks")
     with transaction(rt.sessions) as session:
-        found = load_task(session, task_id)
-        if found is None or found[0].state != "ready":
+        found = _own_task(session, task_id, user)
+        if found[0].state != "ready":
             raise ClaimError("This task is no longer open")
-        target = session.scalars(select(User).where(User.email == to_email.strip().lower(), User.active.is_(True))).first()
+        target = session.scalars(select(User).where(User.email == to_email.strip().lower(), User.active.is_(True),
+                                                    User.partnership_id == user.partnership_id)).first()
         if target is None:
             raise ClaimError(f"There is no active user {to_email}")
-        signed = SignedIn(target.id, target.email, target.name, target.role, target.agency_id)
-        if not may_work_on(signed, *found):
+        if not may_work_on(signed_in(target), *found):
             raise ClaimError(f"{target.name} cannot work on this task (role or agency does not match)")
         found[0].assignee = target.email
         audit.record(session, found[1].id, "task_reassigned", actor=user.email, id=found[0].element_id,
                      task=task_id, to=target.email)
 
 
-def eligible_users(rt: Runtime, task_id: int) -> list[User]:
+def eligible_users(rt: Runtime, task_id: int, partnership_id: int) -> list[User]:
+    """Active people of the task's partnership (which must be ``partnership_id``) who may work on it."""
     with transaction(rt.sessions) as session:
-        found = load_task(session, task_id)
+        found = load_task(session, task_id, partnership_id)
         if found is None:
             return []
-        users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
-        return [u for u in users if may_work_on(SignedIn(u.id, u.email, u.name, u.role, u.agency_id), *found)]
+        users = session.scalars(select(User).where(User.active.is_(True), User.partnership_id == partnership_id)
+                                .order_by(User.name))
+        return [u for u in users if may_work_on(signed_in(u), *found)]

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -53,6 +54,23 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
 
+class Partnership(Base):
+    """A safeguarding partnership. One deployment serves many; staff, agencies and cases each belong to one,
+    and every query a person's request makes is scoped to theirs (docs/security.md). Process versions are
+    deployment-wide."""
+
+    __tablename__ = "partnerships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # short and stable: `--partnership CODE`
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+_DEFAULT_PARTNERSHIP = select(Partnership.id).where(Partnership.code == "default").scalar_subquery()
+
+
 class ProcessVersion(Base):
     __tablename__ = "process_versions"
 
@@ -83,10 +101,17 @@ class ProcessFile(Base):
 
 class Case(Base):
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_notified_at", "notified_at"),)  # the case list, newest first (0007)
+    __table_args__ = (
+        Index("ix_cases_notified_at", "notified_at"),  # newest first, deployment-wide (retention) (0007)
+        Index("ix_cases_partnership", "partnership_id", "notified_at"),  # a partnership's case list (0008)
+        Index("ix_cases_chair", "chair_email"),  # the worklist's "cases I chair" (0008)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(50), unique=True)
+    # The partnership of the person who started the case; callers naming none (the simulator, scripts) get the
+    # default partnership, looked up in the INSERT itself.
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"), default=_DEFAULT_PARTNERSHIP)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
     status: Mapped[str] = mapped_column(String(30), default="open", index=True)
     notified_at: Mapped[datetime]
@@ -121,14 +146,17 @@ class HumanTask(Base):
         UniqueConstraint("case_id", "engine_task_id"),
         Index("ix_human_tasks_open", "state", "role"),
         Index("ix_human_tasks_assignee", "assignee", "state"),
-        # The worklist reads ready tasks only, by due date (migration 0007, docs/performance.md).
-        Index("ix_human_tasks_ready", "role", "due_at", postgresql_where=text("state = 'ready'"),
+        # The worklist reads its partnership's ready tasks only, by role and due date (migrations 0007 and
+        # 0008, docs/performance.md): its cost follows one partnership's open work, not the deployment's.
+        Index("ix_human_tasks_ready", "partnership_id", "role", "due_at", postgresql_where=text("state = 'ready'"),
               sqlite_where=text("state = 'ready'")),
         Index("ix_human_tasks_agency", "agency_id", "case_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    # The case's partnership, copied so the worklist's index can lead with it (a task never changes case).
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"))
     engine_task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(300))
@@ -265,7 +293,8 @@ class Agency(Base):
 
     __tablename__ = "agencies"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # unique in the deployment
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     contact_email: Mapped[str] = mapped_column(String(300))
     manager_email: Mapped[str] = mapped_column(String(300))
@@ -276,7 +305,8 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(300), unique=True)  # stored lower-case
+    email: Mapped[str] = mapped_column(String(300), unique=True)  # stored lower-case; one account per person
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(50), index=True)
     agency_id: Mapped[str | None] = mapped_column(ForeignKey("agencies.id"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app.services import case_views, users
@@ -16,7 +16,7 @@ bp = Blueprint("admin", __name__)
 
 def _user_form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
     with transaction(runtime().sessions) as session:
-        agencies = users.list_agencies(session)
+        agencies = users.list_agencies(session, g.user.partnership_id)
     return render_template("admin/user_new.html", title="Add a user", values=values, errors=errors,
                            agencies=agencies), status
 
@@ -25,8 +25,9 @@ def _user_form(values: dict[str, str], errors: dict[str, str], status: int = 200
 @allow("admin")
 def users_list() -> str:
     with transaction(runtime().sessions) as session:
-        rows = users.list_users(session)
-        agencies = {a.id: a.name for a in users.list_agencies(session)}
+        # An administrator manages their own partnership's accounts and agencies.
+        rows = users.list_users(session, g.user.partnership_id)
+        agencies = {a.id: a.name for a in users.list_agencies(session, g.user.partnership_id)}
     return render_template("admin/users.html", title="Users", rows=rows, agencies=agencies)
 
 
@@ -44,7 +45,7 @@ def user_create() -> tuple[str, int] | Response:
     try:
         users.create_user(runtime(), email=values["email"], name=values["name"], role=values["role"],
                           agency_id=values["agency_id"] or None, password=request.form.get("password", ""),
-                          actor=g.user.email)
+                          actor=g.user.email, partnership_id=g.user.partnership_id)
     except users.UserError as exc:
         return _user_form(values, {exc.field: str(exc)}, 400)
     flash(f"{values['name']} can now sign in.", "success")
@@ -58,7 +59,10 @@ def user_active(user_id: int) -> Response:
     if user_id == g.user.id and not active:
         flash("You cannot deactivate your own account.")
     else:
-        users.set_active(runtime(), user_id, active, actor=g.user.email)
+        try:
+            users.set_active(runtime(), user_id, active, actor=g.user.email, partnership_id=g.user.partnership_id)
+        except users.UserError:
+            abort(404)
     return redirect(url_for("admin.users"))
 
 
@@ -69,20 +73,27 @@ def agencies() -> tuple[str, int] | Response:
     values = {k: request.form.get(k, "").strip() for k in ("id", "name", "contact_email", "manager_email")}
     if request.method == "POST":
         try:
-            users.save_agency(runtime(), **values, actor=g.user.email)
+            users.save_agency(runtime(), **values, actor=g.user.email, partnership_id=g.user.partnership_id)
             flash(f"{values['name']} has been saved.", "success")
             return redirect(url_for("admin.agencies"))
         except users.UserError as exc:
             errors[exc.field] = str(exc)
     with transaction(runtime().sessions) as session:
-        rows = users.list_agencies(session)
+        rows = users.list_agencies(session, g.user.partnership_id)
     return render_template("admin/agencies.html", title="Agencies", rows=rows, values=values,
                            errors=errors), 400 if errors else 200
+
+
+def _own_message(message_id: int) -> None:
+    """Another partnership's message is not found, as its cases are."""
+    if not case_views.outbox_message_visible(runtime(), g.user.partnership_id, message_id):
+        abort(404)
 
 
 @bp.post("/outbox/<int:message_id>/retry")
 @allow("partnership_manager", "admin")
 def outbox_retry(message_id: int) -> Response:
+    _own_message(message_id)
     try:
         outbox_service.retry_message(runtime(), message_id, actor=g.user.email)
         flash("The e-mail will be sent again.", "success")
@@ -94,6 +105,7 @@ def outbox_retry(message_id: int) -> Response:
 @bp.post("/outbox/<int:message_id>/cancel")
 @allow("partnership_manager", "admin")
 def outbox_cancel(message_id: int) -> Response:
+    _own_message(message_id)
     try:
         outbox_service.cancel_message(runtime(), message_id, actor=g.user.email,
                                       reason=request.form.get("reason", "").strip() or "cancelled from the Outbox page")
@@ -106,5 +118,6 @@ def outbox_cancel(message_id: int) -> Response:
 @bp.get("/outbox")
 @allow("partnership_manager", "admin")
 def outbox() -> str:
-    return render_template("admin/outbox.html", title="Outbox", rows=case_views.outbox_messages(runtime()),
+    return render_template("admin/outbox.html", title="Outbox",
+                           rows=case_views.outbox_messages(runtime(), g.user.partnership_id),
                            transport=runtime().settings.mail_transport, folder=runtime().settings.outbox_dir)

@@ -61,7 +61,7 @@ def create() -> tuple[str, int] | Response:
         referral={"summary": answers["referral_summary"]} if answers.get("referral_summary") else {},
     )
     try:
-        cases.start_case(runtime(), notification, actor=g.user.email)
+        cases.start_case(runtime(), notification, actor=g.user.email, partnership_id=g.user.partnership_id)
     except cases.CaseError as exc:
         errors = [form_schemas.FieldError("reference", str(exc)[0].upper() + str(exc)[1:])]
         return _notification_form(answers, errors, 400)

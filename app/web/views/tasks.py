@@ -32,10 +32,13 @@ def worklist_page() -> str:
 
 
 def _visible(detail: TaskDetail | None) -> TaskDetail:
-    """Only people who may work on a task (and the Partnership Manager) see it; others get 404."""
+    """Only people who may work on a task (and the Partnership Manager), of the task's partnership, see it;
+    others get 404."""
     if detail is None:
         abort(404)
     user = g.user
+    if not worklist.same_partnership(user, detail.case) or detail.task.partnership_id != user.partnership_id:
+        abort(404)
     if user.role == "partnership_manager" or detail.task.assignee == user.email:
         return detail
     if worklist.may_work_on(user, detail.task, detail.case, worklist.chair_has_account(runtime(), detail.case)):
@@ -49,7 +52,7 @@ def _render(detail: TaskDetail, answers: dict[str, Any] | None, errors: list[Any
     return render_template("tasks/show.html", title=detail.task.name, detail=detail, fields=fields,
                            summary=summary, errors=errors,
                            can_complete=detail.task.state == "ready" and detail.task.assignee == g.user.email,
-                           eligible=worklist.eligible_users(runtime(), detail.task.id)
+                           eligible=worklist.eligible_users(runtime(), detail.task.id, g.user.partnership_id)
                            if g.user.role == "partnership_manager" and detail.task.state == "ready" else []), status
 
 
@@ -94,6 +97,8 @@ def submit(task_id: int) -> tuple[str, int] | Response:
 def claim(task_id: int) -> Response:
     try:
         worklist.claim(runtime(), task_id, g.user)
+    except worklist.TaskNotFound:
+        abort(404)
     except worklist.ClaimError as exc:
         flash(str(exc))
         return redirect(url_for("tasks.worklist"))
@@ -106,6 +111,8 @@ def release(task_id: int) -> Response:
     try:
         worklist.release(runtime(), task_id, g.user)
         flash("The task is back in the available list.", "success")
+    except worklist.TaskNotFound:
+        abort(404)
     except worklist.ClaimError as exc:
         flash(str(exc))
     return redirect(url_for("tasks.worklist"))
@@ -117,6 +124,8 @@ def reassign(task_id: int) -> Response:
     try:
         worklist.reassign(runtime(), task_id, request.form.get("assignee", ""), g.user)
         flash("The task has been reassigned.", "success")
+    except worklist.TaskNotFound:
+        abort(404)
     except worklist.ClaimError as exc:
         flash(str(exc))
     return redirect(url_for("tasks.show", task_id=task_id))

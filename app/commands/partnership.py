@@ -1,0 +1,61 @@
+"""``rapidreview partnership add CODE NAME``, ``list``, ``deactivate CODE`` and ``activate CODE``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from app.config import ConfigError, from_environment
+from app.services import partnerships
+from app.services.runtime import build_runtime
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    cmd = subparsers.add_parser("partnership", help="the safeguarding partnerships this deployment serves")
+    sub = cmd.add_subparsers(dest="partnership_command", required=True, metavar="ACTION")
+    add = sub.add_parser("add", help="add a partnership (then its administrator: create-user --partnership CODE)")
+    add.add_argument("code", help="a short, stable code: lower-case letters, digits, - or _ (like northbridge)")
+    add.add_argument("name", help='its name, like "Northbridge Safeguarding Children Partnership"')
+    add.set_defaults(handler=add_cmd)
+    sub.add_parser("list", help="list the partnerships").set_defaults(handler=list_cmd)
+    for name, text in (("deactivate", "stop the partnership's people signing in (their data stays)"),
+                       ("activate", "let the partnership's people sign in again")):
+        toggle = sub.add_parser(name, help=text)
+        toggle.add_argument("code")
+        toggle.set_defaults(handler=active_cmd, active=name == "activate")
+
+
+def _fail(message: object) -> int:
+    print(f"rapidreview: error: {message}", file=sys.stderr)
+    return 2
+
+
+def add_cmd(args: argparse.Namespace) -> int:
+    try:
+        rt = build_runtime(from_environment())
+        added = partnerships.add_partnership(rt, args.code, args.name, actor=getpass.getuser())
+    except (ConfigError, partnerships.PartnershipError) as exc:
+        return _fail(exc)
+    print(f"added partnership {added.code} ({added.name})")
+    return 0
+
+
+def active_cmd(args: argparse.Namespace) -> int:
+    try:
+        rt = build_runtime(from_environment())
+        partnerships.set_active(rt, args.code, args.active, actor=getpass.getuser())
+    except (ConfigError, partnerships.PartnershipError) as exc:
+        return _fail(exc)
+    print(f"partnership {args.code} is now {'active' if args.active else 'inactive'}")
+    return 0
+
+
+def list_cmd(args: argparse.Namespace) -> int:
+    try:
+        rt = build_runtime(from_environment())
+    except ConfigError as exc:
+        return _fail(exc)
+    for p in partnerships.list_partnerships(rt):
+        print(f"{p.code:<24} {'active' if p.active else 'inactive':<9} {p.name}")
+    return 0
