@@ -232,6 +232,8 @@ def test_the_move_cases_command_checks_then_moves(tmp_path: Path, monkeypatch: p
     assert "1 moved, 0 refused, 0 failed (active version 2)" in capsys.readouterr().out
     assert main(["move-cases", "RR-M-11"]) == 2
     assert "already runs on version 2" in capsys.readouterr().err
+    assert main(["move-cases", "--partnership", "nowhere"]) == 2
+    assert "there is no partnership 'nowhere' (known: default)" in capsys.readouterr().err
 
 
 def test_a_task_moved_to_another_lane_goes_to_that_role_and_its_claim_is_released(

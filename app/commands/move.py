@@ -8,9 +8,10 @@ import sys
 
 from app.config import ConfigError, from_environment
 from app.engine.process import ProcessDefinitionError
-from app.services import case_migration
+from app.services import case_migration, partnerships
 from app.services.case_migration import CaseCheck
 from app.services.runtime import build_runtime
+from app.store.db import transaction
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       "on an earlier or other version)")
     move.add_argument("--check", action="store_true", help="say what would move and why not, and change nothing")
     move.add_argument("--note", default="", help="why, for the audit trail")
+    move.add_argument("--partnership", metavar="CODE", help="only this partnership's cases (default: every partnership)")
     move.set_defaults(handler=move_cases_cmd)
 
 
@@ -40,16 +42,20 @@ def move_cases_cmd(args: argparse.Namespace) -> int:
         print(f"rapidreview: error: {exc}", file=sys.stderr)
         return 2
     try:
+        partnership_id = None
+        if args.partnership:
+            with transaction(rt.sessions) as session:
+                partnership_id = partnerships.id_for_code(session, args.partnership)
         if args.check:
-            number, checks = case_migration.check_cases(rt, args.references or None)
+            number, checks = case_migration.check_cases(rt, args.references or None, partnership_id=partnership_id)
             for check in checks:
                 _describe(check, "can move" if check.can_move else "stays")
             movable = sum(c.can_move for c in checks)
             print(f"{movable} of {len(checks)} open cases on other versions can move to version {number}")
             return 0 if movable == len(checks) else 1
         report = case_migration.move_cases(rt, actor=getpass.getuser(), note=args.note,
-                                           references=args.references or None)
-    except (case_migration.MoveError, ProcessDefinitionError) as exc:
+                                           references=args.references or None, partnership_id=partnership_id)
+    except (case_migration.MoveError, ProcessDefinitionError, partnerships.PartnershipError) as exc:
         print(f"rapidreview: error: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -60,8 +60,10 @@ def _target(session: Session, rt: Runtime) -> tuple[ProcessVersion, CompiledProc
 
 
 def _open_cases_behind(session: Session, target: ProcessVersion, references: Sequence[str] | None,
-                       limit: int | None = None) -> list[Case]:
+                       limit: int | None = None, partnership_id: int | None = None) -> list[Case]:
     query = select(Case).where(Case.status == OPEN, Case.process_version_id != target.id).order_by(Case.id)
+    if partnership_id is not None:  # a process owner on the web sees their own partnership's cases only
+        query = query.where(Case.partnership_id == partnership_id)
     if limit is not None:
         query = query.limit(limit)
     if references:
@@ -69,7 +71,7 @@ def _open_cases_behind(session: Session, target: ProcessVersion, references: Seq
         found = {c.reference: c for c in session.scalars(select(Case).where(Case.reference.in_(wanted)))}
         for reference in wanted:
             case = found.get(reference)
-            if case is None:
+            if case is None or (partnership_id is not None and case.partnership_id != partnership_id):
                 raise MoveError(f"there is no case {reference}")
             if case.status != OPEN:
                 raise MoveError(f"case {reference} is closed ({case.status.replace('_', ' ')}); only open cases move")
@@ -83,14 +85,14 @@ def _numbers(session: Session) -> dict[int, int]:
     return {v.id: v.number for v in session.scalars(select(ProcessVersion))}
 
 
-def check_cases(rt: Runtime, references: Sequence[str] | None = None,
-                limit: int | None = None) -> tuple[int, list[CaseCheck]]:
+def check_cases(rt: Runtime, references: Sequence[str] | None = None, limit: int | None = None,
+                partnership_id: int | None = None) -> tuple[int, list[CaseCheck]]:
     """(active version number, a check per open case on another version, oldest first); changes nothing."""
     with transaction(rt.sessions) as session:
         target, compiled = _target(session, rt)
         numbers = _numbers(session)
         checks = []
-        for case in _open_cases_behind(session, target, references, limit):
+        for case in _open_cases_behind(session, target, references, limit, partnership_id):
             workflow = rt.engine.restore(case.workflow_json)
             checks.append(CaseCheck(case.reference, numbers[case.process_version_id],
                                     plan_migration(workflow, compiled)))
@@ -98,7 +100,7 @@ def check_cases(rt: Runtime, references: Sequence[str] | None = None,
 
 
 def move_cases(rt: Runtime, *, actor: str, note: str = "", references: Sequence[str] | None = None,
-               expected_version: int | None = None) -> MoveReport:
+               expected_version: int | None = None, partnership_id: int | None = None) -> MoveReport:
     """Move every open case (or those named) that can safely move to the active version.
 
     Each case moves in its own transaction, so one refusal or failure leaves the others unaffected.
@@ -109,7 +111,7 @@ def move_cases(rt: Runtime, *, actor: str, note: str = "", references: Sequence[
         if expected_version is not None and target.number != expected_version:
             raise MoveError(f"version {expected_version} is not the active version (version {target.number} is); "
                             "open cases move only to the active version")
-        ids = [c.id for c in _open_cases_behind(session, target, references)]
+        ids = [c.id for c in _open_cases_behind(session, target, references, partnership_id=partnership_id)]
         target_number = target.number
     report = MoveReport(to_version=target_number)
     for case_id in ids:

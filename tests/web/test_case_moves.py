@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
+from app.services import cases, partnerships
 from app.services.runtime import Runtime
 from app.store.db import transaction
 from app.store.models import AuditEvent, Case, ProcessVersion
+from tests.conftest import START
 from tests.web.conftest import csrf_of, post, sign_in
 from tests.web.test_access import start_case_with_two_agencies
 from tests.web.test_versions import CALLED, upload
@@ -80,3 +82,22 @@ def test_a_form_of_a_version_is_shown_as_people_will_see_it(app: Flask) -> None:
     assert owner.get("/process/versions/1/forms/nope.schema.json").status_code == 404
     assert owner.get("/process/versions/1/forms/record_criteria_view.uischema.json").status_code == 404
     assert owner.get("/process/versions/9/forms/record_criteria_view.schema.json").status_code == 404
+
+
+def test_an_owner_sees_and_moves_only_their_own_partnerships_cases(app: Flask, runtime: Runtime) -> None:
+    app.config["PROCESS_LINT"] = False
+    start_case_with_two_agencies(runtime)  # the demo accounts' (default) partnership
+    beta = partnerships.add_partnership(runtime, "beta", "Beta Safeguarding Children Partnership", actor="test")
+    other = cases.start_case(runtime, cases.Notification(
+        reference="RR-BETA-1", notified_at=START, child={"name": "Child B"}, incident={"date": "2026-05-20"}),
+        actor="test", partnership_id=beta.id)
+    owner = sign_in(app, "owner@demo.example")
+    upload(owner, {"information_sharing.bpmn": CALLED.read_bytes().replace(b"day(7, ", b"day(6, ")})
+    post(owner, "/process/versions/2/activate", page="/process")
+
+    page = owner.get("/process/versions/2/moves").get_data(as_text=True)
+    assert "RR-W-1" in page and "RR-BETA-1" not in page
+    response = owner.post("/process/versions/2/moves", data={"csrf_token": csrf_of(page), "reference": "RR-BETA-1"})
+    flashed = owner.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True)
+    assert "There is no case RR-BETA-1" in flashed
+    assert case_version(runtime, other) == 1

@@ -208,7 +208,8 @@ def moves(number: int) -> tuple[str, int] | Response:
         flash(f"Only the active version takes open cases. Make version {number} active first.")
         return redirect(url_for("versions.show", number=number))
     try:
-        _, checks = case_migration.check_cases(runtime(), limit=MOVE_PAGE_LIMIT + 1)
+        _, checks = case_migration.check_cases(runtime(), limit=MOVE_PAGE_LIMIT + 1,
+                                               partnership_id=g.user.partnership_id)
     except (case_migration.MoveError, ProcessDefinitionError) as exc:
         flash(f"The open cases cannot be checked: {exc}")
         return redirect(url_for("versions.show", number=number))
@@ -228,7 +229,8 @@ def move(number: int) -> Response:
         return redirect(url_for("versions.moves", number=number))
     try:
         report = case_migration.move_cases(runtime(), actor=g.user.email, references=references,
-                                           note=request.form.get("note", "").strip(), expected_version=number)
+                                           note=request.form.get("note", "").strip(), expected_version=number,
+                                           partnership_id=g.user.partnership_id)
     except (case_migration.MoveError, ProcessDefinitionError) as exc:
         flash(str(exc)[0].upper() + str(exc)[1:] + ".")
         return redirect(url_for("versions.moves", number=number))
