@@ -104,6 +104,16 @@ class CaseWorkflow:
         tasks = self._wf.get_tasks(state=TaskState.READY, manual=True)
         return [self._view(t) for t in tasks if isinstance(t.task_spec, UserTask)]
 
+    def ready_user_task_ids(self) -> list[str]:
+        """The ids of :meth:`ready_user_tasks`, in the same order, without building the views: a view
+        evaluates the due expression and copies earlier answers, which a step needs only for new tasks."""
+        tasks = self._wf.get_tasks(state=TaskState.READY, manual=True)
+        return [str(t.id) for t in tasks if isinstance(t.task_spec, UserTask)]
+
+    def user_task_view(self, task_id: str) -> UserTaskView:
+        """The view of one task from :meth:`ready_user_task_ids`."""
+        return self._view(self._wf.get_task_from_id(UUID(task_id)))
+
     def completed_element_ids(self) -> set[str]:
         return {t.task_spec.bpmn_id for t in self._wf.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id}
 

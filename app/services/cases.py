@@ -94,11 +94,7 @@ def complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, acto
 
 def _complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, actor: str) -> None:
     with transaction(rt.sessions) as session:
-        task = session.get(HumanTask, task_id)
-        if task is None:
-            raise TaskUnavailable(f"there is no task {task_id}")
-        case = _lock_case(session, task.case_id)
-        session.refresh(task, with_for_update=True)
+        case, task = _lock_task(session, task_id)
         if task.state != "ready":
             raise TaskUnavailable(f"{task.name} for case {case.reference} has already been {task.state}")
         if task.form:
@@ -140,6 +136,18 @@ def ready_tasks(session: Session, case_id: int) -> list[HumanTask]:
     ))
 
 
+def _lock_task(session: Session, task_id: int) -> tuple[Case, HumanTask]:
+    """The task and its case, both locked, in one statement. PostgreSQL locks a join's rows in FROM order,
+    so the case is locked before the task, as every other step does (case first, then its task rows)."""
+    row = session.execute(
+        select(Case, HumanTask).join(HumanTask, HumanTask.case_id == Case.id).where(HumanTask.id == task_id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise TaskUnavailable(f"there is no task {task_id}")
+    return row[0], row[1]
+
+
 def _lock_case(session: Session, case_id: int) -> Case:
     case = session.get(Case, case_id, with_for_update=True)
     if case is None:
@@ -153,7 +161,7 @@ def _after_step(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflo
         audit.record(session, case.id, "timer_fired", actor=actor, id=fired.element_id, partner=fired.partner,
                      agency=(fired.agency or {}).get("id"), due=fired.due.isoformat() if fired.due else None,
                      late_ms=late_ms)
-    _sync_human_tasks(session, case, workflow.ready_user_tasks())
+    _sync_human_tasks(session, case, workflow)
     if "case_not_commissioned" in result.completed_elements and case.status == OPEN:
         case.status = NOT_COMMISSIONED
         audit.record(session, case.id, "status_changed", actor=actor, **{"from": OPEN, "to": NOT_COMMISSIONED})
@@ -164,18 +172,24 @@ def _after_step(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflo
     case.updated_at = clock.now()
 
 
-def _sync_human_tasks(session: Session, case: Case, ready: list[UserTaskView]) -> None:
+def _sync_human_tasks(session: Session, case: Case, workflow: CaseWorkflow) -> None:
     """Make the task rows match the engine: new ready tasks appear, vanished ones are cancelled."""
-    rows = {t.engine_task_id: t for t in ready_tasks(session, case.id)}
-    ready_ids = {view.id for view in ready}
+    ready = workflow.ready_user_task_ids()
+    # No autoflush: this step's changes so far are flushed once, at commit. Rows this step has already
+    # completed or cancelled are still 'ready' in the database, so the state is checked here too.
+    with session.no_autoflush:
+        rows = {t.engine_task_id: t for t in ready_tasks(session, case.id) if t.state == "ready"}
+    ready_ids = set(ready)
     for engine_id, row in rows.items():
         if engine_id not in ready_ids:
             row.state = "cancelled"
             audit.record(session, case.id, "task_cancelled", id=row.element_id, agency=row.agency_id,
                          partner=row.partner, task=row.id)
-    for view in ready:
-        if view.id in rows:
+    added: list[tuple[UserTaskView, HumanTask]] = []
+    for engine_id in ready:
+        if engine_id in rows:
             continue
+        view = workflow.user_task_view(engine_id)  # only new tasks need the full view
         agency = view.agency or {}
         row = HumanTask(case_id=case.id, engine_task_id=view.id, element_id=view.element_id, name=view.name,
                         process_id=view.process_id, lane=view.lane, role=role_for(view.lane, view.partner),
@@ -184,9 +198,13 @@ def _sync_human_tasks(session: Session, case: Case, ready: list[UserTaskView]) -
                         draft=dict(view.previous_answers) if view.previous_answers else None,
                         partnership_id=case.partnership_id)
         session.add(row)
-        session.flush()
+        added.append((view, row))
+    if not added:
+        return
+    session.flush()  # one batched INSERT gives every new row its id, which the audit events name
+    for view, row in added:
         audit.record(session, case.id, "task_ready", id=view.element_id, name=view.name, partner=view.partner,
-                     agency=agency.get("id"), task=row.id, due=view.due.isoformat() if view.due else None)
+                     agency=(view.agency or {}).get("id"), task=row.id, due=view.due.isoformat() if view.due else None)
 
 
 __all__ = ["Notification", "start_case", "complete_task", "advance_case", "CaseError", "TaskUnavailable",

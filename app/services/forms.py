@@ -6,7 +6,8 @@ import tempfile
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 from sqlalchemy.orm import Session
 
@@ -56,9 +57,36 @@ def form_schema(session: Session, version_id: int, filename: str) -> tuple[Any, 
     return _schema(str(version_forms_dir(version)), filename)
 
 
+class _Compiled(NamedTuple):
+    schema: Any
+    registry: Any
+    validator: Any  # form_schemas.FormValidator bound to the schema, its registry and format checks
+
+
+# Validators by database, then by (process version id, form file). A version's files never change once
+# deployed and its id is not reused, so an entry cannot go stale; keying by the database engine (weakly)
+# keeps two databases in one process (tests, `rapidreview simulate`) apart. It saves a step the version
+# row's query, the forms folder check and building the validator.
+_COMPILED: WeakKeyDictionary[Any, dict[tuple[int, str], _Compiled]] = WeakKeyDictionary()
+
+
+def _compiled(session: Session, version_id: int, filename: str) -> _Compiled:
+    per_database = _COMPILED.setdefault(session.get_bind(), {})
+    found = per_database.get((version_id, filename))
+    if found is None:
+        schema, registry = form_schema(session, version_id, filename)
+        validator = form_schemas.FormValidator(schema, registry=registry, format_checker=form_schemas.FORMAT_CHECKER)
+        found = per_database[(version_id, filename)] = _Compiled(schema, registry, validator)
+    return found
+
+
 def check_answers(session: Session, version_id: int, filename: str, answers: Mapping[str, Any]) -> None:
-    schema, registry = form_schema(session, version_id, filename)
-    errors = form_schemas.validate_answers(schema, dict(answers), registry)
+    compiled = _compiled(session, version_id, filename)
+    answers = dict(answers)
+    if compiled.validator.is_valid(answers):
+        return
+    # Only wrong answers pay for the plain-English messages (the same validation, with the form's wording).
+    errors = form_schemas.validate_answers(compiled.schema, answers, compiled.registry)
     if errors:
         raise FormAnswersError(filename, errors)
 
