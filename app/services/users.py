@@ -60,10 +60,13 @@ class SignedIn:
     role: str
     agency_id: str | None
     partnership_id: int  # every query the person's requests make is scoped to it
+    must_change_password: bool = False  # an administrator's temporary password is in use
+    credentials_changed_at: datetime | None = None  # sessions signed in before this end
 
 
 def signed_in(user: User) -> SignedIn:
-    return SignedIn(user.id, user.email, user.name, user.role, user.agency_id, user.partnership_id)
+    return SignedIn(user.id, user.email, user.name, user.role, user.agency_id, user.partnership_id,
+                    bool(user.must_change_password), user.credentials_changed_at)
 
 
 def _partnership_id(session: Session, partnership_id: int | None) -> int:
@@ -294,6 +297,76 @@ def _partnership_active(session: Session, user: User) -> bool:
 def get_user(session: Session, user_id: int) -> SignedIn | None:
     user = session.get(User, user_id)
     return signed_in(user) if user is not None and user.active and _partnership_active(session, user) else None
+
+
+# Account recovery. A lost password or authenticator app is handled by the person's administrator, who
+# checks who is asking outside the app first (docs/security.md); every change is audited and ends the
+# account's other sessions.
+
+
+def _own_user(session: Session, user_id: int, partnership_id: int | None) -> User:
+    user = session.get(User, user_id)
+    if user is None or (partnership_id is not None and user.partnership_id != partnership_id):
+        raise UserError("user", "There is no such user")
+    return user
+
+
+def set_temporary_password(rt: Runtime, user_id: int, password: str, *, actor: str,
+                           partnership_id: int | None = None) -> None:
+    """An administrator gives a temporary password; the person must choose their own when they next sign
+    in. Their failed-attempt lockout is lifted, since the reason for it is usually the lost password."""
+    with transaction(rt.sessions) as session:
+        user = _own_user(session, user_id, partnership_id)
+        problem = password_problem(password, user.email)
+        if problem:
+            raise UserError("password", problem)
+        user.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+        user.must_change_password = True
+        user.credentials_changed_at = clock.now()
+        _clear_account_failures(session, user.email)
+        audit.record(session, None, "password_reset", actor=actor, user=user.email)
+
+
+def change_password(rt: Runtime, user_id: int, current: str, new: str, *, ip: str | None = None,
+                    policy: LockoutPolicy | None = None) -> SignedIn:
+    """The person's own change: their current password, then a new one that passes the usual checks.
+
+    A wrong current password counts as a failed sign-in, so a session left open cannot be used to guess it.
+    """
+    policy = policy or LockoutPolicy()
+    wrong_current = False
+    with transaction(rt.sessions) as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            raise UserError("current", "There is no such user")
+        if not check_password_hash(user.password_hash, current):
+            # Recorded and counted in this transaction, which then commits: the refusal comes after it.
+            audit.record(session, None, "password_change_failed", actor=user.email, ip=ip)
+            _count_failure(session, _throttle_keys(user.email, ip), policy, user.email)
+            wrong_current = True
+        else:
+            problem = password_problem(new, user.email)
+            if problem:
+                raise UserError("new", problem)
+            if check_password_hash(user.password_hash, new):
+                raise UserError("new", "Choose a password different from your current one")
+            user.password_hash = generate_password_hash(new, method=PASSWORD_METHOD)
+            user.must_change_password = False
+            user.credentials_changed_at = clock.now()
+            audit.record(session, None, "password_changed", actor=user.email, ip=ip)
+            result = signed_in(user)
+    if wrong_current:
+        raise UserError("current", "Your current password is not correct")
+    return result
+
+
+def reset_two_factor(rt: Runtime, user_id: int, *, actor: str, partnership_id: int | None = None) -> None:
+    """Forget the person's authenticator: at their next sign-in they set up a new one."""
+    with transaction(rt.sessions) as session:
+        user = _own_user(session, user_id, partnership_id)
+        user.totp_secret, user.totp_confirmed_at, user.totp_last_step = None, None, None
+        user.credentials_changed_at = clock.now()
+        audit.record(session, None, "totp_reset", actor=actor, user=user.email)
 
 
 def list_users(session: Session, partnership_id: int) -> list[User]:

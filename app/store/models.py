@@ -317,6 +317,10 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32; set at enrolment
     totp_confirmed_at: Mapped[datetime | None]  # the first correct code: enrolment done
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # the last accepted code's time step: no replay
+    # Set by an administrator's temporary password: the person chooses their own before anything else (0009).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # A new password or a reset authenticator: sessions signed in before this time end (0009).
+    credentials_changed_at: Mapped[datetime | None]
 
 
 class MailMeetingItem(Base):

@@ -184,6 +184,11 @@ def _load_user() -> Response | None:
         g.user = get_user(s, int(user_id))
     if g.user is None:
         session.clear()
+    elif g.user.credentials_changed_at and float(session.get("signed_in_at", 0)) < g.user.credentials_changed_at.timestamp():
+        # A new password or a reset authenticator ends every session that began before it.
+        g.user = None
+        session.clear()
+        session["credentials_changed"] = True
     else:
         session["last_seen"] = now
     return None
@@ -195,6 +200,10 @@ def app_config(name: str) -> Any:
     return current_app.config[name]
 
 
+# What a person with a temporary password may reach: the page to replace it, signing out, and static files.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.sign_out", "static", "govuk_assets", "vendor"})
+
+
 def _enforce_access() -> Response | None:
     from flask import current_app
 
@@ -204,6 +213,9 @@ def _enforce_access() -> Response | None:
     rule = rule_of(view)
     if rule is None:
         abort(403)  # fail closed: a route without a rule is a bug, not an open door
+    if g.user is not None and g.user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        # An administrator's temporary password gets a person as far as choosing their own, no further.
+        return redirect(url_for("auth.change_password"))
     if permits(rule, g.user.role if g.user else None):
         return None
     if g.user is None:

@@ -51,6 +51,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "admin.agencies":                (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
     "admin.users":                   (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
     "admin.user_new":                (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    "admin.user":                    (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    "auth.change_password":          (302, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "admin.outbox":                  (302, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
     "versions.index":                (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
     "versions.deploy_form":          (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403),
@@ -70,7 +72,7 @@ def sample_path(app: Flask, endpoint: str, reference: str, task_id: int) -> str:
     from flask import url_for
 
     args = {"reference": reference, "task_id": task_id, "document_id": MISSING_DOC, "number": 1,
-            "name": "record_criteria_view.schema.json"}
+            "name": "record_criteria_view.schema.json", "user_id": 1}
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     with app.test_request_context():
         return url_for(endpoint, **{k: v for k, v in args.items() if k in rule.arguments})

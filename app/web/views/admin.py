@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from app.services import case_views, users
 from app.services import outbox as outbox_service
 from app.store.db import transaction
+from app.store.models import Agency, User
 from app.web import runtime
 from app.web.access import allow
 
@@ -64,6 +65,53 @@ def user_active(user_id: int) -> Response:
         except users.UserError:
             abort(404)
     return redirect(url_for("admin.users"))
+
+
+def _account(user_id: int) -> tuple[User, str | None]:
+    """A user of the administrator's partnership (404 for anyone else's) and their agency's name."""
+    with transaction(runtime().sessions) as session:
+        user = session.get(User, user_id)
+        if user is None or user.partnership_id != g.user.partnership_id:
+            abort(404)
+        agency = session.get(Agency, user.agency_id) if user.agency_id else None
+        session.expunge(user)
+        return user, agency.name if agency else None
+
+
+def _account_page(user_id: int, errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
+    user, agency = _account(user_id)
+    return render_template("admin/user.html", title=user.name, account=user, agency=agency,
+                           errors=errors or {}), status
+
+
+@bp.get("/admin/users/<int:user_id>")
+@allow("admin")
+def user(user_id: int) -> tuple[str, int]:
+    return _account_page(user_id)
+
+
+@bp.post("/admin/users/<int:user_id>/password")
+@allow("admin")
+def user_password(user_id: int) -> tuple[str, int] | Response:
+    account, _ = _account(user_id)
+    try:
+        users.set_temporary_password(runtime(), user_id, request.form.get("password", ""), actor=g.user.email,
+                                     partnership_id=g.user.partnership_id)
+    except users.UserError as exc:
+        return _account_page(user_id, {"password": str(exc)}, 400)
+    flash(f"{account.name} has a temporary password. Give it to them securely: they must choose their own "
+          "when they next sign in. They have been signed out everywhere.", "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.post("/admin/users/<int:user_id>/two-factor")
+@allow("admin")
+def user_two_factor(user_id: int) -> Response:
+    account, _ = _account(user_id)
+    users.reset_two_factor(runtime(), user_id, actor=g.user.email, partnership_id=g.user.partnership_id)
+    flash(f"{account.name}'s authenticator app has been reset. They set up a new one when they next sign in, "
+          "and have been signed out everywhere.", "success")
+    return redirect(url_for("admin.user", user_id=user_id))
 
 
 @bp.route("/admin/agencies", methods=["GET", "POST"])

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from app import calendar, clock
+from app.services import users
 from app.services.users import (
     AccountLocked,
     LockoutPolicy,
     SignedIn,
+    UserError,
     authenticate,
     totp_enrolment,
     verify_totp,
@@ -77,7 +79,8 @@ def sign_in() -> str | Response:
                 return _start_session(user, request.args.get("next"))
     status = 400 if errors else 200
     return render_template("auth/sign_in.html", errors=errors, email=email,
-                           expired=bool(session.pop("expired", False))), status  # type: ignore[return-value]
+                           expired=bool(session.pop("expired", False)),
+                           credentials_changed=bool(session.pop("credentials_changed", False))), status  # type: ignore[return-value]
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
@@ -104,6 +107,33 @@ def two_factor() -> str | Response:
         errors.setdefault("code", "Enter the 6-digit code your authenticator app shows now")
     return render_template("auth/two_factor.html", errors=errors,  # type: ignore[return-value]
                            enrolment=None if enrolment.enrolled else enrolment), 400 if errors else 200
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@allow(SIGNED_IN)
+def change_password() -> tuple[str, int] | Response:
+    """Change your own password; the only page open while an administrator's temporary password is in use."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        current, new = request.form.get("current", ""), request.form.get("new", "")
+        if not current:
+            errors["current"] = "Enter your current password"
+        if not new:
+            errors["new"] = "Enter a new password"
+        elif new != request.form.get("confirm", ""):
+            errors["confirm"] = "Enter the same new password twice"
+        if not errors:
+            try:
+                users.change_password(runtime(), g.user.id, current, new, ip=request.remote_addr, policy=_policy())
+            except UserError as exc:
+                errors[exc.field] = str(exc)
+            else:
+                # The change ends older sessions; this one carries on as a fresh sign-in.
+                session["signed_in_at"] = clock.now().timestamp()
+                flash("Your password has been changed.", "success")
+                return redirect(url_for("tasks.worklist"))
+    return render_template("auth/change_password.html", title="Change your password", errors=errors,
+                           required=g.user.must_change_password), 400 if errors else 200
 
 
 @bp.post("/sign-out")
