@@ -127,12 +127,12 @@ def test_the_escalation_timer_follows_the_moved_deadline(runtime: Runtime, tmp_p
     deploy(runtime, PROJECT_ROOT / "bpmn", "as published")
     case_id = start(runtime, "RR-M-3")
     information_sharing_due(runtime, case_id)
-    workflow = runtime.engine.restore(case_row(runtime, case_id).workflow_json)
+    workflow = runtime.restore(case_row(runtime, case_id))
     assert dict(workflow.waiting_timers())["information_sharing_escalation"] == DAY_7_1700
     deploy(runtime, day_6_model(tmp_path), "Day 6")
     case_migration.move_cases(runtime, actor="owner")
     case = case_row(runtime, case_id)
-    timers = dict(runtime.engine.restore(case.workflow_json).waiting_timers())
+    timers = dict(runtime.restore(case).waiting_timers())
     assert timers["information_sharing_escalation"] == DAY_6_1700
     assert case.next_timer_due is not None and case.next_timer_due <= DAY_6_1700
 
@@ -167,13 +167,13 @@ def test_a_removed_element_the_case_has_done_blocks_the_move_but_not_a_case_befo
     information_sharing_due(runtime, past)  # share_agency_list is done
     before = start(runtime, "RR-M-7")
 
-    plan = migration.plan_migration(runtime.engine.restore(case_row(runtime, past).workflow_json), target)
+    plan = migration.plan_migration(runtime.restore(case_row(runtime, past)), target)
     assert [(o.element_id, o.state) for o in plan.obstacles] == [("share_agency_list", "done")]
     assert "removes this element" in plan.obstacles[0].detail
 
-    workflow = runtime.engine.restore(case_row(runtime, before).workflow_json)
+    workflow = runtime.restore(case_row(runtime, before))
     assert migration.migrate(workflow, target).safe
-    restored = runtime.engine.restore(workflow.dump())  # the moved case saves and restores
+    restored = runtime.engine.restore(workflow.dump(), target)  # the moved case saves and restores
     assert [t.element_id for t in restored.ready_user_tasks()] == ["record_criteria_view"] * 3
 
 

@@ -120,8 +120,9 @@ def test_the_saved_workflow_restores_to_exactly_what_was_saved(runtime: Runtime,
         task = ready(runtime, started)[0]
         cases.complete_task(runtime, task.id, starting_answers(runtime, task.id, with_examples=True), actor="t")
         with transaction(runtime.sessions) as session:
-            saved = session.get(Case, started).workflow_json  # type: ignore[union-attr]
-        assert runtime.engine.restore(saved).dump() == saved
+            case = session.get(Case, started)
+            assert case is not None
+            assert runtime.restore(case).dump() == case.workflow_json
     assert {t.element_id for t in ready(runtime, started)} >= {"complete_information_sharing_form"}
 
 

@@ -151,7 +151,7 @@ def test_the_submission_task_waits_for_the_mail_server_and_ends_the_case_when_it
     virtual.set(T0 + timedelta(minutes=1))
     scheduling.advance_due_cases(rt)
     case = case_row(rt, case_id)
-    workflow = rt.engine.restore(case.workflow_json)
+    workflow = rt.restore(case)
     assert not workflow.is_completed and workflow.dump() == case.workflow_json  # waiting, and saved that way
     assert case.status == cases.OPEN and case.wake_at is None
 
@@ -164,7 +164,7 @@ def test_the_submission_task_waits_for_the_mail_server_and_ends_the_case_when_it
 
     case = case_row(rt, case_id)
     assert case.status == cases.SUBMITTED and case.submitted_at == accepted_at
-    assert rt.engine.restore(case.workflow_json).is_completed and case.wake_at is None
+    assert rt.restore(case).is_completed and case.wake_at is None
     assert '"provider_id": "provider-1"' in case.workflow_json and accepted_at.isoformat() in case.workflow_json
     assert len(transport.sent) == 1 and not audit_events(rt, "step_failed")
 
@@ -179,7 +179,7 @@ def test_a_case_whose_waiting_task_could_not_be_completed_by_the_sender_is_left_
     assert case_row(rt, case_id).wake_at == virtual.now() and case_row(rt, case_id).status == cases.SUBMITTED
     monkeypatch.undo()
     assert scheduling.advance_due_cases(rt).stepped == [case_id]
-    assert rt.engine.restore(case_row(rt, case_id).workflow_json).is_completed
+    assert rt.restore(case_row(rt, case_id)).is_completed
 
 
 def test_a_step_failing_for_ever_is_retried_every_half_hour() -> None:
@@ -201,7 +201,7 @@ def test_a_submission_accepted_before_the_deadline_raises_no_alert_though_the_ca
     assert audit_events(runtime, "timer_fired", case_id) == []
     case = case_row(runtime, case_id)
     assert case.submitted_at == deadline - timedelta(minutes=1) and case.wake_at is None
-    workflow = runtime.engine.restore(case.workflow_json)
+    workflow = runtime.restore(case)
     assert workflow.is_completed and {"case_submitted", "deadline_alert"} & workflow.completed_element_ids() == {"case_submitted"}
 
 

@@ -225,7 +225,7 @@ def test_mail_queued_while_the_smtp_server_is_down_goes_once_it_is_back_and_only
     server.start()
     try:
         wait_until(lambda: case_row(runtime, case_id).status == "submitted" and case_row(runtime, case_id).wake_at is None
-                   and runtime.engine.restore(case_row(runtime, case_id).workflow_json).is_completed,
+                   and runtime.restore(case_row(runtime, case_id)).is_completed,
                    seconds=30, what="the submission to be accepted and the case to end")
         assert scheduler.stop() == 0
     finally:

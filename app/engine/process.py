@@ -14,6 +14,7 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
@@ -107,7 +108,22 @@ def compile_bundle(bundle: ProcessBundle, process_id: str) -> CompiledProcess:
                                      element=getattr(exc, "id", None)) from None
     except (SpiffWorkflowException, KeyError, AttributeError, ValueError) as exc:
         raise ProcessDefinitionError(f"cannot build process {process_id!r}: {exc}") from None
+    for process_spec in (spec, *subprocesses.values()):
+        _connect_loops(process_spec)
     return CompiledProcess(process_id=process_id, spec=spec, subprocess_specs=subprocesses)
+
+
+def _connect_loops(process_spec: Any) -> None:
+    """Wire each multi-instance task to its instances' completion, as SpiffWorkflow's spec deserializer does.
+
+    The parser leaves it to the first workflow that creates an instance; a workflow restored onto these
+    specs (app.engine.storage) may have created its instances in another process, and would wait forever.
+    """
+    for task_spec in process_spec.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            child = process_spec.task_specs[task_spec.task_spec]
+            if not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
 
 
 def _describe(exc: ValidationException) -> str:

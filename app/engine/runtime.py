@@ -22,7 +22,7 @@ from SpiffWorkflow.spiff.specs.defaults import UserTask
 from SpiffWorkflow.util.task import TaskState
 
 from app.calendar import WorkingCalendar
-from app.engine import timer_clock
+from app.engine import storage, timer_clock
 from app.engine.process import CompiledProcess
 from app.engine.scripting import CaseScriptEngine, ServiceHost, ServiceUnavailable
 from app.engine.service_tasks import AWAITING, SERIALIZER_CONFIG
@@ -248,7 +248,7 @@ class CaseWorkflow:
         return any(not t.task_spec.manual for t in self._wf.get_tasks(state=TaskState.READY))
 
     def dump(self) -> str:
-        return str(_serializer.serialize_json(self._wf))
+        return storage.dumps(self._wf)
 
 
 def _describe(exc: SpiffWorkflowException) -> str:
@@ -280,7 +280,12 @@ class Engine:
         case = CaseWorkflow(wf, engine)
         return case, case.advance(host)
 
-    def restore(self, serialized: str) -> CaseWorkflow:
+    def restore(self, serialized: str, process: CompiledProcess | None = None) -> CaseWorkflow:
+        """The stored workflow, on ``process`` (its case's version, parsed once per version): the stored
+        form holds the workflow's state only (see :mod:`app.engine.storage`)."""
         engine = CaseScriptEngine(self.calendar)
-        wf = _serializer.deserialize_json(serialized)
+        try:
+            wf = storage.loads(serialized, process)
+        except storage.MissingProcess as exc:
+            raise EngineError(str(exc)) from None
         return CaseWorkflow(wf, engine)

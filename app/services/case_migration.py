@@ -93,7 +93,7 @@ def check_cases(rt: Runtime, references: Sequence[str] | None = None, limit: int
         numbers = _numbers(session)
         checks = []
         for case in _open_cases_behind(session, target, references, limit, partnership_id):
-            workflow = rt.engine.restore(case.workflow_json)
+            workflow = rt.restore(case)
             checks.append(CaseCheck(case.reference, numbers[case.process_version_id],
                                     plan_migration(workflow, compiled)))
         return target.number, checks
@@ -143,7 +143,7 @@ def _move_one(rt: Runtime, case_id: int, *, actor: str, note: str, expected_vers
         if case is None or case.status != OPEN or case.process_version_id == target.id:
             return None  # closed or moved meanwhile: nothing to do
         numbers = _numbers(session)
-        workflow = rt.engine.restore(case.workflow_json)
+        workflow = rt.restore(case)
         check = CaseCheck(case.reference, numbers[case.process_version_id], plan_migration(workflow, compiled))
         if not check.can_move:
             return check
@@ -164,7 +164,7 @@ def _refresh_task_rows(session: Session, rt: Runtime, case: Case) -> None:
 
     A task whose lane changed goes to the new lane's role, so a claim by someone of the old role is released.
     """
-    views = {v.id: v for v in rt.engine.restore(case.workflow_json).ready_user_tasks()}
+    views = {v.id: v for v in rt.restore(case).ready_user_tasks()}
     for row in ready_tasks(session, case.id):
         view = views.get(row.engine_task_id)
         if view is None:

@@ -100,7 +100,7 @@ def case_page(rt: Runtime, user: SignedIn, reference: str) -> CasePage | None:
         failed = [] if agency_view else list(session.scalars(
             select(OutboxMessage).where(OutboxMessage.case_id == case.id, OutboxMessage.status == "failed")))
         files = _diagram_files(session, case.process_version_id)
-        states = _element_states(rt, case.workflow_json)
+        states = _element_states(rt, case)
         audit.record(session, case.id, "case_viewed", actor=user.email)
         return CasePage(case, rt.calendar.case_day(case.day_one, now), _late(rt, case, now), events, documents,
                         open_tasks, failed, files, states, agency_view)
@@ -131,11 +131,12 @@ _STATES = _Memo(512)
 _FILES = _Memo(64)
 
 
-def _element_states(rt: Runtime, workflow_json: str) -> dict[str, dict[str, str]]:
-    key = hashlib.blake2b(workflow_json.encode("utf-8"), digest_size=20).hexdigest()
+def _element_states(rt: Runtime, case: Case) -> dict[str, dict[str, str]]:
+    # The stored workflow holds its state only; the version gives the process (and file names) it runs on.
+    key = f"{case.process_version_id}:" + hashlib.blake2b(case.workflow_json.encode("utf-8"), digest_size=20).hexdigest()
     states: dict[str, dict[str, str]] | None = _STATES.get(key)
     if states is None:
-        states = rt.engine.restore(workflow_json).element_states()
+        states = rt.restore(case).element_states()
         _STATES.put(key, states)
     return {file: dict(elements) for file, elements in states.items()}
 

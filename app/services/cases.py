@@ -99,7 +99,7 @@ def _complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, act
             raise TaskUnavailable(f"{task.name} for case {case.reference} has already been {task.state}")
         if task.form:
             check_answers(session, case.process_version_id, task.form, answers)
-        workflow = rt.engine.restore(case.workflow_json)
+        workflow = rt.restore(case)
         stamped = {**dict(answers), "completed_at": clock.now().isoformat(), "completed_by": actor}
         # Recorded first so the timeline reads cause before effect (documents, e-mails the step makes).
         audit.record(session, case.id, "task_completed", actor=actor, id=task.element_id, name=task.name,
@@ -124,7 +124,7 @@ def advance_case(rt: Runtime, case_id: int, *, actor: str = "scheduler") -> Step
 
 def advance_locked_case(session: Session, rt: Runtime, case: Case, *, actor: str) -> StepResult:
     """The step of :func:`advance_case` on a case this transaction has locked (the scheduler claims it)."""
-    workflow = rt.engine.restore(case.workflow_json)
+    workflow = rt.restore(case)
     result = workflow.advance(CaseOperators(rt, session, case))
     _after_step(session, rt, case, workflow, result, actor)
     return result

@@ -371,7 +371,7 @@ def task_documents(rt: Runtime, user: SignedIn, task_id: int) -> TaskDocuments |
 
 def _live_missing(rt: Runtime, case: Case, task: HumanTask) -> list[str]:
     """What the final report would lack if the task were submitted with the answers saved so far."""
-    view = next((v for v in rt.engine.restore(case.workflow_json).ready_user_tasks() if v.id == task.engine_task_id), None)
+    view = next((v for v in rt.restore(case).ready_user_tasks() if v.id == task.engine_task_id), None)
     if view is None:
         return []
     answers = task.draft or view.previous_answers or {}

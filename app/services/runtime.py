@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from app.calendar import WorkingCalendar
 from app.config import Settings
 from app.engine.process import CompiledProcess, ProcessBundle, compile_bundle
-from app.engine.runtime import Engine
+from app.engine.runtime import CaseWorkflow, Engine
 from app.store import db
+from app.store.models import Case, ProcessVersion
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Runtime:
     database: SqlEngine
     sessions: sessionmaker[Session]
     _compiled: dict[str, CompiledProcess] = field(default_factory=dict)
+    _by_version: dict[int, CompiledProcess] = field(default_factory=dict)
 
     def compiled(self, bundle: ProcessBundle, process_id: str) -> CompiledProcess:
         """Parsed specs by bundle hash: parsing costs tens of milliseconds, a step should not pay it."""
@@ -30,6 +32,24 @@ class Runtime:
         if key not in self._compiled:
             self._compiled[key] = compile_bundle(bundle, process_id)
         return self._compiled[key]
+
+    def process_of(self, version_id: int, session: Session | None = None) -> CompiledProcess:
+        """The parsed process of a stored version. Versions never change, so it is kept for good."""
+        found = self._by_version.get(version_id)
+        if found is None:
+            if session is None:
+                with db.transaction(self.sessions) as own:
+                    return self.process_of(version_id, own)
+            version = session.get(ProcessVersion, version_id)
+            if version is None:
+                raise LookupError(f"process version {version_id} does not exist")
+            files = {f.path.split("/", 1)[1]: f.content for f in version.files if f.path.startswith("bpmn/")}
+            found = self._by_version[version_id] = self.compiled(ProcessBundle(files), version.process_id)
+        return found
+
+    def restore(self, case: Case) -> CaseWorkflow:
+        """The case's workflow, on the process version it runs on."""
+        return self.engine.restore(case.workflow_json, self.process_of(case.process_version_id, object_session(case)))
 
     def close(self) -> None:
         self.database.dispose()

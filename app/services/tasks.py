@@ -28,7 +28,7 @@ def starting_answers(rt: Runtime, task_id: int, *, with_examples: bool) -> dict[
         answers: dict[str, Any] = {}
         if with_examples and task.form:
             answers.update(example_answers(session, case.process_version_id, task.form))
-        view = next((v for v in rt.engine.restore(case.workflow_json).ready_user_tasks() if v.id == task.engine_task_id), None)
+        view = next((v for v in rt.restore(case).ready_user_tasks() if v.id == task.engine_task_id), None)
         if view is not None:
             answers.update(computed_defaults(rt, case, task.element_id, view.data))
         return answers
@@ -63,7 +63,7 @@ def task_detail(rt: Runtime, task_id: int) -> TaskDetail | None:
         instructions = ""
         answers: dict[str, Any] = dict(task.draft or {})
         if task.state == "ready":
-            view = next((v for v in rt.engine.restore(case.workflow_json).ready_user_tasks() if v.id == task.engine_task_id), None)
+            view = next((v for v in rt.restore(case).ready_user_tasks() if v.id == task.engine_task_id), None)
             if view is not None:
                 instructions = render_instructions(view.instructions or "", view.data)
                 if not answers:
