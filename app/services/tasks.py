@@ -45,8 +45,12 @@ class TaskDetail:
     answers: dict[str, Any]
 
 
-def task_detail(rt: Runtime, task_id: int) -> TaskDetail | None:
-    """Everything the task page shows: the form, the BPMN's instructions, and the answers to start from."""
+def task_detail(rt: Runtime, task_id: int, *, for_page: bool = True) -> TaskDetail | None:
+    """Everything the task page shows: the form, the BPMN's instructions, and the answers to start from.
+
+    ``for_page=False`` (a submission about to complete the task) skips restoring the workflow for the
+    instructions and computed defaults: the completion restores it anyway, and once is enough.
+    """
     with transaction(rt.sessions) as session:
         task = session.get(HumanTask, task_id)
         if task is None:
@@ -62,7 +66,7 @@ def task_detail(rt: Runtime, task_id: int) -> TaskDetail | None:
             uischema = json.loads(ui_path.read_text()) if ui_path.exists() else None
         instructions = ""
         answers: dict[str, Any] = dict(task.draft or {})
-        if task.state == "ready":
+        if task.state == "ready" and for_page:
             view = next((v for v in rt.restore(case).ready_user_tasks() if v.id == task.engine_task_id), None)
             if view is not None:
                 instructions = render_instructions(view.instructions or "", view.data)

@@ -59,6 +59,7 @@ def test_wrong_answers_are_shown_with_an_error_summary_and_kept(app: Flask, runt
     assert response.status_code == 400
     assert "govuk-error-summary" in html and 'href="#criteria_met' in html
     assert "My rationale &lt;b&gt;kept&lt;/b&gt;" in html
+    assert "Case RR-T-9: a Serious Incident Notification has been received. As the LA lead" in html  # instructions
     with transaction(runtime.sessions) as session:
         assert session.get(HumanTask, task.id).state == "ready"  # type: ignore[union-attr]
 

@@ -64,10 +64,15 @@ def show(task_id: int) -> tuple[str, int]:
     return _render(detail, detail.answers or None, [])
 
 
+def _for_page(detail: TaskDetail, task_id: int) -> TaskDetail:
+    return task_detail(runtime(), task_id) or detail
+
+
 @bp.post("/tasks/<int:task_id>")
 @allow(SIGNED_IN)
 def submit(task_id: int) -> tuple[str, int] | Response:
-    detail = _visible(task_detail(runtime(), task_id))
+    # Without the workflow: completing restores it once; only a page shown again needs the instructions.
+    detail = _visible(task_detail(runtime(), task_id, for_page=False))
     if detail.task.state != "ready":
         flash("This task has already been completed.")
         return redirect(url_for("tasks.show", task_id=task_id))
@@ -76,7 +81,7 @@ def submit(task_id: int) -> tuple[str, int] | Response:
         return redirect(url_for("tasks.show", task_id=task_id))
     answers, form_action = parse_submission(detail.schema, detail.registry, request.form) if detail.schema else ({}, None)
     if form_action is not None:  # add or remove a row: show the form again, nothing saved yet
-        return _render(detail, answers, [])
+        return _render(_for_page(detail, task_id), answers, [])
     if request.form.get("action") == "save":
         save_draft(runtime(), task_id, answers, actor=g.user.email)
         flash("Your answers have been saved. You can come back and finish later.", "success")
@@ -84,7 +89,7 @@ def submit(task_id: int) -> tuple[str, int] | Response:
     try:
         cases.complete_task(runtime(), task_id, answers, actor=g.user.email)
     except FormAnswersError as exc:
-        return _render(detail, answers, exc.errors, 400)
+        return _render(_for_page(detail, task_id), answers, exc.errors, 400)
     except cases.TaskUnavailable as exc:
         flash(str(exc))
         return redirect(url_for("tasks.worklist"))
