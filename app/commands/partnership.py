@@ -1,4 +1,4 @@
-"""``rapidreview partnership add CODE NAME``, ``list``, ``deactivate CODE`` and ``activate CODE``."""
+"""``rapidreview partnership add CODE NAME``, ``list``, ``set CODE``, ``deactivate CODE`` and ``activate CODE``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("name", help='its name, like "Northbridge Safeguarding Children Partnership"')
     add.set_defaults(handler=add_cmd)
     sub.add_parser("list", help="list the partnerships").set_defaults(handler=list_cmd)
+    change = sub.add_parser("set", help="a partnership's name, contact name and role mailboxes (where its e-mails go)")
+    change.add_argument("code")
+    change.add_argument("--name", help="its new name")
+    change.add_argument("--contact-name", help='who documents name as the contact, like "Jo Smith, Partnership Manager"')
+    change.add_argument("--mailbox", action="append", default=[], metavar="ROLE=ADDRESS",
+                        help=f"where mail to a role goes ({', '.join(partnerships.MAILBOX_ROLES)}); "
+                             "repeat for each; ROLE= removes one (its people with the role get it instead)")
+    change.set_defaults(handler=set_cmd)
     for name, text in (("deactivate", "stop the partnership's people signing in (their data stays)"),
                        ("activate", "let the partnership's people sign in again")):
         toggle = sub.add_parser(name, help=text)
@@ -48,6 +56,23 @@ def active_cmd(args: argparse.Namespace) -> int:
     except (ConfigError, partnerships.PartnershipError) as exc:
         return _fail(exc)
     print(f"partnership {args.code} is now {'active' if args.active else 'inactive'}")
+    return 0
+
+
+def set_cmd(args: argparse.Namespace) -> int:
+    mailboxes: dict[str, str] = {}
+    for item in args.mailbox:
+        role, sep, address = item.partition("=")
+        if not sep:
+            return _fail(f"--mailbox {item!r}: write ROLE=ADDRESS, like partnership_manager=pm@northbridge.example")
+        mailboxes[role.strip()] = address.strip()
+    try:
+        rt = build_runtime(from_environment())
+        partnerships.set_profile(rt, args.code, actor=getpass.getuser(), name=args.name,
+                                 contact_name=args.contact_name, mailboxes=mailboxes)
+    except (ConfigError, partnerships.PartnershipError) as exc:
+        return _fail(exc)
+    print(f"partnership {args.code} changed")
     return 0
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
 from app.documents.report_context import latest_report_content
+from app.services import partnerships
 from app.services.roles import PARTNER_NAMES, PARTNER_ROLES
 from app.services.runtime import Runtime
 from app.store.models import Case
@@ -42,7 +45,8 @@ def computed_defaults(rt: Runtime, case: Case, element_id: str, data: Mapping[st
 
 
 def _meeting_defaults(rt: Runtime, case: Case, data: Mapping[str, Any]) -> dict[str, Any]:
-    settings = rt.settings
+    # The case's partnership's mailboxes and name, never another's (app/services/partnerships.py).
+    settings = partnerships.settings_for(rt, object_session(case), case.partnership_id)
     attendees: list[dict[str, str]] = []
     commission = data.get("commission_rapid_review") or {}
     if commission.get("chair_email"):

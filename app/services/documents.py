@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from app import clock
 from app.documents.compare import Change, field_changes, paragraph_changes
@@ -30,7 +30,7 @@ from app.documents.docx_check import DOCX_MEDIA_TYPE, UploadRejected, check_docx
 from app.documents.pdf import convert_to_pdf
 from app.documents.render import render_docx
 from app.documents.report_context import build_report_context, display_datetime
-from app.services import audit
+from app.services import audit, partnerships
 from app.services.runtime import Runtime
 from app.services.users import SignedIn
 from app.services.worklist import SEE_ALL_CASES, may_see_case, may_work_on, same_partnership
@@ -108,7 +108,8 @@ def _store(session: Session, rt: Runtime, case: Case, kind: str, version: int, p
 def _context(rt: Runtime, case: Case, kind: str, version: int, data: Mapping[str, Any]) -> dict[str, Any]:
     return build_report_context(
         data=data, kind=kind, version=version, reference=case.reference, notified_at=case.notified_at,
-        day_one=case.day_one, deadline=case.deadline, settings=rt.settings, calendar=rt.calendar,
+        day_one=case.day_one, deadline=case.deadline, calendar=rt.calendar,
+        settings=partnerships.settings_for(rt, object_session(case), case.partnership_id),
         generated_at=clock.now(), submitted_at=case.submitted_at,
     )
 
@@ -386,10 +387,10 @@ def information_sharing_form(rt: Runtime, user: SignedIn, task_id: int) -> tuple
         case = session.get(Case, task.case_id) if task else None
         if task is None or case is None or task.element_id not in ISF_TASKS or not _task_visible(user, task, case):
             return None
+        own = partnerships.settings_for(rt, session, case.partnership_id)
         context = {
-            "partnership": {"name": rt.settings.partnership_name,
-                            "contact_name": rt.settings.partnership_contact_name,
-                            "contact_email": rt.settings.partnership_contact_email},
+            "partnership": {"name": own.partnership_name, "contact_name": own.partnership_contact_name,
+                            "contact_email": own.partnership_contact_email},
             "case": {"reference": case.reference},
             "agency": {"name": task.agency_name or task.agency_id or ""},
             "due": display_datetime(task.due_at) if task.due_at else "",

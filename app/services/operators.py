@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.config import Settings
 from app.engine.scripting import Awaiting, ServiceCall
 from app.mail.invitation import CANCEL_ATTENDEES, CANCEL_MEETING
 from app.mail.templates import render_email_parts
-from app.services import documents, outbox
+from app.services import documents, outbox, partnerships
 from app.services.roles import PARTNER_ROLES
 from app.services.runtime import Runtime
 from app.store.models import Case, HumanTask, OutboxMessage
@@ -38,6 +39,14 @@ class OperatorError(ValueError):
 class CaseOperators:
     def __init__(self, rt: Runtime, session: Session, case: Case) -> None:
         self.rt, self.session, self.case = rt, session, case
+        self._partnership_settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The settings as the case's partnership sees them: its name and where its mail goes."""
+        if self._partnership_settings is None:
+            self._partnership_settings = partnerships.settings_for(self.rt, self.session, self.case.partnership_id)
+        return self._partnership_settings
 
     def call(self, call: ServiceCall) -> dict[str, Any] | Awaiting:
         spec = OPERATORS.get(call.operation)
@@ -164,7 +173,7 @@ class CaseOperators:
         return out
 
     def _resolve(self, name: str, data: Mapping[str, Any]) -> list[str]:
-        settings = self.rt.settings
+        settings = self.settings
         if "@" in name:
             return [name]
         if name == "chair":
@@ -214,6 +223,6 @@ class CaseOperators:
             "agency": agency,
             "meeting": {"starts_at": display_datetime(data.get("meeting_starts_at")), "location": meeting.get("location", "")},
             "link": f"{self.rt.settings.base_url.rstrip('/')}/cases/{self.case.reference}",
-            "partnership_name": self.rt.settings.partnership_name,
+            "partnership_name": self.settings.partnership_name,
             "chair_name": commission.get("chair_name", "the Independent Chair"),
         }

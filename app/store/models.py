@@ -66,6 +66,9 @@ class Partnership(Base):
     name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    # {"contact_name": ..., "mailboxes": {role: address}}: where its e-mails go (0010). The default
+    # partnership's come from the deployment's settings instead.
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 _DEFAULT_PARTNERSHIP = select(Partnership.id).where(Partnership.code == "default").scalar_subquery()

@@ -132,6 +132,7 @@ def _register(app: Flask) -> None:
     app.before_request(_check_csrf)
     app.after_request(_security_headers)
     app.context_processor(lambda: {"user": g.get("user"), "csrf_token": _csrf_token()})
+    app.context_processor(_partnership_name)
 
 
 def _error_page(code: int, title: str, message: list[str] | None) -> Any:
@@ -167,6 +168,17 @@ def _storage_error(error: OSError) -> tuple[str, int]:
     return render_template("errors/error.html", title="Sorry, the file could not be saved",
                            message=["The server has no room to store files at the moment. Nothing was saved.",
                                     "Tell your administrator, then try again later."]), 507
+
+
+def _partnership_name() -> dict[str, str]:
+    """Pages carry the signed-in person's partnership's name; before sign-in, the deployment's."""
+    user = g.get("user")
+    if user is None:
+        return {}
+    from app.services.partnerships import display_name
+
+    with transaction(runtime().sessions) as session:
+        return {"partnership_name": display_name(runtime(), session, user.partnership_id)}
 
 
 def _load_user() -> Response | None:

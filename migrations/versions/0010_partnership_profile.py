@@ -1,0 +1,23 @@
+"""partnership profile: each partnership's contact name and role mailboxes
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("partnerships") as batch:
+        batch.add_column(sa.Column("profile", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("partnerships") as batch:
+        batch.drop_column("profile")
