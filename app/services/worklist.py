@@ -118,12 +118,17 @@ def _candidates(user: SignedIn) -> list[str]:
     return roles
 
 
-# Nobody works through more than this at once; a longer list is slower to serve and harder to use.
+# Available tasks a page; nobody works through more at once, and a longer page is slower to serve and use.
 AVAILABLE_LIMIT = 100
 
 
-def worklist(rt: Runtime, user: SignedIn) -> tuple[list[TaskRow], list[TaskRow]]:
-    """(my tasks, available tasks), each ordered by due date; at most AVAILABLE_LIMIT available, soonest due."""
+def worklist(rt: Runtime, user: SignedIn, page: int = 1) -> tuple[list[TaskRow], list[TaskRow], bool]:
+    """(my tasks, one page of available tasks, whether another page follows), each by due date, soonest first.
+
+    A page holds up to AVAILABLE_LIMIT available tasks (fewer when some are for someone else, such as another
+    case's appointed chair, which only the rule below can tell).
+    """
+    page = max(1, page)
     now = clock.now()
     order = (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
     with transaction(rt.sessions) as session:
@@ -142,9 +147,11 @@ def worklist(rt: Runtime, user: SignedIn) -> tuple[list[TaskRow], list[TaskRow]]
             open_q = open_q.where(or_(HumanTask.role != CHAIR_ROLE, HumanTask.case_id.in_(chaired)))
         if user.agency_id is not None:
             open_q = open_q.where(or_(HumanTask.agency_id.is_(None), HumanTask.agency_id == user.agency_id))
-        open_q = open_q.limit(AVAILABLE_LIMIT)
-        available = [_row(rt, t, c, now) for t, c in _with_cases(session, open_q) if may_work_on(user, t, c)]
-        return mine, available
+        open_q = open_q.offset((page - 1) * AVAILABLE_LIMIT).limit(AVAILABLE_LIMIT + 1)
+        found = _with_cases(session, open_q)
+        more = len(found) > AVAILABLE_LIMIT
+        available = [_row(rt, t, c, now) for t, c in found[:AVAILABLE_LIMIT] if may_work_on(user, t, c)]
+        return mine, available, more
 
 
 def _with_cases(session: Session, tasks_q: Select[HumanTask]) -> list[tuple[HumanTask, Case]]:

@@ -134,14 +134,23 @@ def test_the_appointed_chair_gets_the_chair_tasks_whatever_their_role(app: Flask
     assert standing.get(f"/tasks/{chair_task.id}").status_code == 404
 
 
-def test_the_available_list_shows_the_tasks_due_soonest_up_to_a_limit(app: Flask, runtime: Runtime,
-                                                                      monkeypatch: object) -> None:
+def test_the_available_list_is_paged_due_soonest_first(app: Flask, runtime: Runtime,
+                                                        monkeypatch: object) -> None:
     from app.services import worklist
 
     monkeypatch.setattr(worklist, "AVAILABLE_LIMIT", 2)  # type: ignore[attr-defined]
     for n in range(3):
         cases.start_case(runtime, cases.Notification(reference=f"RR-L-{n}", notified_at=START, child={"name": "C"},
                                                      incident={"date": "2026-05-20", "summary": "x"}), actor="test")
-    page = sign_in(app, "la.lead@demo.example").get("/tasks").get_data(as_text=True)
+    lead = sign_in(app, "la.lead@demo.example")
+    page = lead.get("/tasks").get_data(as_text=True)
     assert page.count("Claim<span") == 2
-    assert "These are the 2 available tasks due soonest" in page
+    assert "listed 2 to a page, due soonest first. This is page 1." in page
+    assert 'href="/tasks?page=2"' in page and "Tasks due later" in page and "Tasks due sooner" not in page
+    second = lead.get("/tasks?page=2").get_data(as_text=True)
+    assert second.count("Claim<span") == 1 and "RR-L-2" in second  # the latest due is last
+    assert 'href="/tasks?page=1"' in second and "Tasks due later" not in second
+    beyond = lead.get("/tasks?page=7").get_data(as_text=True)
+    assert "There are no more available tasks" in beyond and "Claim<span" not in beyond
+    for odd in ("/tasks?page=0", "/tasks?page=abc"):  # anything else is the first page
+        assert lead.get(odd).get_data(as_text=True).count("Claim<span") == 2, odd

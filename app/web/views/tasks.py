@@ -26,9 +26,10 @@ def home() -> Response:
 @bp.get("/tasks", endpoint="worklist")
 @allow(SIGNED_IN)
 def worklist_page() -> str:
-    mine, available = worklist.worklist(runtime(), g.user)
-    return render_template("tasks/list.html", title="Tasks", mine=mine, available=available,
-                           limited=len(available) >= worklist.AVAILABLE_LIMIT, limit=worklist.AVAILABLE_LIMIT)
+    page = max(1, request.args.get("page", default=1, type=int) or 1)
+    mine, available, more = worklist.worklist(runtime(), g.user, page)
+    return render_template("tasks/list.html", title="Tasks" if page == 1 else f"Tasks (page {page})", mine=mine,
+                           available=available, page=page, more=more, limit=worklist.AVAILABLE_LIMIT)
 
 
 def _visible(detail: TaskDetail | None) -> TaskDetail:
