@@ -40,6 +40,7 @@ import tempfile
 import threading
 import time
 import xmlrpc.client
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -208,17 +209,21 @@ def convert_cold(docx: Path, out_dir: Path, *, timeout: float = 120, pdfa: bool 
                 f"{output or 'no output'}",
                 retryable=loaded,
             )
-        # copy next to the target, then rename: the target never exists half-written
-        target = out_dir / produced.name
-        partial = out_dir / f".{produced.name}.{os.getpid()}.partial"
-        try:
-            shutil.copyfile(produced, partial)
-            os.replace(partial, target)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
+        target = _publish(out_dir / produced.name, lambda partial: shutil.copyfile(produced, partial))
         _count("cold")
         return target
+
+
+def _publish(target: Path, write: Callable[[Path], object]) -> Path:
+    """Write next to ``target``, then rename: the target never exists half-written."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        write(partial)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return target
 
 
 # -- the warm converter ----------------------------------------------------------------------------------
@@ -304,14 +309,7 @@ def convert_warm(docx: Path, out_dir: Path, *, server: str, timeout: float = WAR
     log.info("converted %s with the warm converter in %.2fs", docx.name, time.monotonic() - started)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{docx.stem}.pdf"
-    partial = out_dir / f".{target.name}.{os.getpid()}.partial"
-    try:
-        partial.write_bytes(pdf)
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    target = _publish(out_dir / f"{docx.stem}.pdf", lambda partial: partial.write_bytes(pdf))
     _count("warm")
     return target
 

@@ -27,7 +27,8 @@ from SpiffWorkflow.bpmn.util.diff import WorkflowDiff, diff_workflow
 from SpiffWorkflow.util.task import TaskState
 
 from app.engine.process import CompiledProcess
-from app.engine.runtime import CaseWorkflow, _serializer
+from app.engine.runtime import CaseWorkflow
+from app.engine.storage import REGISTRY
 
 # What a changed attribute means to a process owner (SpiffWorkflow's serialized spec keys).
 _ATTRIBUTE_WORDS = {
@@ -126,14 +127,22 @@ def _judge(diff: WorkflowDiff, spec_changes: dict[Any, list[str]], plan: Migrati
             plan.already_done.append(_note(task, f"{detail}; already under way or done, not re-run"))
 
 
+_Diffs = tuple[WorkflowDiff, dict[Any, WorkflowDiff | None]]
+
+
 def plan_migration(workflow: CaseWorkflow, target: CompiledProcess) -> MigrationPlan:
+    return _assess(workflow, target)[0]
+
+
+def _assess(workflow: CaseWorkflow, target: CompiledProcess) -> tuple[MigrationPlan, _Diffs | None]:
+    """The plan, and the diffs it was made from (none when the main process differs)."""
     plan = MigrationPlan()
     wf = workflow._wf
     if wf.spec.name != target.process_id:
         plan.obstacles.append(ElementNote(wf.spec.name, wf.spec.name, wf.spec.name, "running",
                                           f"the new version's main process is {target.process_id!r}, not this one"))
-        return plan
-    top, subprocesses = _diffs(workflow, target)
+        return plan, None
+    top, subprocesses = diff_workflow(REGISTRY, wf, target.spec, target.subprocess_specs)
     _judge(top, _spec_changes(top), plan)
     for sp_id, diff in subprocesses.items():
         sub = wf.subprocesses[sp_id]
@@ -142,16 +151,16 @@ def plan_migration(workflow: CaseWorkflow, target: CompiledProcess) -> Migration
                                               "the new version has no process of this id, and this case is in it"))
             continue
         _judge(diff, _spec_changes(diff), plan)
-    return plan
+    return plan, (top, subprocesses)
 
 
 def migrate(workflow: CaseWorkflow, target: CompiledProcess) -> MigrationPlan:
     """Move ``workflow`` to ``target`` in place, or raise :class:`MigrationRefused` leaving it untouched."""
-    plan = plan_migration(workflow, target)
-    if not plan.safe:
+    plan, diffs = _assess(workflow, target)
+    if not plan.safe or diffs is None:
         raise MigrationRefused(plan)
     wf = workflow._wf
-    top, subprocesses = _diffs(workflow, target)
+    top, subprocesses = diffs
     _move(top, wf, target.spec)
     for sp_id, diff in subprocesses.items():
         sub = wf.subprocesses[sp_id]
@@ -161,10 +170,6 @@ def migrate(workflow: CaseWorkflow, target: CompiledProcess) -> MigrationPlan:
     return plan
 
 
-def _diffs(workflow: CaseWorkflow, target: CompiledProcess) -> tuple[WorkflowDiff, dict[Any, WorkflowDiff | None]]:
-    return diff_workflow(_serializer.registry, workflow._wf, target.spec, target.subprocess_specs)
-
-
 def _spec_changes(diff: WorkflowDiff) -> dict[Any, list[str]]:
     """Changed attribute names per old task spec. WorkflowDiff keeps only the tasks, so compare again."""
     changes: dict[Any, list[str]] = {}
@@ -172,8 +177,8 @@ def _spec_changes(diff: WorkflowDiff) -> dict[Any, list[str]]:
         new = diff.alignment.get(task)
         if new is None:
             continue
-        old_dict = _serializer.registry.convert(task.task_spec)
-        new_dict = _serializer.registry.convert(new)
+        old_dict = REGISTRY.convert(task.task_spec)
+        new_dict = REGISTRY.convert(new)
         if old_dict.get("typename") != new_dict.get("typename"):
             changes[task.task_spec] = ["typename"]
         else:

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -25,10 +24,9 @@ from app.calendar import WorkingCalendar
 from app.engine import storage, timer_clock
 from app.engine.process import CompiledProcess
 from app.engine.scripting import CaseScriptEngine, ServiceHost, ServiceUnavailable
-from app.engine.service_tasks import AWAITING, SERIALIZER_CONFIG
+from app.engine.service_tasks import AWAITING
 
 timer_clock.install()
-_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SERIALIZER_CONFIG))
 
 
 class EngineError(RuntimeError):

@@ -62,6 +62,8 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
 
 _state_serializer = BpmnWorkflowSerializer(
     BpmnWorkflowSerializer.configure({**SERIALIZER_CONFIG, BpmnWorkflow: _StateOnlyConverter}))
+# Converts our specs too: what comparing two versions' specs (app.engine.migration) needs.
+REGISTRY = _state_serializer.registry
 
 
 def dumps(workflow: Any) -> str:

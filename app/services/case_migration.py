@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.engine.migration import ElementNote, MigrationPlan, migrate, plan_migration
+from app.engine.migration import ElementNote, MigrationPlan, MigrationRefused, migrate, plan_migration
 from app.engine.process import CompiledProcess
-from app.engine.runtime import EngineError
+from app.engine.runtime import CaseWorkflow, EngineError
 from app.services import audit
-from app.services.cases import OPEN, CaseError, advance_locked_case, ready_tasks
+from app.services.cases import OPEN, CaseError, advance_workflow, ready_tasks
 from app.services.process_versions import VersionError, active_version, bundle_of
 from app.services.roles import role_for
 from app.services.runtime import Runtime
@@ -144,27 +144,27 @@ def _move_one(rt: Runtime, case_id: int, *, actor: str, note: str, expected_vers
             return None  # closed or moved meanwhile: nothing to do
         numbers = _numbers(session)
         workflow = rt.restore(case)
-        check = CaseCheck(case.reference, numbers[case.process_version_id], plan_migration(workflow, compiled))
-        if not check.can_move:
-            return check
-        plan = migrate(workflow, compiled)
+        try:
+            plan = migrate(workflow, compiled)
+        except MigrationRefused as refused:
+            return CaseCheck(case.reference, numbers[case.process_version_id], refused.plan)
+        check = CaseCheck(case.reference, numbers[case.process_version_id], plan)
         audit.record(session, case.id, "case_moved", actor=actor, **{"from": check.from_version, "to": target.number},
                      note=note or None, reset=[str(n) for n in plan.reset] or None,
                      already_done=[str(n) for n in plan.already_done] or None)
         case.process_version_id = target.id
-        case.workflow_json = workflow.dump()
         # Step the case: reset tasks become ready or waiting again under the new definitions.
-        advance_locked_case(session, rt, case, actor=actor)
-        _refresh_task_rows(session, rt, case)
+        advance_workflow(session, rt, case, workflow, actor=actor)
+        _refresh_task_rows(session, case, workflow)
         return check
 
 
-def _refresh_task_rows(session: Session, rt: Runtime, case: Case) -> None:
+def _refresh_task_rows(session: Session, case: Case, workflow: CaseWorkflow) -> None:
     """Ready task rows keep their claim and draft; due date, name, form and lane follow the new version.
 
     A task whose lane changed goes to the new lane's role, so a claim by someone of the old role is released.
     """
-    views = {v.id: v for v in rt.restore(case).ready_user_tasks()}
+    views = {v.id: v for v in workflow.ready_user_tasks()}
     for row in ready_tasks(session, case.id):
         view = views.get(row.engine_task_id)
         if view is None:

@@ -124,7 +124,11 @@ def advance_case(rt: Runtime, case_id: int, *, actor: str = "scheduler") -> Step
 
 def advance_locked_case(session: Session, rt: Runtime, case: Case, *, actor: str) -> StepResult:
     """The step of :func:`advance_case` on a case this transaction has locked (the scheduler claims it)."""
-    workflow = rt.restore(case)
+    return advance_workflow(session, rt, case, rt.restore(case), actor=actor)
+
+
+def advance_workflow(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflow, *, actor: str) -> StepResult:
+    """Run ``workflow`` (the locked case's, already in memory) until it waits, then save it with the case."""
     result = workflow.advance(CaseOperators(rt, session, case))
     _after_step(session, rt, case, workflow, result, actor)
     return result
@@ -208,4 +212,4 @@ def _sync_human_tasks(session: Session, case: Case, workflow: CaseWorkflow) -> N
 
 
 __all__ = ["Notification", "start_case", "complete_task", "advance_case", "CaseError", "TaskUnavailable",
-           "EngineError", "FormAnswersError", "advance_locked_case", "ready_tasks"]
+           "EngineError", "FormAnswersError", "advance_locked_case", "advance_workflow", "ready_tasks"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Mapping
 from functools import lru_cache
@@ -55,6 +56,15 @@ def form_schema(session: Session, version_id: int, filename: str) -> tuple[Any, 
     if version is None:
         raise LookupError(f"process version {version_id} does not exist")
     return _schema(str(version_forms_dir(version)), filename)
+
+
+def form_uischema(session: Session, version_id: int, filename: str) -> dict[str, Any] | None:
+    """The form's ``.uischema.json`` (field order and widgets) as deployed in that version, if it has one."""
+    version = session.get(ProcessVersion, version_id)
+    if version is None:
+        raise LookupError(f"process version {version_id} does not exist")
+    path = version_forms_dir(version) / filename.replace(".schema.json", form_schemas.UISCHEMA_SUFFIX)
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 class _Compiled(NamedTuple):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,10 +10,10 @@ from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from app.services.defaults import computed_defaults
-from app.services.forms import example_answers, form_schema, version_forms_dir
+from app.services.forms import example_answers, form_schema, form_uischema
 from app.services.runtime import Runtime
 from app.store.db import transaction
-from app.store.models import Case, HumanTask, ProcessVersion
+from app.store.models import Case, HumanTask
 
 
 def starting_answers(rt: Runtime, task_id: int, *, with_examples: bool) -> dict[str, Any]:
@@ -60,10 +59,7 @@ def task_detail(rt: Runtime, task_id: int, *, for_page: bool = True) -> TaskDeta
         schema = registry = uischema = None
         if task.form:
             schema, registry = form_schema(session, case.process_version_id, task.form)
-            version = session.get(ProcessVersion, case.process_version_id)
-            assert version is not None
-            ui_path = version_forms_dir(version) / task.form.replace(".schema.json", ".uischema.json")
-            uischema = json.loads(ui_path.read_text()) if ui_path.exists() else None
+            uischema = form_uischema(session, case.process_version_id, task.form)
         instructions = ""
         answers: dict[str, Any] = dict(task.draft or {})
         if task.state == "ready" and for_page:

@@ -377,9 +377,7 @@ def list_users(session: Session, partnership_id: int) -> list[User]:
 def set_active(rt: Runtime, user_id: int, active: bool, *, actor: str, partnership_id: int | None = None) -> None:
     """(De)activate an account; with ``partnership_id`` (an administrator's), only one of that partnership."""
     with transaction(rt.sessions) as session:
-        user = session.get(User, user_id)
-        if user is None or (partnership_id is not None and user.partnership_id != partnership_id):
-            raise UserError("user", "There is no such user")
+        user = _own_user(session, user_id, partnership_id)
         user.active = active
         audit.record(session, None, "user_activated" if active else "user_deactivated", actor=actor, user=user.email)
 

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from app import clock
 from app.config import PROJECT_ROOT, Settings, from_environment
+from app.services.partnerships import display_name
 from app.services.runtime import Runtime, build_runtime
 from app.services.users import ROLES, get_user
 from app.store.db import transaction
@@ -171,14 +172,9 @@ def _storage_error(error: OSError) -> tuple[str, int]:
 
 
 def _partnership_name() -> dict[str, str]:
-    """Pages carry the signed-in person's partnership's name; before sign-in, the deployment's."""
-    user = g.get("user")
-    if user is None:
-        return {}
-    from app.services.partnerships import display_name
-
-    with transaction(runtime().sessions) as session:
-        return {"partnership_name": display_name(runtime(), session, user.partnership_id)}
+    """Pages carry the signed-in person's partnership's name (read with them); before sign-in, the deployment's."""
+    name = g.get("partnership_name")
+    return {"partnership_name": name} if name else {}
 
 
 def _load_user() -> Response | None:
@@ -194,6 +190,8 @@ def _load_user() -> Response | None:
         return None
     with transaction(runtime().sessions) as s:
         g.user = get_user(s, int(user_id))
+        if g.user is not None:
+            g.partnership_name = display_name(runtime(), s, g.user.partnership_id)
     if g.user is None:
         session.clear()
     elif g.user.credentials_changed_at and float(session.get("signed_in_at", 0)) < g.user.credentials_changed_at.timestamp():

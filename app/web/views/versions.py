@@ -15,7 +15,7 @@ from app.config import PROJECT_ROOT
 from app.engine.process import PROCESS_SUFFIXES, ProcessDefinitionError
 from app.services import case_migration
 from app.services import process_versions as versions
-from app.services.forms import form_schema, version_forms_dir
+from app.services.forms import form_schema, form_uischema
 from app.services.validation import Problem
 from app.simulator.timeline import LABELS, describe_event
 from app.store.db import transaction
@@ -186,8 +186,7 @@ def form_preview(number: int, name: str) -> tuple[str, int]:
         if f"forms/{name}" not in versions.version_files(version) or not name.endswith(".schema.json"):
             abort(404)
         schema, registry = form_schema(session, version.id, name)
-        ui_path = version_forms_dir(version) / name.replace(".schema.json", ".uischema.json")
-        uischema = json.loads(ui_path.read_text()) if ui_path.exists() else None
+        uischema = form_uischema(session, version.id, name)
     fields = build_fields(schema, registry, uischema, None)
     title = schema.get("title") or name.removesuffix(".schema.json").replace("_", " ").capitalize()
     return render_template("versions/form.html", title=f"{title} (version {number})", form_title=title,
