@@ -18,15 +18,15 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from app import clock
-from app.config import PROJECT_ROOT, Settings
-from app.services import cases
-from app.services.process_versions import deploy_directory
-from app.services.runtime import Runtime, build_runtime
-from app.services.tasks import starting_answers
-from app.simulator.scenario import load_scenario
-from app.store.db import make_engine, transaction
-from app.store.models import HumanTask
+from rapidreview import clock
+from rapidreview.config import PROJECT_ROOT, Settings
+from rapidreview.services import cases
+from rapidreview.services.process_versions import deploy_directory
+from rapidreview.services.runtime import Runtime, build_runtime
+from rapidreview.services.tasks import starting_answers
+from rapidreview.simulator.scenario import load_scenario
+from rapidreview.store.db import make_engine, transaction
+from rapidreview.store.models import HumanTask
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SCENARIO = PROJECT_ROOT / "scenarios" / "happy_path.json"

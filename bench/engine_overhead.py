@@ -16,14 +16,14 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 
-from app.engine import runtime as _runtime  # noqa: F401 - installs the timer clock patch, as the app does
-from app.engine.scripting import CaseScriptEngine, ServiceCall
-from app.engine.service_tasks import SERIALIZER_CONFIG
-from app.services import cases
-from app.services.tasks import starting_answers
-from app.store.db import transaction
-from app.store.models import Case
 from bench.common import Scratch, median, ready, start, timed
+from rapidreview.engine import runtime as _runtime  # noqa: F401 - installs the timer clock patch, as the app does
+from rapidreview.engine.scripting import CaseScriptEngine, ServiceCall
+from rapidreview.engine.service_tasks import SERIALIZER_CONFIG
+from rapidreview.services import cases
+from rapidreview.services.tasks import starting_answers
+from rapidreview.store.db import transaction
+from rapidreview.store.models import Case
 
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SERIALIZER_CONFIG))
 
@@ -63,7 +63,7 @@ def measure(scratch: Scratch, *, samples: int) -> dict[str, float]:
             assert case is not None
             stored = case.workflow_json
             # Bare SpiffWorkflow saves a workflow its own way, with the whole process embedded; we store
-            # the state only (app/engine/storage.py). Each side works on its own form of the same case.
+            # the state only (rapidreview/engine/storage.py). Each side works on its own form of the same case.
             serialized = str(SERIALIZER.serialize_json(rt.restore(case)._wf))
         b = [timed(partial(bare_step, serialized, task.engine_task_id, task.element_id, stamped, engine))
              for _ in range(3)]

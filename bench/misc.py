@@ -10,12 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.config import PROJECT_ROOT
-from app.documents import pdf
-from app.documents.render import render_docx
-from app.simulator.runner import simulate
-from app.simulator.scenario import load_scenario
 from bench.common import SCENARIO, database_url, median
+from rapidreview.config import PROJECT_ROOT
+from rapidreview.documents import pdf
+from rapidreview.documents.render import render_docx
+from rapidreview.simulator.runner import simulate
+from rapidreview.simulator.scenario import load_scenario
 
 REPORT_TEMPLATE = PROJECT_ROOT / "templates" / "rapid_review_report.docx"
 REPORT_CONTEXT = PROJECT_ROOT / "tests" / "fixtures" / "report_context.json"

@@ -13,12 +13,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
-from app import clock
-from app.store.db import transaction
-from app.store.models import User
-from app.web import create_app
 from bench.common import Scratch, percentile
 from bench.seed import email, partnership_of_agency, person
+from rapidreview import clock
+from rapidreview.store.db import transaction
+from rapidreview.store.models import User
+from rapidreview.web import create_app
 
 
 def people(agency_id: str) -> dict[str, str]:

@@ -21,10 +21,10 @@ from typing import Any
 
 from sqlalchemy import event, text
 
-from app.services import cases
-from app.services.tasks import starting_answers
 from bench import engine_overhead
 from bench.common import Scratch, ready, scratch_schema, start
+from rapidreview.services import cases
+from rapidreview.services.tasks import starting_answers
 
 
 def _statement_timer(scratch: Scratch) -> dict[str, float]:

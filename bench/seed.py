@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, text
 from werkzeug.security import generate_password_hash
 
-from app import clock
-from app.services.roles import PARTNER_ROLES
-from app.simulator.runner import _Loop
-from app.simulator.scenario import load_scenario
-from app.store.db import transaction
-from app.store.models import Agency, Case, Partnership, User
 from bench.common import SCENARIO, Scratch, complete_first, start
+from rapidreview import clock
+from rapidreview.services.roles import PARTNER_ROLES
+from rapidreview.simulator.runner import _Loop
+from rapidreview.simulator.scenario import load_scenario
+from rapidreview.store.db import transaction
+from rapidreview.store.models import Agency, Case, Partnership, User
 
 PARTNERSHIPS = 150  # about as many as England has
 AGENCIES = 4  # per partnership: 600 in all
@@ -91,7 +91,7 @@ def submitted_case(scratch: Scratch) -> int:
     scenario = load_scenario(SCENARIO)
     virtual = clock.VirtualClock(scenario.notification.notified_at)
     with clock.using(virtual):
-        from app.services import cases
+        from rapidreview.services import cases
 
         case_id = cases.start_case(scratch.rt, scenario.notification, actor="bench")
         _Loop(scratch.rt, scenario, case_id, virtual).run()

@@ -23,12 +23,12 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 
-from app.config import PROJECT_ROOT
-from app.services.roles import PARTNER_ROLES
-from app.store.db import transaction
-from app.store.models import HumanTask, User
 from bench.common import Scratch, percentile, start
 from bench.seed import partnership_id, person
+from rapidreview.config import PROJECT_ROOT
+from rapidreview.services.roles import PARTNER_ROLES
+from rapidreview.store.db import transaction
+from rapidreview.store.models import HumanTask, User
 
 ANSWERS = {"criteria_met": "yes", "rationale": "Known abuse; serious harm.", "immediate_action_needed": "no"}
 SECRET = secrets.token_hex(32)
@@ -49,7 +49,7 @@ def gunicorn(scratch: Scratch, *, workers: int = 2, threads: int = 4) -> Iterato
            "RAPIDREVIEW_SECRET_KEY": SECRET}
     log = (scratch.data_dir / "gunicorn.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-                             "--bind", f"127.0.0.1:{port}", "--timeout", "150", 'app.web:create_app("production")'],
+                             "--bind", f"127.0.0.1:{port}", "--timeout", "150", 'rapidreview.web:create_app("production")'],
                             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

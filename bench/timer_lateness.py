@@ -30,13 +30,13 @@ from sqlalchemy.engine import make_url
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from app import clock  # noqa: E402
-from app.config import Settings  # noqa: E402
-from app.services import cases  # noqa: E402
-from app.services.process_versions import deploy_directory  # noqa: E402
-from app.services.runtime import build_runtime  # noqa: E402
-from app.store.db import make_engine, transaction  # noqa: E402
-from app.store.models import AuditEvent, SchedulerHeartbeat  # noqa: E402
+from rapidreview import clock  # noqa: E402
+from rapidreview.config import Settings  # noqa: E402
+from rapidreview.services import cases  # noqa: E402
+from rapidreview.services.process_versions import deploy_directory  # noqa: E402
+from rapidreview.services.runtime import build_runtime  # noqa: E402
+from rapidreview.store.db import make_engine, transaction  # noqa: E402
+from rapidreview.store.models import AuditEvent, SchedulerHeartbeat  # noqa: E402
 
 TEST_PROCESS = PROJECT_ROOT / "tests" / "fixtures" / "scheduler"
 
@@ -66,7 +66,7 @@ def main() -> int:
     rt = build_runtime(Settings(database_url=url, data_dir=scratch / "data"), schema=schema)
     deploy_directory(rt, TEST_PROCESS, PROJECT_ROOT / "forms", deployed_by="bench")
     env = {**os.environ, "DATABASE_URL": env_url, "RAPIDREVIEW_DATA_DIR": str(scratch / "data")}
-    processes = [subprocess.Popen([sys.executable, "-m", "app.cli", "scheduler", "--poll", "600"], cwd=PROJECT_ROOT,
+    processes = [subprocess.Popen([sys.executable, "-m", "rapidreview.cli", "scheduler", "--poll", "600"], cwd=PROJECT_ROOT,
                                   env=env, stdout=(scratch / f"scheduler-{n}.log").open("w"), stderr=subprocess.STDOUT)
                  for n in range(args.schedulers)]
     try:

@@ -1,9 +1,9 @@
-"""Alembic environment: runs on the connection the application hands over (see app.store.db.migrate)."""
+"""Alembic environment: runs on the connection the application hands over (see rapidreview.store.db.migrate)."""
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from app.store.models import Base
+from rapidreview.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

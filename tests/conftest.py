@@ -13,13 +13,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from app import clock
-from app.config import PROJECT_ROOT, Settings
-from app.services.demo import seed_demo
-from app.services.process_versions import deploy_directory
-from app.services.runtime import Runtime, build_runtime
-from app.store.db import make_engine
-from app.web import create_app
+from rapidreview import clock
+from rapidreview.config import PROJECT_ROOT, Settings
+from rapidreview.services.demo import seed_demo
+from rapidreview.services.process_versions import deploy_directory
+from rapidreview.services.runtime import Runtime, build_runtime
+from rapidreview.store.db import make_engine
+from rapidreview.web import create_app
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
 # Cheap password hashes: the suite creates a dozen accounts per web test.

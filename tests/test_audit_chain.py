@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from app.commands import security as security_cmd
-from app.services import audit
-from app.services.runtime import Runtime
-from app.store.db import transaction
-from app.store.models import AuditEvent
+from rapidreview.commands import security as security_cmd
+from rapidreview.services import audit
+from rapidreview.services.runtime import Runtime
+from rapidreview.store.db import transaction
+from rapidreview.store.models import AuditEvent
 from tests.conftest import TEST_DATABASE_URL
 
 
@@ -30,7 +30,7 @@ def verification(runtime: Runtime) -> audit.Verification:
 
 def run_cli(runtime: Runtime, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     monkeypatch.setattr(security_cmd, "build_runtime", lambda _settings: runtime)
-    from app.cli import main
+    from rapidreview.cli import main
 
     return main(list(args))
 

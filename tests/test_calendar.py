@@ -10,7 +10,7 @@ from pathlib import Path
 import holidays
 import pytest
 
-from app.calendar import (
+from rapidreview.calendar import (
     LONDON,
     CalendarConfigError,
     WorkingCalendar,
@@ -19,7 +19,7 @@ from app.calendar import (
     parse_hhmm,
     to_london,
 )
-from app.commands import calendar as calendar_command
+from rapidreview.commands import calendar as calendar_command
 
 D = date.fromisoformat
 

@@ -8,15 +8,15 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from app.cli import main
-from app.config import PROJECT_ROOT, from_environment
-from app.engine import migration
-from app.engine.process import ProcessBundle, compile_bundle
-from app.services import case_migration, cases
-from app.services import process_versions as versions
-from app.services.runtime import Runtime, build_runtime
-from app.store.db import transaction
-from app.store.models import AuditEvent, Case, HumanTask, ProcessVersion
+from rapidreview.cli import main
+from rapidreview.config import PROJECT_ROOT, from_environment
+from rapidreview.engine import migration
+from rapidreview.engine.process import ProcessBundle, compile_bundle
+from rapidreview.services import case_migration, cases
+from rapidreview.services import process_versions as versions
+from rapidreview.services.runtime import Runtime, build_runtime
+from rapidreview.store.db import transaction
+from rapidreview.store.models import AuditEvent, Case, HumanTask, ProcessVersion
 from tests.test_versions import (  # noqa: F401 - at_notification is a fixture
     DAY_6_1700,
     DAY_7_1700,

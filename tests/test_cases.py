@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.orm.exc import StaleDataError
 
-from app import clock
-from app.config import PROJECT_ROOT
-from app.services import cases
-from app.services.forms import FormAnswersError
-from app.services.process_versions import deploy_directory
-from app.services.runtime import Runtime
-from app.services.tasks import starting_answers
-from app.store.db import transaction
-from app.store.models import Case, HumanTask
+from rapidreview import clock
+from rapidreview.config import PROJECT_ROOT
+from rapidreview.services import cases
+from rapidreview.services.forms import FormAnswersError
+from rapidreview.services.process_versions import deploy_directory
+from rapidreview.services.runtime import Runtime
+from rapidreview.services.tasks import starting_answers
+from rapidreview.store.db import transaction
+from rapidreview.store.models import Case, HumanTask
 
 NOTIFIED = datetime(2026, 5, 22, 8, 30, tzinfo=UTC)
 

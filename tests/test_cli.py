@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from app.config import PROJECT_ROOT
+from rapidreview.config import PROJECT_ROOT
 from tests.conftest import TEST_DATABASE_URL
 
 
 def rapidreview(*args: str) -> subprocess.CompletedProcess[str]:
     extra = ["--database-url", TEST_DATABASE_URL] if TEST_DATABASE_URL and args[0] == "simulate" else []
-    return subprocess.run([sys.executable, "-m", "app.cli", *args, *extra], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "rapidreview.cli", *args, *extra], capture_output=True, text=True,
                           cwd=PROJECT_ROOT, timeout=300)
 
 

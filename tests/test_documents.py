@@ -18,8 +18,8 @@ from docx.table import Table
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject, StreamObject
 
-from app.documents.pdf import PdfConversionError, convert_to_pdf, find_soffice
-from app.documents.render import NOT_RECORDED, DocumentError, prepare_context, render_docx
+from rapidreview.documents.pdf import PdfConversionError, convert_to_pdf, find_soffice
+from rapidreview.documents.render import NOT_RECORDED, DocumentError, prepare_context, render_docx
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT_TEMPLATE = REPO / "templates" / "rapid_review_report.docx"

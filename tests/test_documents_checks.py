@@ -16,11 +16,11 @@ from xmlrpc.server import SimpleXMLRPCServer
 import docx
 import pytest
 
-from app.documents import pdf
-from app.documents.compare import field_changes, paragraph_changes
-from app.documents.completeness import missing_items
-from app.documents.docx_check import UploadRejected, check_docx, max_upload_bytes
-from app.documents.render import render_docx
+from rapidreview.documents import pdf
+from rapidreview.documents.compare import field_changes, paragraph_changes
+from rapidreview.documents.completeness import missing_items
+from rapidreview.documents.docx_check import UploadRejected, check_docx, max_upload_bytes
+from rapidreview.documents.render import render_docx
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).parent / "fixtures" / "report_context.json"

@@ -16,9 +16,9 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject, StreamObject
 
-from app.config import PROJECT_ROOT, Settings
-from app.simulator.runner import SimulationResult, simulate
-from app.simulator.scenario import load_scenario
+from rapidreview.config import PROJECT_ROOT, Settings
+from rapidreview.simulator.runner import SimulationResult, simulate
+from rapidreview.simulator.scenario import load_scenario
 from tests.conftest import TEST_DATABASE_URL, requires_soffice
 
 pytestmark = requires_soffice

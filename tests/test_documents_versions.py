@@ -14,12 +14,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app import clock
-from app.services import cases, documents
-from app.services.runtime import Runtime
-from app.services.tasks import starting_answers
-from app.store.db import transaction
-from app.store.models import AuditEvent, Case, Document, HumanTask, OutboxMessage
+from rapidreview import clock
+from rapidreview.services import cases, documents
+from rapidreview.services.runtime import Runtime
+from rapidreview.services.tasks import starting_answers
+from rapidreview.store.db import transaction
+from rapidreview.store.models import AuditEvent, Case, Document, HumanTask, OutboxMessage
 from tests.web.conftest import START, csrf_of, sign_in
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

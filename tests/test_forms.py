@@ -7,7 +7,7 @@ import pytest
 from jinja2 import meta
 from jsonschema import Draft202012Validator
 
-from app.forms import (
+from rapidreview.forms import (
     EMAIL_MESSAGE,
     FieldError,
     Form,

@@ -12,11 +12,11 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from app.config import PROJECT_ROOT, Settings
-from app.mail.invitation import Invitation, to_ics
-from app.mail.message import Attachment, OutgoingMail, new_message_id
-from app.mail.templates import render_email, render_email_parts
-from app.mail.transports import FileTransport, PermanentMailError, find_sent, make_transport
+from rapidreview.config import PROJECT_ROOT, Settings
+from rapidreview.mail.invitation import Invitation, to_ics
+from rapidreview.mail.message import Attachment, OutgoingMail, new_message_id
+from rapidreview.mail.templates import render_email, render_email_parts
+from rapidreview.mail.transports import FileTransport, PermanentMailError, find_sent, make_transport
 
 START = datetime(2026, 12, 30, 10, 0, tzinfo=UTC)
 
@@ -173,15 +173,15 @@ def test_the_configured_transport_is_built_and_the_old_call_still_gives_files(tm
 
 
 def test_exchange_and_graph_refuse_meetings_without_the_database(tmp_path: Path) -> None:
-    from app.mail.meetings import UnavailableMeetingItems
+    from rapidreview.mail.meetings import UnavailableMeetingItems
 
     with pytest.raises(PermanentMailError, match="needs the database"):
         UnavailableMeetingItems().get("uid")
 
 
 def test_importing_the_app_does_not_import_exchangelib_or_msal() -> None:
-    code = ("import sys, app.cli, app.services.outbox, scheduler.jobs\n"
-            "from app.config import Settings\nfrom app.mail.transports import make_transport\n"
+    code = ("import sys, rapidreview.cli, rapidreview.services.outbox, rapidreview.scheduler.jobs\n"
+            "from rapidreview.config import Settings\nfrom rapidreview.mail.transports import make_transport\n"
             "make_transport(Settings(mail_transport='smtp'))\n"
             "print(sorted(m for m in ('exchangelib', 'msal') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)

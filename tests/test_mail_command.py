@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
+from rapidreview.cli import main
 from tests.test_mail_support import free_port
 
 

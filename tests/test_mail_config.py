@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, Settings, from_environment
+from rapidreview.config import ConfigError, Settings, from_environment
 
 
 def settings(**env: str) -> Settings:

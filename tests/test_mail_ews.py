@@ -14,10 +14,10 @@ import requests_mock
 from exchangelib.protocol import close_connections
 from lxml import etree
 
-from app.config import EwsSettings
-from app.mail.ews import EwsTransport, clear_account_cache
-from app.mail.meetings import MemoryMeetingItems
-from app.mail.transports import PermanentMailError, TemporaryMailError
+from rapidreview.config import EwsSettings
+from rapidreview.mail.ews import EwsTransport, clear_account_cache
+from rapidreview.mail.meetings import MemoryMeetingItems
+from rapidreview.mail.transports import PermanentMailError, TemporaryMailError
 from tests.test_mail_support import PANEL, PDF, START, invitation, meeting_mail, outgoing
 
 URL = "https://mail.council.example/EWS/Exchange.asmx"

@@ -16,11 +16,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from app.config import GraphSettings
-from app.mail.graph import INLINE_LIMIT, GraphTransport, clear_token_cache
-from app.mail.meetings import MemoryMeetingItems
-from app.mail.message import Attachment
-from app.mail.transports import PermanentMailError, TemporaryMailError
+from rapidreview.config import GraphSettings
+from rapidreview.mail.graph import INLINE_LIMIT, GraphTransport, clear_token_cache
+from rapidreview.mail.meetings import MemoryMeetingItems
+from rapidreview.mail.message import Attachment
+from rapidreview.mail.transports import PermanentMailError, TemporaryMailError
 from tests.test_mail_support import (
     PANEL,
     PDF,

@@ -10,15 +10,15 @@ import icalendar
 import pytest
 from sqlalchemy import inspect, select
 
-from app import clock
-from app.engine.scripting import ServiceCall
-from app.mail.invitation import Invitation
-from app.mail.meetings import MeetingItem, SqlMeetingItems, plan_meeting
-from app.mail.message import OutgoingMail, to_email_message
-from app.services.operators import CaseOperators, OperatorError
-from app.services.runtime import Runtime
-from app.store.db import transaction
-from app.store.models import Case, OutboxMessage, ProcessVersion
+from rapidreview import clock
+from rapidreview.engine.scripting import ServiceCall
+from rapidreview.mail.invitation import Invitation
+from rapidreview.mail.meetings import MeetingItem, SqlMeetingItems, plan_meeting
+from rapidreview.mail.message import OutgoingMail, to_email_message
+from rapidreview.services.operators import CaseOperators, OperatorError
+from rapidreview.services.runtime import Runtime
+from rapidreview.store.db import transaction
+from rapidreview.store.models import Case, OutboxMessage, ProcessVersion
 from tests.test_mail_support import attendees, invitation, meeting_mail
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

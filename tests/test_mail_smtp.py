@@ -14,9 +14,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from app.config import SmtpSettings
-from app.mail.smtp import SmtpTransport, needs_tls
-from app.mail.transports import PermanentMailError, TemporaryMailError
+from rapidreview.config import SmtpSettings
+from rapidreview.mail.smtp import SmtpTransport, needs_tls
+from rapidreview.mail.transports import PermanentMailError, TemporaryMailError
 from tests.test_mail_support import (
     PANEL,
     PDF,

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from app.mail.invitation import Invitation
-from app.mail.message import Attachment, OutgoingMail
+from rapidreview.mail.invitation import Invitation
+from rapidreview.mail.message import Attachment, OutgoingMail
 
 START = dt.datetime(2026, 6, 3, 9, 0, tzinfo=dt.UTC)  # Wednesday 3 June 2026, 10:00 London
 ORGANIZER = "rapid.review@partnership.example"

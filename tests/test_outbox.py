@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from app import clock
-from app.mail.transports import PermanentMailError, TemporaryMailError
-from app.services import outbox
-from app.services.runtime import Runtime
-from app.store.db import transaction
-from app.store.models import OutboxMessage
+from rapidreview import clock
+from rapidreview.mail.transports import PermanentMailError, TemporaryMailError
+from rapidreview.services import outbox
+from rapidreview.services.runtime import Runtime
+from rapidreview.store.db import transaction
+from rapidreview.store.models import OutboxMessage
 from tests.test_scheduler import T0, RecordingTransport, audit_events
 
 

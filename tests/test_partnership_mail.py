@@ -10,16 +10,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app import clock
-from app.cli import main
-from app.config import DEFAULT_ROLE_MAILBOXES
-from app.services import cases, documents, partnerships, users
-from app.services.demo import DEMO_PASSWORD
-from app.services.operators import CaseOperators
-from app.services.runtime import Runtime
-from app.services.tasks import starting_answers
-from app.store.db import transaction
-from app.store.models import Case, OutboxMessage
+from rapidreview import clock
+from rapidreview.cli import main
+from rapidreview.config import DEFAULT_ROLE_MAILBOXES
+from rapidreview.services import cases, documents, partnerships, users
+from rapidreview.services.demo import DEMO_PASSWORD
+from rapidreview.services.operators import CaseOperators
+from rapidreview.services.runtime import Runtime
+from rapidreview.services.tasks import starting_answers
+from rapidreview.store.db import transaction
+from rapidreview.store.models import Case, OutboxMessage
 from tests.web.conftest import START, sign_in
 from tests.web.test_partnerships import _until_agency_tasks
 
@@ -44,7 +44,7 @@ def north(app: Flask, runtime: Runtime) -> Iterator[tuple[int, int]]:
         with transaction(runtime.sessions) as session:
             meeting = next(t for t in cases.ready_tasks(session, case_id)
                            if t.element_id == "schedule_rapid_review_meeting")
-        # The attendees the form offers by default: the partnership's manager and leads (app/services/defaults.py).
+        # The attendees the form offers by default: the partnership's manager and leads (rapidreview/services/defaults.py).
         cases.complete_task(runtime, meeting.id, starting_answers(runtime, meeting.id, with_examples=True),
                             actor="test")
     yield added.id, case_id

@@ -16,10 +16,10 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from app.config import PROJECT_ROOT
-from app.services.users import get_user
-from app.store.db import MIGRATIONS_DIR, make_engine, migrate
-from app.store.models import Base, Case, HumanTask, Partnership, User
+from rapidreview.config import PROJECT_ROOT
+from rapidreview.services.users import get_user
+from rapidreview.store.db import MIGRATIONS_DIR, make_engine, migrate
+from rapidreview.store.models import Base, Case, HumanTask, Partnership, User
 
 
 def _upgrade_to(engine: object, revision: str) -> None:
@@ -88,7 +88,7 @@ def _rapidreview(database: tuple[str, str | None], tmp_path: Path, *args: str,
         url = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
             hide_password=False)
     env = {**os.environ, "DATABASE_URL": url, "RAPIDREVIEW_DATA_DIR": str(tmp_path / "data")}
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], input=stdin, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "rapidreview.cli", *args], input=stdin, capture_output=True, text=True,
                           cwd=PROJECT_ROOT, env=env, timeout=120)
 
 

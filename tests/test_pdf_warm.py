@@ -18,9 +18,9 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject, StreamObject
 
-from app.config import PROJECT_ROOT
-from app.documents import pdf
-from app.documents.render import render_docx
+from rapidreview.config import PROJECT_ROOT
+from rapidreview.documents import pdf
+from rapidreview.documents.render import render_docx
 
 REPORT_TEMPLATE = PROJECT_ROOT / "templates" / "rapid_review_report.docx"
 FIXTURE = Path(__file__).parent / "fixtures" / "report_context.json"

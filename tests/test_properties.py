@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.forms import FORMS_DIR, FieldError, load_forms, validate_answers
-from app.simulator.scenario import ScenarioError, parse_scenario
+from rapidreview.forms import FORMS_DIR, FieldError, load_forms, validate_answers
+from rapidreview.simulator.scenario import ScenarioError, parse_scenario
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app import clock
-from app.services import cases, retention
-from app.services.runtime import Runtime
-from app.store.db import transaction
-from app.store.models import AuditEvent, Case, Document, HumanTask
+from rapidreview import clock
+from rapidreview.services import cases, retention
+from rapidreview.services.runtime import Runtime
+from rapidreview.store.db import transaction
+from rapidreview.store.models import AuditEvent, Case, Document, HumanTask
 from tests.conftest import START
 
 
 def start_case(runtime: Runtime, reference: str) -> int:
-    from app.config import PROJECT_ROOT
-    from app.services.process_versions import deploy_directory
+    from rapidreview.config import PROJECT_ROOT
+    from rapidreview.services.process_versions import deploy_directory
 
     with transaction(runtime.sessions) as session:
         deployed = session.scalar(select(AuditEvent.id).where(AuditEvent.type == "process_deployed"))
@@ -75,7 +75,7 @@ def test_purge_deletes_expired_cases_and_their_files_but_not_held_or_recent_ones
         assert session.scalars(select(HumanTask).where(HumanTask.case_id == old)).first() is None
         types = [e.type for e in session.scalars(select(AuditEvent).where(AuditEvent.case_id == old))]
         assert "case_purged" in types and "case_started" in types  # the trail outlives the case
-        from app.services import audit
+        from rapidreview.services import audit
 
         assert audit.verify(session).ok
 
@@ -114,8 +114,8 @@ def test_retention_periods_come_from_the_environment() -> None:
 @pytest.mark.usefixtures("virtual_clock")
 def test_export_and_purge_commands(runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
-    from app.cli import main
-    from app.commands import security as security_cmd
+    from rapidreview.cli import main
+    from rapidreview.commands import security as security_cmd
 
     monkeypatch.setattr(security_cmd, "build_runtime", lambda _settings: runtime)
     monkeypatch.setenv("RAPIDREVIEW_RETAIN_CASE_DAYS", "30")

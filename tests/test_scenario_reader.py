@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.simulator.scenario import ScenarioError, check_tasks, load_scenario, parse_scenario
+from rapidreview.simulator.scenario import ScenarioError, check_tasks, load_scenario, parse_scenario
 
 GOOD: dict[str, Any] = {
     "name": "a case",

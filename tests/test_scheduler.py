@@ -16,15 +16,15 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
 
-from app import clock
-from app.config import PROJECT_ROOT
-from app.mail.transports import TemporaryMailError
-from app.services import cases, outbox, scheduling
-from app.services.process_versions import deploy_directory
-from app.services.runtime import Runtime
-from app.store.db import transaction
-from app.store.models import AuditEvent, Case, OutboxMessage
-from scheduler import jobs, main, status, wakeups
+from rapidreview import clock
+from rapidreview.config import PROJECT_ROOT
+from rapidreview.mail.transports import TemporaryMailError
+from rapidreview.scheduler import jobs, main, status, wakeups
+from rapidreview.services import cases, outbox, scheduling
+from rapidreview.services.process_versions import deploy_directory
+from rapidreview.services.runtime import Runtime
+from rapidreview.store.db import transaction
+from rapidreview.store.models import AuditEvent, Case, OutboxMessage
 
 TEST_PROCESS = PROJECT_ROOT / "tests" / "fixtures" / "scheduler"
 T0 = datetime(2026, 5, 22, 8, 0, tzinfo=UTC)

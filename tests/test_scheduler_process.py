@@ -27,12 +27,12 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from app import clock
-from app.config import PROJECT_ROOT, Settings
-from app.services.runtime import Runtime
-from app.store.db import transaction
-from app.store.models import OutboxMessage, SchedulerHeartbeat
-from scheduler.main import start_in_process
+from rapidreview import clock
+from rapidreview.config import PROJECT_ROOT, Settings
+from rapidreview.scheduler.main import start_in_process
+from rapidreview.services.runtime import Runtime
+from rapidreview.store.db import transaction
+from rapidreview.store.models import OutboxMessage, SchedulerHeartbeat
 from tests.conftest import TEST_DATABASE_URL
 from tests.test_scheduler import audit_events, case_row, deploy_test_process, start_timer_case
 
@@ -55,7 +55,7 @@ class SchedulerProcess:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.log = log
         with log.open("w") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "scheduler", "--poll", POLL_SECONDS],
+            self.proc = subprocess.Popen([sys.executable, "-m", "rapidreview.cli", "scheduler", "--poll", POLL_SECONDS],
                                          cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.name = f"{socket.gethostname()}:{self.proc.pid}"
 
@@ -145,7 +145,7 @@ def test_a_timer_that_fell_due_while_the_scheduler_was_dead_fires_once_when_it_i
     first.kill()  # SIGKILL before either is due: no clean-up, no goodbye
 
     # What an operator sees meanwhile (the command takes about as long as the timers take to fall due).
-    status = subprocess.run([sys.executable, "-m", "app.cli", "status", "--json"], cwd=PROJECT_ROOT,
+    status = subprocess.run([sys.executable, "-m", "rapidreview.cli", "status", "--json"], cwd=PROJECT_ROOT,
                             env=schedulers.env, capture_output=True, text=True, timeout=60)
     report = json.loads(status.stdout)
     assert [s["name"] for s in report["schedulers"]] == [first.name] and report["heartbeat_at"]

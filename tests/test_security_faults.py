@@ -9,11 +9,11 @@ from flask import Flask
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
-from app.services import audit, cases
-from app.services.runtime import Runtime
-from app.store.db import make_engine, transaction
-from app.store.models import AuditEvent, Case, HumanTask
-from app.web.access import PUBLIC, allow
+from rapidreview.services import audit, cases
+from rapidreview.services.runtime import Runtime
+from rapidreview.store.db import make_engine, transaction
+from rapidreview.store.models import AuditEvent, Case, HumanTask
+from rapidreview.web.access import PUBLIC, allow
 from tests.conftest import TEST_DATABASE_URL
 from tests.web.conftest import sign_in
 
@@ -35,7 +35,7 @@ def test_a_crash_after_the_engine_ran_but_before_commit_leaves_the_case_as_it_wa
     before = snapshot(runtime, case_id)
     with transaction(runtime.sessions) as session:
         task = cases.ready_tasks(session, case_id)[0]
-    from app.services.tasks import starting_answers
+    from rapidreview.services.tasks import starting_answers
 
     answers = starting_answers(runtime, task.id, with_examples=True)
     ran: list[bool] = []

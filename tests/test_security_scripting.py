@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.calendar import WorkingCalendar
-from app.engine.scripting import CaseScriptEnvironment, ScriptRejected, check_code
+from rapidreview.calendar import WorkingCalendar
+from rapidreview.engine.scripting import CaseScriptEnvironment, ScriptRejected, check_code
 
 
 @pytest.fixture

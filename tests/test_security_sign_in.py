@@ -9,11 +9,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import clock
-from app.services import users
-from app.services.demo import DEMO_PASSWORD
-from app.web import create_app
-from app.web.config import TestConfig
+from rapidreview import clock
+from rapidreview.services import users
+from rapidreview.services.demo import DEMO_PASSWORD
+from rapidreview.web import create_app
+from rapidreview.web.config import TestConfig
 from tests.web.conftest import csrf_of, sign_in
 
 
@@ -76,7 +76,7 @@ def test_an_unknown_account_gets_the_same_answer_as_a_wrong_password(app: Flask)
 
 
 def test_production_requires_a_second_factor_and_test_and_development_may_not() -> None:
-    from app.web.config import CONFIGS
+    from rapidreview.web.config import CONFIGS
 
     assert CONFIGS["production"].TOTP_REQUIRED is True
     assert CONFIGS["test"].TOTP_REQUIRED is False
@@ -128,7 +128,7 @@ def test_security_headers_and_cookie_flags(app: Flask) -> None:
     assert "script-src 'self' 'sha256-" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
     assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
     assert response.headers["X-Frame-Options"] == "DENY" and response.headers["Cache-Control"] == "no-store"
-    from app.web.config import ProductionConfig
+    from rapidreview.web.config import ProductionConfig
 
     assert ProductionConfig.SESSION_COOKIE_SECURE and ProductionConfig.SESSION_COOKIE_HTTPONLY
     assert ProductionConfig.SESSION_COOKIE_SAMESITE == "Lax"

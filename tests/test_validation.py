@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from app.calendar import WorkingCalendar
-from app.cli import main
-from app.config import PROJECT_ROOT, Settings
-from app.services.process_versions import files_from_paths
-from app.services.validation import Problem, validate_files
+from rapidreview.calendar import WorkingCalendar
+from rapidreview.cli import main
+from rapidreview.config import PROJECT_ROOT, Settings
+from rapidreview.services.process_versions import files_from_paths
+from rapidreview.services.validation import Problem, validate_files
 
 MAIN, CALLED = "bpmn/rapid_review.bpmn", "bpmn/information_sharing.bpmn"
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app import clock
-from app.cli import main
-from app.config import PROJECT_ROOT
-from app.services import cases
-from app.services import process_versions as versions
-from app.services.runtime import Runtime
-from app.services.tasks import starting_answers
-from app.store.db import transaction
-from app.store.models import AuditEvent, Case, ProcessVersion
+from rapidreview import clock
+from rapidreview.cli import main
+from rapidreview.config import PROJECT_ROOT
+from rapidreview.services import cases
+from rapidreview.services import process_versions as versions
+from rapidreview.services.runtime import Runtime
+from rapidreview.services.tasks import starting_answers
+from rapidreview.store.db import transaction
+from rapidreview.store.models import AuditEvent, Case, ProcessVersion
 
 NOTIFIED = datetime(2026, 5, 22, 8, 30, tzinfo=UTC)  # Day 1 is Friday 22 May 2026
 DAY_7_1700 = datetime(2026, 6, 2, 16, 0, tzinfo=UTC)

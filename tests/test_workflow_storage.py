@@ -8,17 +8,17 @@ from collections.abc import Iterator
 import pytest
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 
-from app import clock
-from app.config import PROJECT_ROOT, Settings
-from app.engine.process import CompiledProcess
-from app.engine.runtime import EngineError
-from app.engine.service_tasks import SERIALIZER_CONFIG
-from app.services import cases
-from app.services.process_versions import deploy_directory
-from app.services.runtime import Runtime, build_runtime
-from app.services.tasks import starting_answers
-from app.store.db import transaction
-from app.store.models import Case
+from rapidreview import clock
+from rapidreview.config import PROJECT_ROOT, Settings
+from rapidreview.engine.process import CompiledProcess
+from rapidreview.engine.runtime import EngineError
+from rapidreview.engine.service_tasks import SERIALIZER_CONFIG
+from rapidreview.services import cases
+from rapidreview.services.process_versions import deploy_directory
+from rapidreview.services.runtime import Runtime, build_runtime
+from rapidreview.services.tasks import starting_answers
+from rapidreview.store.db import transaction
+from rapidreview.store.models import Case
 from tests.test_cases import NOTIFIED, notification, ready
 
 FULL = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SERIALIZER_CONFIG))  # SpiffWorkflow's own form

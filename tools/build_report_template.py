@@ -1,4 +1,4 @@
-"""Generate the docxtpl Word templates used by app.documents.
+"""Generate the docxtpl Word templates used by rapidreview.documents.
 
     .venv/bin/python tools/build_report_template.py [OUT_DIR]
 
@@ -15,7 +15,7 @@ Template conventions (docxtpl, https://docxtpl.readthedocs.io):
 * ``{{ case.reference }}`` inline; each tag is written into a single run so Word does not split it.
 * ``{%p if ... %}`` / ``{%p for ... %}`` on a paragraph of its own: the paragraph is replaced by the tag.
 * ``{%tr for row in rows %}`` / ``{%tr endfor %}`` on a table row of its own: the row is replaced.
-* Values are prepared by app.documents.render.prepare_context: empty scalars arrive as "Not recorded",
+* Values are prepared by rapidreview.documents.render.prepare_context: empty scalars arrive as "Not recorded",
   lists stay lists (so templates use ``{%p for %}...{%p else %}Not recorded{%p endfor %}``).
 """
 

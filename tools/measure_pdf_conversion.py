@@ -21,8 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.documents import pdf  # noqa: E402
-from app.documents.render import render_docx  # noqa: E402
+from rapidreview.documents import pdf  # noqa: E402
+from rapidreview.documents.render import render_docx  # noqa: E402
 
 
 def main() -> int:

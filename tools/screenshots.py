@@ -18,15 +18,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from playwright.sync_api import sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from app import clock  # noqa: E402
-from app.config import PROJECT_ROOT, Settings  # noqa: E402
-from app.services import cases  # noqa: E402
-from app.services.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
-from app.services.process_versions import deploy_directory  # noqa: E402
-from app.services.runtime import build_runtime  # noqa: E402
-from app.services.tasks import starting_answers  # noqa: E402
-from app.store.db import transaction  # noqa: E402
-from app.web import create_app  # noqa: E402
+from rapidreview import clock  # noqa: E402
+from rapidreview.config import PROJECT_ROOT, Settings  # noqa: E402
+from rapidreview.services import cases  # noqa: E402
+from rapidreview.services.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
+from rapidreview.services.process_versions import deploy_directory  # noqa: E402
+from rapidreview.services.runtime import build_runtime  # noqa: E402
+from rapidreview.services.tasks import starting_answers  # noqa: E402
+from rapidreview.store.db import transaction  # noqa: E402
+from rapidreview.web import create_app  # noqa: E402
 
 OUT = PROJECT_ROOT / "docs" / "screenshots"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

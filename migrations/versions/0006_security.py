@@ -57,8 +57,8 @@ def upgrade() -> None:
 
 def _chain_existing_events(bind: sa.engine.Connection) -> None:
     """Hash the events already there, in id order, so the chain starts at the first event ever recorded."""
-    from app.services.audit import canonical, chain_hash
-    from app.store.models import UTCDateTime
+    from rapidreview.services.audit import canonical, chain_hash
+    from rapidreview.store.models import UTCDateTime
 
     events = sa.table("audit_events", sa.column("id", sa.Integer()), sa.column("case_id", sa.Integer()),
                       sa.column("at", UTCDateTime()), sa.column("type", sa.String()), sa.column("actor", sa.String()),

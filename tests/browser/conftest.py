@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from app.config import PROJECT_ROOT
+from rapidreview.config import PROJECT_ROOT
 
 CHROMIUM = os.environ.get("RAPIDREVIEW_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"

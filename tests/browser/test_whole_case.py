@@ -7,12 +7,12 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 from typing import Any
 
-from app import clock
-from app.mail.transports import FileTransport
-from app.services import outbox
-from app.services.demo import DEMO_PASSWORD
-from app.services.runtime import Runtime
-from scheduler.jobs import advance_due_cases
+from rapidreview import clock
+from rapidreview.mail.transports import FileTransport
+from rapidreview.scheduler.jobs import advance_due_cases
+from rapidreview.services import outbox
+from rapidreview.services.demo import DEMO_PASSWORD
+from rapidreview.services.runtime import Runtime
 from tests.browser.conftest import axe_violations, example_answers
 from tests.browser.forms import fill
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.services.runtime import Runtime
-from app.web.access import PUBLIC, rule_of
+from rapidreview.services.runtime import Runtime
+from rapidreview.web.access import PUBLIC, rule_of
 from tests.web.conftest import sign_in
 from tests.web.test_access import agency_task, start_case_with_two_agencies
 
@@ -81,8 +81,8 @@ def sample_path(app: Flask, endpoint: str, reference: str, task_id: int) -> str:
 def test_every_get_route_matches_the_access_matrix_for_every_role(app: Flask, runtime: Runtime) -> None:
     case_id = start_case_with_two_agencies(runtime)
     task = agency_task(runtime, case_id, "school")
-    from app.store.db import transaction
-    from app.store.models import Case
+    from rapidreview.store.db import transaction
+    from rapidreview.store.models import Case
 
     with transaction(runtime.sessions) as session:
         case = session.get(Case, case_id)

@@ -10,11 +10,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import clock
-from app.services.demo import DEMO_PASSWORD
-from app.store.db import transaction
-from app.store.models import AuditEvent, User
-from app.web import create_app
+from rapidreview import clock
+from rapidreview.services.demo import DEMO_PASSWORD
+from rapidreview.store.db import transaction
+from rapidreview.store.models import AuditEvent, User
+from rapidreview.web import create_app
 from tests.test_security_sign_in import TotpConfig, try_sign_in
 from tests.web.conftest import csrf_of, post, sign_in
 

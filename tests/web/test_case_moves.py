@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from app.services import cases, partnerships
-from app.services.runtime import Runtime
-from app.store.db import transaction
-from app.store.models import AuditEvent, Case, ProcessVersion
+from rapidreview.services import cases, partnerships
+from rapidreview.services.runtime import Runtime
+from rapidreview.store.db import transaction
+from rapidreview.store.models import AuditEvent, Case, ProcessVersion
 from tests.conftest import START
 from tests.web.conftest import csrf_of, post, sign_in
 from tests.web.test_access import start_case_with_two_agencies

@@ -6,9 +6,9 @@ import re
 
 from flask import Flask
 
-from app.config import PROJECT_ROOT
+from rapidreview.config import PROJECT_ROOT
 
-TEMPLATES = PROJECT_ROOT / "app" / "web" / "templates"
+TEMPLATES = PROJECT_ROOT / "rapidreview" / "web" / "templates"
 
 
 def test_every_response_forbids_inline_styles_and_scripts(app: Flask) -> None:
@@ -20,6 +20,7 @@ def test_every_response_forbids_inline_styles_and_scripts(app: Flask) -> None:
 
 def test_no_template_has_a_style_element_or_attribute() -> None:
     # The browser tests catch what the browser refuses; this names the file before anyone gets that far.
+    assert len(list(TEMPLATES.rglob("*.html"))) > 20, f"no templates found under {TEMPLATES}"
     offenders = [f"{path.relative_to(TEMPLATES)}:{n}" for path in sorted(TEMPLATES.rglob("*.html"))
                  for n, line in enumerate(path.read_text().splitlines(), 1)
                  if re.search(r"<style\b|\sstyle\s*=", line)]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.services import outbox
-from app.services.runtime import Runtime
-from app.store.db import transaction
-from app.store.models import OutboxMessage
+from rapidreview.services import outbox
+from rapidreview.services.runtime import Runtime
+from rapidreview.store.db import transaction
+from rapidreview.store.models import OutboxMessage
 from tests.web.conftest import post, sign_in
 
 

@@ -14,12 +14,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app.services import cases, outbox, partnerships, users, worklist
-from app.services.demo import DEMO_PASSWORD
-from app.services.runtime import Runtime
-from app.services.tasks import starting_answers
-from app.store.db import transaction
-from app.store.models import Agency, Case, Document, HumanTask, OutboxMessage, User
+from rapidreview.services import cases, outbox, partnerships, users, worklist
+from rapidreview.services.demo import DEMO_PASSWORD
+from rapidreview.services.runtime import Runtime
+from rapidreview.services.tasks import starting_answers
+from rapidreview.store.db import transaction
+from rapidreview.store.models import Agency, Case, Document, HumanTask, OutboxMessage, User
 from tests.web.conftest import START, post, sign_in
 
 ROLES = {"pm": "partnership_manager", "police": "police_lead", "la": "la_lead", "icb": "icb_lead",

@@ -12,15 +12,15 @@ import pytest
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 from werkzeug.datastructures import MultiDict
 
-from app.forms import FieldError, Form, load_forms
-from app.web.schema_forms import Field, build_fields, error_summary, iter_fields, parse_submission
+from rapidreview.forms import FieldError, Form, load_forms
+from rapidreview.web.schema_forms import Field, build_fields, error_summary, iter_fields, parse_submission
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = load_forms(ROOT / "forms")
 ENV = Environment(
     loader=ChoiceLoader(
         [
-            FileSystemLoader(ROOT / "app" / "web" / "templates"),
+            FileSystemLoader(ROOT / "rapidreview" / "web" / "templates"),
             PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
         ]
     ),

@@ -8,9 +8,9 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.config import PROJECT_ROOT
-from app.services import process_versions as versions
-from app.store.db import transaction
+from rapidreview.config import PROJECT_ROOT
+from rapidreview.services import process_versions as versions
+from rapidreview.store.db import transaction
 from tests.web.conftest import csrf_of, post, sign_in
 
 CALLED = PROJECT_ROOT / "bpmn" / "information_sharing.bpmn"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from app.services import cases
-from app.services.runtime import Runtime
-from app.store.db import transaction
-from app.store.models import HumanTask, OutboxMessage
+from rapidreview.services import cases
+from rapidreview.services.runtime import Runtime
+from rapidreview.store.db import transaction
+from rapidreview.store.models import HumanTask, OutboxMessage
 from tests.web.conftest import START, sign_in
 
 PAYLOAD = '<script>alert("xss")</script><img src=x onerror=alert(1)>'

@@ -1,0 +1,60 @@
+"""``rapidreview mail test --to ADDRESS``: send a test message through the configured transport.
+
+For whoever sets up mail: it shows at once whether the settings, credentials and permissions work,
+instead of waiting for the first case to fail (docs/mail.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+from rapidreview.config import ConfigError, Settings, from_environment
+from rapidreview.mail.message import OutgoingMail, new_message_id
+from rapidreview.mail.templates import EmailTemplateError, render_email_parts
+from rapidreview.mail.transports import PermanentMailError, TemporaryMailError, make_transport
+
+EX_TEMPFAIL = 75  # sysexits.h: try again later
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    mail = subparsers.add_parser("mail", help="check the mail set-up")
+    commands = mail.add_subparsers(dest="mail_command", required=True, metavar="ACTION")
+    test = commands.add_parser("test", help="send a test message through the configured transport",
+                               description="Sends templates/email/test_message through RAPIDREVIEW_MAIL_TRANSPORT.")
+    test.add_argument("--to", required=True, metavar="ADDRESS", help="who should receive it")
+    test.set_defaults(handler=test_cmd)
+
+
+def test_cmd(args: argparse.Namespace) -> int:
+    to = args.to.strip()
+    if "@" not in to or any(c.isspace() for c in to):
+        return _fail(f"--to must be one e-mail address, not {args.to!r}")
+    try:
+        settings = from_environment()
+        mail = test_message(settings, to)
+        transport = make_transport(settings)
+        provider_id = transport.send(mail, datetime.now(UTC))
+    except (ConfigError, EmailTemplateError, PermanentMailError) as exc:
+        return _fail(str(exc))
+    except TemporaryMailError as exc:
+        wait = f" (the server asked to wait {exc.retry_after:g} s)" if exc.retry_after else ""
+        print(f"rapidreview: temporary failure, try again later{wait}: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
+    print(f"Sent a test message to {to} through {transport.name} from {mail.sender}.")
+    print(f"Message-ID: {mail.message_id}")
+    print(f"Provider id: {provider_id}")
+    return 0
+
+
+def test_message(settings: Settings, to: str) -> OutgoingMail:
+    rendered = render_email_parts(settings.templates_dir, "test_message",
+                                  {"partnership_name": settings.partnership_name})
+    return OutgoingMail(message_id=new_message_id(settings.mail_from), sender=settings.mail_from, to=[to],
+                        subject=rendered.subject, body=rendered.text, html=rendered.html)
+
+
+def _fail(message: str) -> int:
+    print(f"rapidreview: error: {message}", file=sys.stderr)
+    return 2

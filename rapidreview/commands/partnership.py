@@ -1,0 +1,86 @@
+"""``rapidreview partnership add CODE NAME``, ``list``, ``set CODE``, ``deactivate CODE`` and ``activate CODE``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from rapidreview.config import ConfigError, from_environment
+from rapidreview.services import partnerships
+from rapidreview.services.runtime import build_runtime
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    cmd = subparsers.add_parser("partnership", help="the safeguarding partnerships this deployment serves")
+    sub = cmd.add_subparsers(dest="partnership_command", required=True, metavar="ACTION")
+    add = sub.add_parser("add", help="add a partnership (then its administrator: create-user --partnership CODE)")
+    add.add_argument("code", help="a short, stable code: lower-case letters, digits, - or _ (like northbridge)")
+    add.add_argument("name", help='its name, like "Northbridge Safeguarding Children Partnership"')
+    add.set_defaults(handler=add_cmd)
+    sub.add_parser("list", help="list the partnerships").set_defaults(handler=list_cmd)
+    change = sub.add_parser("set", help="a partnership's name, contact name and role mailboxes (where its e-mails go)")
+    change.add_argument("code")
+    change.add_argument("--name", help="its new name")
+    change.add_argument("--contact-name", help='who documents name as the contact, like "Jo Smith, Partnership Manager"')
+    change.add_argument("--mailbox", action="append", default=[], metavar="ROLE=ADDRESS",
+                        help=f"where mail to a role goes ({', '.join(partnerships.MAILBOX_ROLES)}); "
+                             "repeat for each; ROLE= removes one (its people with the role get it instead)")
+    change.set_defaults(handler=set_cmd)
+    for name, text in (("deactivate", "stop the partnership's people signing in (their data stays)"),
+                       ("activate", "let the partnership's people sign in again")):
+        toggle = sub.add_parser(name, help=text)
+        toggle.add_argument("code")
+        toggle.set_defaults(handler=active_cmd, active=name == "activate")
+
+
+def _fail(message: object) -> int:
+    print(f"rapidreview: error: {message}", file=sys.stderr)
+    return 2
+
+
+def add_cmd(args: argparse.Namespace) -> int:
+    try:
+        rt = build_runtime(from_environment())
+        added = partnerships.add_partnership(rt, args.code, args.name, actor=getpass.getuser())
+    except (ConfigError, partnerships.PartnershipError) as exc:
+        return _fail(exc)
+    print(f"added partnership {added.code} ({added.name})")
+    return 0
+
+
+def active_cmd(args: argparse.Namespace) -> int:
+    try:
+        rt = build_runtime(from_environment())
+        partnerships.set_active(rt, args.code, args.active, actor=getpass.getuser())
+    except (ConfigError, partnerships.PartnershipError) as exc:
+        return _fail(exc)
+    print(f"partnership {args.code} is now {'active' if args.active else 'inactive'}")
+    return 0
+
+
+def set_cmd(args: argparse.Namespace) -> int:
+    mailboxes: dict[str, str] = {}
+    for item in args.mailbox:
+        role, sep, address = item.partition("=")
+        if not sep:
+            return _fail(f"--mailbox {item!r}: write ROLE=ADDRESS, like partnership_manager=pm@northbridge.example")
+        mailboxes[role.strip()] = address.strip()
+    try:
+        rt = build_runtime(from_environment())
+        partnerships.set_profile(rt, args.code, actor=getpass.getuser(), name=args.name,
+                                 contact_name=args.contact_name, mailboxes=mailboxes)
+    except (ConfigError, partnerships.PartnershipError) as exc:
+        return _fail(exc)
+    print(f"partnership {args.code} changed")
+    return 0
+
+
+def list_cmd(args: argparse.Namespace) -> int:
+    try:
+        rt = build_runtime(from_environment())
+    except ConfigError as exc:
+        return _fail(exc)
+    for p in partnerships.list_partnerships(rt):
+        print(f"{p.code:<24} {'active' if p.active else 'inactive':<9} {p.name}")
+    return 0

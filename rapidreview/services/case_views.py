@@ -1,0 +1,194 @@
+"""What the cases list and the case page show, with each role's view of it."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session, defer
+
+from rapidreview import clock
+from rapidreview.services import audit, partnerships
+from rapidreview.services.runtime import Runtime
+from rapidreview.services.users import SignedIn
+from rapidreview.services.worklist import SEE_ALL_CASES, may_see_case, same_partnership
+from rapidreview.store.db import transaction
+from rapidreview.store.models import AuditEvent, Case, Document, HumanTask, OutboxMessage, ProcessFile
+
+FILTERS = {"open": "Open", "late": "Late", "submitted": "Submitted", "not_commissioned": "Not commissioned"}
+# What agency staff may see of a case: their own tasks, nothing about other agencies or the report.
+AGENCY_EVENT_TYPES = ("task_ready", "task_completed", "task_cancelled", "timer_fired", "status_changed", "case_started")
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    case: Case
+    day: int
+    late: bool
+
+
+def _late(rt: Runtime, case: Case, now: datetime) -> bool:
+    end = rt.calendar.day_at(case.day_one, 15, "23:59")
+    if case.submitted_at is not None:
+        return case.submitted_at > end
+    return case.status == "open" and now > end
+
+
+def list_cases(rt: Runtime, user: SignedIn, status_filter: str | None) -> tuple[list[CaseRow], float | None]:
+    """Visible cases of the person's partnership (newest first) and the on-time rate of its submitted ones."""
+    now = clock.now()
+    with transaction(rt.sessions) as session:
+        query = (select(Case).options(defer(Case.workflow_json), defer(Case.notification))
+                 .where(Case.partnership_id == user.partnership_id).order_by(Case.notified_at.desc()))
+        if user.role not in SEE_ALL_CASES:
+            query = query.where(Case.id.in_(select(HumanTask.case_id).where(HumanTask.agency_id == user.agency_id)))
+        rows = [CaseRow(c, rt.calendar.case_day(c.day_one, now), _late(rt, c, now)) for c in session.scalars(query)
+                if user.role in SEE_ALL_CASES or may_see_case(user, session, c)]
+    submitted = [r for r in rows if r.case.status == "submitted"]
+    rate = (sum(1 for r in submitted if not r.late) / len(submitted)) if submitted else None
+    if status_filter == "late":
+        rows = [r for r in rows if r.late]
+    elif status_filter in FILTERS:
+        rows = [r for r in rows if r.case.status == status_filter]
+    return rows, rate
+
+
+@dataclass
+class CasePage:
+    case: Case
+    day: int
+    late: bool
+    events: list[AuditEvent]
+    documents: list[Document]
+    open_tasks: list[HumanTask]
+    failed_mail: list[OutboxMessage]
+    diagram_files: dict[str, str]
+    states: dict[str, dict[str, str]]
+    agency_view: bool
+
+
+def own_case(session: Session, user: SignedIn, reference: str) -> Case | None:
+    """The case of the person's partnership with this reference; another partnership's is not found."""
+    return session.scalars(select(Case).where(Case.reference == reference,
+                                              Case.partnership_id == user.partnership_id)).first()
+
+
+def case_page(rt: Runtime, user: SignedIn, reference: str) -> CasePage | None:
+    now = clock.now()
+    with transaction(rt.sessions) as session:
+        case = own_case(session, user, reference)
+        if case is None or not may_see_case(user, session, case):
+            return None
+        agency_view = user.role not in SEE_ALL_CASES and user.email != case.chair_email
+        events_q = select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)
+        events = list(session.scalars(events_q))
+        if agency_view:
+            events = [e for e in events if e.type in AGENCY_EVENT_TYPES
+                      and e.payload.get("agency") in (None, user.agency_id)]
+        documents = [] if agency_view else list(session.scalars(
+            select(Document).where(Document.case_id == case.id).order_by(Document.id)))
+        open_tasks = list(session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == "ready")
+                                          .order_by(HumanTask.due_at, HumanTask.id)))
+        if agency_view:
+            open_tasks = [t for t in open_tasks if t.agency_id == user.agency_id]
+        failed = [] if agency_view else list(session.scalars(
+            select(OutboxMessage).where(OutboxMessage.case_id == case.id, OutboxMessage.status == "failed")))
+        files = _diagram_files(session, case.process_version_id)
+        states = _element_states(rt, case)
+        audit.record(session, case.id, "case_viewed", actor=user.email)
+        return CasePage(case, rt.calendar.case_day(case.day_one, now), _late(rt, case, now), events, documents,
+                        open_tasks, failed, files, states, agency_view)
+
+
+class _Memo:
+    """A small LRU of values derived from immutable inputs, keyed by their content hash, shared by threads."""
+
+    def __init__(self, size: int) -> None:
+        self._size, self._items, self._lock = size, OrderedDict[str, Any](), threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+# Restoring a workflow costs tens of milliseconds; a case's diagram states change only when its JSON does.
+_STATES = _Memo(512)
+_FILES = _Memo(64)
+
+
+def _element_states(rt: Runtime, case: Case) -> dict[str, dict[str, str]]:
+    # The stored workflow holds its state only; the version gives the process (and file names) it runs on.
+    key = f"{case.process_version_id}:" + hashlib.blake2b(case.workflow_json.encode("utf-8"), digest_size=20).hexdigest()
+    states: dict[str, dict[str, str]] | None = _STATES.get(key)
+    if states is None:
+        states = rt.restore(case).element_states()
+        _STATES.put(key, states)
+    return {file: dict(elements) for file, elements in states.items()}
+
+
+def _diagram_files(session: Session, version_id: int) -> dict[str, str]:
+    """The version's BPMN files by name; their content is read once per process (files are keyed by hash)."""
+    listed = session.execute(select(ProcessFile.path, ProcessFile.sha256).where(
+        ProcessFile.version_id == version_id, ProcessFile.path.like("bpmn/%.bpmn"))).all()
+    files: dict[str, str] = {}
+    for path, sha256 in listed:
+        content: str | None = _FILES.get(f"{sha256}:{path}")
+        if content is None:
+            raw = session.scalar(select(ProcessFile.content).where(ProcessFile.version_id == version_id,
+                                                                   ProcessFile.path == path))
+            content = (raw or b"").decode("utf-8")
+            _FILES.put(f"{sha256}:{path}", content)
+        files[path.split("/", 1)[1]] = content
+    return files
+
+
+def document_file(rt: Runtime, user: SignedIn, reference: str, document_id: int) -> tuple[Path, Document] | None:
+    with transaction(rt.sessions) as session:
+        doc = session.get(Document, document_id)
+        case = own_case(session, user, reference)
+        if doc is None or case is None or doc.case_id != case.id or not same_partnership(user, case):
+            return None
+        if user.role not in SEE_ALL_CASES and user.email != case.chair_email:
+            return None  # reports hold every agency's information
+        audit.record(session, case.id, "document_downloaded", actor=user.email, kind=doc.kind, version=doc.version,
+                     document_id=doc.id)
+        return rt.settings.documents_dir / doc.path, doc
+
+
+def _outbox_scope(session: Session, partnership_id: int) -> ColumnElement[bool]:
+    """A partnership's messages are those of its cases. Messages of no case (a `rapidreview mail test`) are the
+    deployment's, shown to the default partnership, whose staff run the deployment."""
+    own = Case.partnership_id == partnership_id
+    if partnership_id == partnerships.default_id(session):
+        return or_(own, OutboxMessage.case_id.is_(None))
+    return own
+
+
+def outbox_messages(rt: Runtime, partnership_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    with transaction(rt.sessions) as session:
+        rows = session.execute(select(OutboxMessage, Case.reference).outerjoin(Case, Case.id == OutboxMessage.case_id)
+                               .where(_outbox_scope(session, partnership_id))
+                               .order_by(OutboxMessage.id.desc()).limit(limit))
+        return [{"message": m, "reference": reference} for m, reference in rows]
+
+
+def outbox_message_visible(rt: Runtime, partnership_id: int, message_id: int) -> bool:
+    """May staff of ``partnership_id`` see (and so retry or cancel) this message? The Outbox page's rule."""
+    with transaction(rt.sessions) as session:
+        return session.scalar(select(OutboxMessage.id).outerjoin(Case, Case.id == OutboxMessage.case_id)
+                              .where(OutboxMessage.id == message_id, _outbox_scope(session, partnership_id))) is not None

@@ -1,0 +1,215 @@
+"""Case use cases. Each public function is one step: one transaction, one save of the workflow.
+
+A step loads the case row (locked on PostgreSQL, version-checked everywhere), restores the workflow
+from its JSON, applies the action, runs the engine, and in the same commit saves the workflow, syncs
+the human-task rows, appends audit events, queues outbox messages and stores the next timer due time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from rapidreview import clock
+from rapidreview.engine.runtime import CaseWorkflow, EngineError, StepResult, TaskNotReady, UserTaskView
+from rapidreview.services import audit
+from rapidreview.services.forms import FormAnswersError, check_answers
+from rapidreview.services.operators import CaseOperators
+from rapidreview.services.process_versions import active_version, bundle_of
+from rapidreview.services.roles import PARTNERS, role_for
+from rapidreview.services.runtime import Runtime
+from rapidreview.store.db import transaction
+from rapidreview.store.models import Case, HumanTask
+
+OPEN, NOT_COMMISSIONED, SUBMITTED = "open", "not_commissioned", "submitted"
+LCSPR_DECISION_TASK = "record_meeting_outcomes"
+COMMISSION_TASK = "commission_rapid_review"
+
+
+class CaseError(ValueError):
+    pass
+
+
+class TaskUnavailable(CaseError):
+    """The task was completed, cancelled or claimed by someone else meanwhile."""
+
+
+@dataclass(frozen=True)
+class Notification:
+    reference: str
+    notified_at: datetime
+    child: Mapping[str, Any]
+    incident: Mapping[str, Any]
+    agencies: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    referral: Mapping[str, Any] = field(default_factory=dict)
+
+
+def start_case(rt: Runtime, notification: Notification, *, actor: str, partnership_id: int | None = None) -> int:
+    if notification.notified_at.tzinfo is None:
+        raise CaseError("notified_at must carry a time zone offset")
+    day_one = rt.calendar.day_one(notification.notified_at)
+    try:
+        with transaction(rt.sessions) as session:
+            version = active_version(session)
+            if version is None:
+                raise CaseError("no process version is deployed: run `rapidreview deploy` first")
+            compiled = rt.compiled(bundle_of(version), version.process_id)
+            notification_json = {"child": dict(notification.child), "incident": dict(notification.incident),
+                                 "referral": dict(notification.referral),
+                                 "agencies": [dict(a) for a in notification.agencies]}
+            case = Case(reference=notification.reference, process_version_id=version.id, status=OPEN,
+                        notified_at=notification.notified_at, day_one=day_one,
+                        deadline=rt.calendar.deadline_date(day_one), notification=notification_json,
+                        workflow_json="{}", created_at=clock.now(), partnership_id=partnership_id)
+            session.add(case)
+            session.flush()
+            audit.record(session, case.id, "case_started", actor=actor, reference=case.reference,
+                         process_version=version.number, day_one=day_one.isoformat(), deadline=case.deadline.isoformat())
+            audit.record(session, case.id, "status_changed", actor=actor, to=OPEN)
+            start_data = {
+                "case_reference": case.reference, "notified_at": notification.notified_at.isoformat(),
+                "day_one": day_one.isoformat(), "notification": notification_json, "partners": dict(PARTNERS),
+            }
+            workflow, result = rt.engine.start(compiled, start_data, CaseOperators(rt, session, case))
+            _after_step(session, rt, case, workflow, result, actor)
+            return case.id
+    except IntegrityError:
+        raise CaseError(f"a case with reference {notification.reference!r} already exists") from None
+
+
+def complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, actor: str) -> None:
+    """Complete a human task with validated answers. Two completions of one task cannot both win."""
+    try:
+        _complete_task(rt, task_id, answers, actor=actor)
+    except StaleDataError:
+        raise TaskUnavailable("the case changed while you were working on it; reload the task and try again") from None
+
+
+def _complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, actor: str) -> None:
+    with transaction(rt.sessions) as session:
+        case, task = _lock_task(session, task_id)
+        if task.state != "ready":
+            raise TaskUnavailable(f"{task.name} for case {case.reference} has already been {task.state}")
+        if task.form:
+            check_answers(session, case.process_version_id, task.form, answers)
+        workflow = rt.restore(case)
+        stamped = {**dict(answers), "completed_at": clock.now().isoformat(), "completed_by": actor}
+        # Recorded first so the timeline reads cause before effect (documents, e-mails the step makes).
+        audit.record(session, case.id, "task_completed", actor=actor, id=task.element_id, name=task.name,
+                     partner=task.partner, agency=task.agency_id, by=actor, task=task.id)
+        try:
+            result = workflow.complete_user_task(task.engine_task_id, stamped, CaseOperators(rt, session, case))
+        except TaskNotReady as exc:
+            raise TaskUnavailable(str(exc)) from None
+        task.state, task.completed_at, task.completed_by, task.answers = "completed", clock.now(), actor, dict(answers)
+        if task.element_id == LCSPR_DECISION_TASK and isinstance(answers.get("lcspr_recommended"), bool):
+            case.lcspr_recommended = answers["lcspr_recommended"]
+        if task.element_id == COMMISSION_TASK and answers.get("chair_email"):
+            case.chair_email = str(answers["chair_email"]).strip().lower()
+        _after_step(session, rt, case, workflow, result, actor)
+
+
+def advance_case(rt: Runtime, case_id: int, *, actor: str = "scheduler") -> StepResult:
+    """Fire the case's due timers and run the engine. Safe to call at any time."""
+    with transaction(rt.sessions) as session:
+        return advance_locked_case(session, rt, _lock_case(session, case_id), actor=actor)
+
+
+def advance_locked_case(session: Session, rt: Runtime, case: Case, *, actor: str) -> StepResult:
+    """The step of :func:`advance_case` on a case this transaction has locked (the scheduler claims it)."""
+    return advance_workflow(session, rt, case, rt.restore(case), actor=actor)
+
+
+def advance_workflow(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflow, *, actor: str) -> StepResult:
+    """Run ``workflow`` (the locked case's, already in memory) until it waits, then save it with the case."""
+    result = workflow.advance(CaseOperators(rt, session, case))
+    _after_step(session, rt, case, workflow, result, actor)
+    return result
+
+
+def ready_tasks(session: Session, case_id: int) -> list[HumanTask]:
+    return list(session.scalars(
+        select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.state == "ready").order_by(HumanTask.id)
+    ))
+
+
+def _lock_task(session: Session, task_id: int) -> tuple[Case, HumanTask]:
+    """The task and its case, both locked, in one statement. PostgreSQL locks a join's rows in FROM order,
+    so the case is locked before the task, as every other step does (case first, then its task rows)."""
+    row = session.execute(
+        select(Case, HumanTask).join(HumanTask, HumanTask.case_id == Case.id).where(HumanTask.id == task_id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise TaskUnavailable(f"there is no task {task_id}")
+    return row[0], row[1]
+
+
+def _lock_case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id, with_for_update=True)
+    if case is None:
+        raise CaseError(f"there is no case {case_id}")
+    return case
+
+
+def _after_step(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflow, result: StepResult, actor: str) -> None:
+    for fired in result.fired_timers:
+        late_ms = int((clock.now() - fired.due).total_seconds() * 1000) if fired.due else None
+        audit.record(session, case.id, "timer_fired", actor=actor, id=fired.element_id, partner=fired.partner,
+                     agency=(fired.agency or {}).get("id"), due=fired.due.isoformat() if fired.due else None,
+                     late_ms=late_ms)
+    _sync_human_tasks(session, case, workflow)
+    if "case_not_commissioned" in result.completed_elements and case.status == OPEN:
+        case.status = NOT_COMMISSIONED
+        audit.record(session, case.id, "status_changed", actor=actor, **{"from": OPEN, "to": NOT_COMMISSIONED})
+    case.workflow_json = workflow.dump()
+    case.next_timer_due = workflow.next_timer_due()
+    case.wake_at = case.next_timer_due
+    case.engine_error, case.engine_attempts, case.engine_failed_since = None, 0, None
+    case.updated_at = clock.now()
+
+
+def _sync_human_tasks(session: Session, case: Case, workflow: CaseWorkflow) -> None:
+    """Make the task rows match the engine: new ready tasks appear, vanished ones are cancelled."""
+    ready = workflow.ready_user_task_ids()
+    # No autoflush: this step's changes so far are flushed once, at commit. Rows this step has already
+    # completed or cancelled are still 'ready' in the database, so the state is checked here too.
+    with session.no_autoflush:
+        rows = {t.engine_task_id: t for t in ready_tasks(session, case.id) if t.state == "ready"}
+    ready_ids = set(ready)
+    for engine_id, row in rows.items():
+        if engine_id not in ready_ids:
+            row.state = "cancelled"
+            audit.record(session, case.id, "task_cancelled", id=row.element_id, agency=row.agency_id,
+                         partner=row.partner, task=row.id)
+    added: list[tuple[UserTaskView, HumanTask]] = []
+    for engine_id in ready:
+        if engine_id in rows:
+            continue
+        view = workflow.user_task_view(engine_id)  # only new tasks need the full view
+        agency = view.agency or {}
+        row = HumanTask(case_id=case.id, engine_task_id=view.id, element_id=view.element_id, name=view.name,
+                        process_id=view.process_id, lane=view.lane, role=role_for(view.lane, view.partner),
+                        form=view.form, partner=view.partner, agency_id=agency.get("id"),
+                        agency_name=agency.get("name"), state="ready", due_at=view.due, created_at=clock.now(),
+                        draft=dict(view.previous_answers) if view.previous_answers else None,
+                        partnership_id=case.partnership_id)
+        session.add(row)
+        added.append((view, row))
+    if not added:
+        return
+    session.flush()  # one batched INSERT gives every new row its id, which the audit events name
+    for view, row in added:
+        audit.record(session, case.id, "task_ready", id=view.element_id, name=view.name, partner=view.partner,
+                     agency=(view.agency or {}).get("id"), task=row.id, due=view.due.isoformat() if view.due else None)
+
+
+__all__ = ["Notification", "start_case", "complete_task", "advance_case", "CaseError", "TaskUnavailable",
+           "EngineError", "FormAnswersError", "advance_locked_case", "advance_workflow", "ready_tasks"]

@@ -1,0 +1,448 @@
+"""Documents: generated versions of the report and agenda, uploaded versions, agencies' paper forms.
+
+Every document is a row with kind, version, SHA-256, size, author and time, and an audit event
+(``document_created`` for generated ones, ``document_uploaded`` for uploads), so the trail holds the hash
+of each file, the PDF e-mailed to the National Panel included. Generated versions also keep the report
+context they were rendered from (``content``) so versions can be compared field by field.
+
+The operators (``create_report``) run inside a case's step transaction; the functions for people (upload,
+compare, download) are each one transaction and check who is asking (docs/documents.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, object_session
+
+from rapidreview import clock
+from rapidreview.documents.compare import Change, field_changes, paragraph_changes
+from rapidreview.documents.completeness import missing_items
+from rapidreview.documents.docx_check import DOCX_MEDIA_TYPE, UploadRejected, check_docx, docx_paragraphs
+from rapidreview.documents.pdf import convert_to_pdf
+from rapidreview.documents.render import render_docx
+from rapidreview.documents.report_context import build_report_context, display_datetime
+from rapidreview.services import audit, partnerships
+from rapidreview.services.runtime import Runtime
+from rapidreview.services.users import SignedIn
+from rapidreview.services.worklist import SEE_ALL_CASES, may_see_case, may_work_on, same_partnership
+from rapidreview.store.db import transaction
+from rapidreview.store.models import Case, Document, HumanTask, User
+
+REPORT_KINDS = ("draft_report", "final_draft_report", "final_report", "signed_report")
+AGENDA = "meeting_agenda"
+SIGNED_PDF = "signed_report_pdf"
+ISF_UPLOAD = "information_sharing_upload"
+ISF_TASK = "complete_information_sharing_form"
+ISF_TASKS = (ISF_TASK, "quality_assure_information_sharing_form")
+ISF_TEMPLATE = "information_sharing_form.docx"
+FINAL_TASK = "incorporate_comments"
+UPLOADABLE_KINDS = ("draft_report", "final_draft_report", "final_report")  # never the signed report
+DOCX = DOCX_MEDIA_TYPE
+PDF = "application/pdf"
+TEMPLATES = {**{kind: "rapid_review_report.docx" for kind in REPORT_KINDS}, AGENDA: "meeting_agenda.docx"}
+KIND_NAMES = {
+    "draft_report": "Draft report", "final_draft_report": "Final draft report", "final_report": "Final report",
+    "signed_report": "Signed report", SIGNED_PDF: "Signed report (PDF)", AGENDA: "Meeting agenda",
+    ISF_UPLOAD: "Information sharing form (uploaded)",
+}
+CHAIR_ROLE = "independent_chair"
+
+
+class UnknownDocumentKind(ValueError):
+    pass
+
+
+class IncompleteReport(ValueError):
+    """The signed report would lack mandatory content: it is never made, so never sent."""
+
+
+class NotAllowed(Exception):
+    """The person may see the case but not do this (the view answers 403)."""
+
+
+# -- queries ---------------------------------------------------------------------------------------------
+
+def latest_document(session: Session, case_id: int, kind: str) -> Document | None:
+    return session.scalars(
+        select(Document).where(Document.case_id == case_id, Document.kind == kind).order_by(Document.version.desc()).limit(1)
+    ).first()
+
+
+def _next_version(session: Session, case_id: int, kind: str) -> int:
+    current = session.scalar(select(func.max(Document.version)).where(Document.case_id == case_id, Document.kind == kind))
+    return (current or 0) + 1
+
+
+def report_versions(session: Session, case_id: int) -> list[Document]:
+    """The report's versions, draft to signed, generated and uploaded, oldest first."""
+    return list(session.scalars(select(Document).where(Document.case_id == case_id, Document.kind.in_(REPORT_KINDS))
+                                .order_by(Document.id)))
+
+
+# -- generated documents (service operators, inside the case's step) -------------------------------------
+
+def _store(session: Session, rt: Runtime, case: Case, kind: str, version: int, path: Path, media_type: str,
+           author: str, **extra: Any) -> Document:
+    content = path.read_bytes()
+    doc = Document(case_id=case.id, kind=kind, version=version, filename=path.name, media_type=media_type,
+                   path=str(path.relative_to(rt.settings.documents_dir)), sha256=hashlib.sha256(content).hexdigest(),
+                   size=len(content), author=author, created_at=clock.now(), **extra)
+    session.add(doc)
+    session.flush()
+    uploaded = doc.origin == "uploaded"
+    audit.record(session, case.id, "document_uploaded" if uploaded else "document_created", actor=author,
+                 kind=kind, version=version, path=f"documents/{doc.path}", sha256=doc.sha256, size=doc.size,
+                 document_id=doc.id, agency=doc.agency_id, original_filename=doc.original_filename if uploaded else None)
+    return doc
+
+
+def _context(rt: Runtime, case: Case, kind: str, version: int, data: Mapping[str, Any]) -> dict[str, Any]:
+    return build_report_context(
+        data=data, kind=kind, version=version, reference=case.reference, notified_at=case.notified_at,
+        day_one=case.day_one, deadline=case.deadline, calendar=rt.calendar,
+        settings=partnerships.settings_for(rt, object_session(case), case.partnership_id),
+        generated_at=clock.now(), submitted_at=case.submitted_at,
+    )
+
+
+def _render(session: Session, rt: Runtime, case: Case, kind: str, data: Mapping[str, Any], author: str,
+            template_kind: str | None = None) -> tuple[Document, dict[str, Any]]:
+    version = _next_version(session, case.id, kind)
+    context = _context(rt, case, kind, version, data)
+    folder = _folder(rt, case)
+    docx_path = folder / f"{_safe(case.reference)}-{kind.replace('_', '-')}-v{version}.docx"
+    render_docx(rt.settings.templates_dir / TEMPLATES[template_kind or kind], context, docx_path)
+    return _store(session, rt, case, kind, version, docx_path, DOCX, author, content=context), context
+
+
+def create_report(session: Session, rt: Runtime, case: Case, kind: str, data: Mapping[str, Any],
+                  author: str = "system") -> list[Document]:
+    """Render a report of ``kind`` from the case data, as its next version.
+
+    The draft report comes with the meeting agenda (kind ``meeting_agenda``). The signed report is refused
+    when it lacks mandatory content (:class:`IncompleteReport`), and otherwise also becomes a tagged PDF/A-2b
+    (kind ``signed_report_pdf``).
+    """
+    if kind not in REPORT_KINDS:
+        raise UnknownDocumentKind(f"unknown document kind {kind!r}; expected one of {', '.join(REPORT_KINDS)}")
+    if kind == "signed_report":
+        missing = missing_items(_context(rt, case, kind, 0, data))
+        if missing:
+            raise IncompleteReport("the signed report was not made because it lacks mandatory content: "
+                                   + "; ".join(missing))
+    doc, _ = _render(session, rt, case, kind, data, author)
+    stored = [doc]
+    if kind == "draft_report":
+        stored.append(_render(session, rt, case, AGENDA, data, author)[0])
+    if kind == "signed_report":
+        docx_path = rt.settings.documents_dir / doc.path
+        pdf_path = convert_to_pdf(docx_path, docx_path.parent, timeout=rt.settings.pdf_timeout_s)
+        stored.append(_store(session, rt, case, SIGNED_PDF, _next_version(session, case.id, SIGNED_PDF), pdf_path,
+                             PDF, author))
+    return stored
+
+
+def missing_from(doc: Document) -> list[str]:
+    """What a generated report version lacks; [] for uploads and other kinds (they keep no context)."""
+    return missing_items(doc.content) if doc.content and doc.kind in REPORT_KINDS else []
+
+
+def _folder(rt: Runtime, case: Case) -> Path:
+    folder = rt.settings.documents_dir / _safe(case.reference)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text)
+
+
+# -- who may do what -------------------------------------------------------------------------------------
+
+def may_read_reports(user: SignedIn, case: Case) -> bool:
+    """Reports hold every agency's information: staff of the case's partnership who see all its cases, and the
+    case's chair."""
+    return same_partnership(user, case) and (user.role in SEE_ALL_CASES or user.email == case.chair_email)
+
+
+def may_edit_reports(user: SignedIn, case: Case, session: Session) -> bool:
+    """The Partnership Manager and the case's chair: as for chair tasks (rapidreview.services.worklist), standing
+    chairs act while no chair is appointed or the appointed one has no account (in the case's partnership)."""
+    if not same_partnership(user, case):
+        return False
+    if user.role == "partnership_manager" or (case.chair_email and user.email == case.chair_email):
+        return True
+    if user.role != CHAIR_ROLE:
+        return False
+    return not case.chair_email or session.scalar(
+        select(User.id).where(User.email == case.chair_email, User.active.is_(True),
+                              User.partnership_id == case.partnership_id)) is None
+
+
+def _task_visible(user: SignedIn, task: HumanTask, case: Case) -> bool:
+    # The same rule as the task page: within the partnership, the Partnership Manager, the assignee, or whoever
+    # may work on it.
+    if not same_partnership(user, case) or task.partnership_id != case.partnership_id:
+        return False
+    return user.role == "partnership_manager" or task.assignee == user.email or may_work_on(user, task, case)
+
+
+def _case(session: Session, reference: str, user: SignedIn) -> Case | None:
+    """The case with this reference in the person's partnership (another partnership's is not found)."""
+    return session.scalars(select(Case).where(Case.reference == reference,
+                                              Case.partnership_id == user.partnership_id)).first()
+
+
+# -- uploaded report versions ----------------------------------------------------------------------------
+
+@dataclass
+class CaseDocuments:
+    """The documents part of the case page."""
+
+    can_upload: bool
+    uploadable_kinds: dict[str, str]  # kind -> name, the kinds that already have a version
+    previous: dict[int, int]  # report version id -> the report version before it, to compare with
+    checked: Document | None  # the newest generated report version, whose completeness is shown
+    missing: list[str]
+    upload_limit: str
+
+
+def case_documents(rt: Runtime, user: SignedIn, reference: str) -> CaseDocuments | None:
+    from rapidreview.documents.docx_check import describe_limit, max_upload_bytes
+
+    with transaction(rt.sessions) as session:
+        case = _case(session, reference, user)
+        if case is None or not may_read_reports(user, case):
+            return None
+        versions = report_versions(session, case.id)
+        previous = {later.id: earlier.id for earlier, later in zip(versions, versions[1:], strict=False)}
+        generated = [d for d in versions if d.content]
+        checked = generated[-1] if generated else None
+        kinds = {d.kind for d in versions}
+        session.expunge_all()
+        return CaseDocuments(
+            can_upload=may_edit_reports(user, case, session) and case.status == "open",
+            uploadable_kinds={k: KIND_NAMES[k] for k in UPLOADABLE_KINDS if k in kinds},
+            previous=previous, checked=checked, missing=missing_from(checked) if checked else [],
+            upload_limit=describe_limit(max_upload_bytes()))
+
+
+def upload_report_version(rt: Runtime, user: SignedIn, reference: str, kind: str, filename: str,
+                          data: bytes) -> Document:
+    """Store a person's edited .docx as the next version of ``kind``. Raises LookupError (no such case, or
+    not theirs to see), NotAllowed, or UploadRejected with the message to show."""
+    with transaction(rt.sessions) as session:
+        case = _case(session, reference, user)
+        if case is None or not may_read_reports(user, case):
+            raise LookupError(reference)
+        if not may_edit_reports(user, case, session):
+            raise NotAllowed("Only the chair of the Rapid Review and the Partnership Manager can upload a new version")
+        if case.status != "open":
+            raise UploadRejected("This review is finished, so its report can no longer change")
+        if kind not in UPLOADABLE_KINDS or latest_document(session, case.id, kind) is None:
+            raise UploadRejected("Select which document this is a new version of")
+        try:
+            checked = check_docx(filename, data)
+        except UploadRejected as exc:
+            audit.record(session, case.id, "document_upload_refused", actor=user.email, kind=kind,
+                         original_filename=filename[:300], size=len(data), reason=str(exc))
+            _commit_refusal(session)
+            raise
+        session.refresh(case, with_for_update=True)  # one version number at a time, also against the case's steps
+        version = _next_version(session, case.id, kind)
+        stem = f"{_safe(case.reference)}-{kind.replace('_', '-')}-v{version}-uploaded"
+        return _write_upload(session, rt, case, kind, version, stem, checked.data, user,
+                             original_filename=filename[:300])
+
+
+def _commit_refusal(session: Session) -> None:
+    """A refused upload is audited although the use case then fails."""
+    session.commit()
+
+
+def _write_upload(session: Session, rt: Runtime, case: Case, kind: str, version: int, stem: str, data: bytes,
+                  user: SignedIn, **extra: Any) -> Document:
+    # The name carries the content's hash: two uploads racing for one version number never share a file.
+    target = _folder(rt, case) / f"{stem}-{hashlib.sha256(data).hexdigest()[:12]}.docx"
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".partial", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+        doc = _store(session, rt, case, kind, version, target, DOCX, user.email, origin="uploaded", **extra)
+    except IntegrityError:
+        target.unlink(missing_ok=True)
+        raise UploadRejected("Someone else added a version at the same moment. Upload your file again") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
+        raise
+    session.expunge(doc)
+    return doc
+
+
+# -- comparing versions ----------------------------------------------------------------------------------
+
+@dataclass
+class Comparison:
+    case: Case
+    versions: list[Document]
+    old: Document
+    new: Document
+    by_field: bool  # True: report fields compared; False: the paragraphs of the .docx files
+    changes: list[Change] = field(default_factory=list)
+
+
+def compare_versions(rt: Runtime, user: SignedIn, reference: str, old_id: int | None, new_id: int | None) -> Comparison | None:
+    """Two report versions and what changed between them; by default the newest and the one before it."""
+    with transaction(rt.sessions) as session:
+        case = _case(session, reference, user)
+        if case is None or not may_read_reports(user, case):
+            return None
+        versions = report_versions(session, case.id)
+        by_id = {d.id: d for d in versions}
+        new = by_id.get(new_id) if new_id else (versions[-1] if versions else None)
+        if new is None:
+            return None
+        earlier = [d for d in versions if d.id < new.id]
+        old = by_id.get(old_id) if old_id else (earlier[-1] if earlier else None)
+        if old is None or old.id == new.id:
+            old = new if not earlier else earlier[-1]
+        if old.content and new.content:
+            result = Comparison(case, versions, old, new, True, field_changes(old.content, new.content))
+        else:
+            result = Comparison(case, versions, old, new, False,
+                                paragraph_changes(_paragraphs(rt, old), _paragraphs(rt, new)))
+        audit.record(session, case.id, "documents_compared", actor=user.email, old=old.id, new=new.id)
+        session.expunge_all()
+        return result
+
+
+def _paragraphs(rt: Runtime, doc: Document) -> list[str]:
+    path = rt.settings.documents_dir / doc.path
+    try:
+        return docx_paragraphs(path.read_bytes())
+    except (OSError, UploadRejected):
+        return [f"(The file of {doc.filename} cannot be read.)"]
+
+
+# -- agencies that work on paper: the Information Sharing Form as .docx ------------------------------------
+
+@dataclass
+class TaskDocuments:
+    """The documents part of a task page."""
+
+    paper_form: bool  # the task offers the .docx form and shows the agency's uploads
+    can_upload: bool
+    attachments: list[Document]
+    missing: list[str] | None  # incorporate_comments: what the final report would lack now
+    upload_limit: str
+
+
+def task_documents(rt: Runtime, user: SignedIn, task_id: int) -> TaskDocuments | None:
+    from rapidreview.documents.docx_check import describe_limit, max_upload_bytes
+
+    with transaction(rt.sessions) as session:
+        task = session.get(HumanTask, task_id)
+        case = session.get(Case, task.case_id) if task else None
+        if task is None or case is None or not _task_visible(user, task, case):
+            return None
+        paper = task.element_id in ISF_TASKS and task.agency_id is not None
+        attachments = list(session.scalars(select(Document).where(
+            Document.case_id == case.id, Document.kind == ISF_UPLOAD, Document.agency_id == task.agency_id)
+            .order_by(Document.id))) if paper else []
+        missing = None
+        if task.element_id == FINAL_TASK and task.state == "ready" and may_read_reports(user, case):
+            missing = _live_missing(rt, case, task)
+        session.expunge_all()
+        return TaskDocuments(paper_form=paper, attachments=attachments, missing=missing,
+                             can_upload=paper and task.element_id == ISF_TASK and task.state == "ready"
+                             and task.assignee == user.email,
+                             upload_limit=describe_limit(max_upload_bytes()))
+
+
+def _live_missing(rt: Runtime, case: Case, task: HumanTask) -> list[str]:
+    """What the final report would lack if the task were submitted with the answers saved so far."""
+    view = next((v for v in rt.restore(case).ready_user_tasks() if v.id == task.engine_task_id), None)
+    if view is None:
+        return []
+    answers = task.draft or view.previous_answers or {}
+    data = {**view.data, FINAL_TASK: dict(answers)}
+    return missing_items(_context(rt, case, "final_report", 0, data))
+
+
+def information_sharing_form(rt: Runtime, user: SignedIn, task_id: int) -> tuple[bytes, str] | None:
+    """The Information Sharing Form as a .docx for the agency of ``task_id``, headed with the case and agency."""
+    with transaction(rt.sessions) as session:
+        task = session.get(HumanTask, task_id)
+        case = session.get(Case, task.case_id) if task else None
+        if task is None or case is None or task.element_id not in ISF_TASKS or not _task_visible(user, task, case):
+            return None
+        own = partnerships.settings_for(rt, session, case.partnership_id)
+        context = {
+            "partnership": {"name": own.partnership_name, "contact_name": own.partnership_contact_name,
+                            "contact_email": own.partnership_contact_email},
+            "case": {"reference": case.reference},
+            "agency": {"name": task.agency_name or task.agency_id or ""},
+            "due": display_datetime(task.due_at) if task.due_at else "",
+        }
+        with tempfile.TemporaryDirectory(prefix="rapidreview-isf-") as tmp:
+            out = Path(tmp) / "form.docx"
+            render_docx(rt.settings.templates_dir / ISF_TEMPLATE, context, out)
+            data = out.read_bytes()
+        audit.record(session, case.id, "information_sharing_form_downloaded", actor=user.email, agency=task.agency_id,
+                     task=task.id)
+        name = f"{_safe(case.reference)}-information-sharing-form-{_safe(task.agency_id or 'agency')}.docx"
+        return data, name
+
+
+def attach_information_sharing_form(rt: Runtime, user: SignedIn, task_id: int, filename: str, data: bytes) -> Document:
+    """Attach an agency's completed .docx form to its task (kind ``information_sharing_upload``)."""
+    with transaction(rt.sessions) as session:
+        task = session.get(HumanTask, task_id)
+        case = session.get(Case, task.case_id) if task else None
+        if task is None or case is None or task.element_id != ISF_TASK or not _task_visible(user, task, case):
+            raise LookupError(task_id)
+        if task.state != "ready":
+            raise UploadRejected("This task has already been completed, so nothing more can be attached to it")
+        if task.assignee != user.email:
+            raise UploadRejected("Claim this task before you attach a file to it")
+        try:
+            checked = check_docx(filename, data)
+        except UploadRejected as exc:
+            audit.record(session, case.id, "document_upload_refused", actor=user.email, kind=ISF_UPLOAD,
+                         agency=task.agency_id, original_filename=filename[:300], size=len(data), reason=str(exc))
+            _commit_refusal(session)
+            raise
+        session.refresh(case, with_for_update=True)
+        version = _next_version(session, case.id, ISF_UPLOAD)
+        stem = f"{_safe(case.reference)}-information-sharing-form-{_safe(task.agency_id or 'agency')}-v{version}"
+        return _write_upload(session, rt, case, ISF_UPLOAD, version, stem, checked.data, user,
+                             agency_id=task.agency_id, task_id=task.id, original_filename=filename[:300])
+
+
+def task_attachment(rt: Runtime, user: SignedIn, task_id: int, document_id: int) -> tuple[Path, Document] | None:
+    """An agency's uploaded form, for people who can see one of that agency's tasks in the case."""
+    with transaction(rt.sessions) as session:
+        task = session.get(HumanTask, task_id)
+        doc = session.get(Document, document_id)
+        case = session.get(Case, task.case_id) if task else None
+        if task is None or doc is None or case is None or not _task_visible(user, task, case):
+            return None
+        if doc.kind != ISF_UPLOAD or doc.case_id != case.id or doc.agency_id != task.agency_id:
+            return None
+        if user.role not in SEE_ALL_CASES and not may_see_case(user, session, case):
+            return None
+        audit.record(session, case.id, "document_downloaded", actor=user.email, kind=doc.kind, version=doc.version,
+                     document_id=doc.id, agency=doc.agency_id)
+        session.expunge(doc)
+        return rt.settings.documents_dir / doc.path, doc

@@ -1,0 +1,269 @@
+"""Process versions: the BPMN, DMN and form files new cases run on. Running cases keep their own.
+
+A version's files are stored whole, keyed ``bpmn/<name>`` and ``forms/<name>``, with one SHA-256 over
+them all. Exactly one version is active; new cases start on it. A version deployed from the web starts
+as a *candidate* (inactive) so its owner can try it on a scenario before activating it. Rolling back is
+activating an earlier version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from rapidreview import clock
+from rapidreview.config import PROJECT_ROOT
+from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessBundle
+from rapidreview.services import audit
+from rapidreview.services.runtime import Runtime
+from rapidreview.services.validation import BPMN, Problem, validate_files
+from rapidreview.store.db import transaction
+from rapidreview.store.models import ProcessFile, ProcessVersion
+
+
+class VersionError(ValueError):
+    pass
+
+
+class InvalidVersion(VersionError):
+    """The files have problems; nothing was stored."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("the process has problems:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def active_version(session: Session) -> ProcessVersion | None:
+    return session.scalars(select(ProcessVersion).where(ProcessVersion.active.is_(True)).limit(1)).first()
+
+
+def bundle_of(version: ProcessVersion) -> ProcessBundle:
+    return ProcessBundle({f.path.split("/", 1)[1]: f.content for f in version.files if f.path.startswith("bpmn/")})
+
+
+def version_files(version: ProcessVersion) -> dict[str, bytes]:
+    return {f.path: f.content for f in version.files}
+
+
+def digest_of(files: Mapping[str, bytes]) -> str:
+    return hashlib.sha256(b"".join(k.encode() + hashlib.sha256(v).digest() for k, v in sorted(files.items()))).hexdigest()
+
+
+def files_from_paths(paths: Sequence[Path], forms_dir: Path) -> dict[str, bytes]:
+    """The files of a version: the process files in ``paths`` (folders or files) and the forms folder."""
+    files: dict[str, bytes] = {}
+    for path in paths:
+        if path.is_dir():
+            found = [p for p in sorted(path.iterdir()) if p.suffix in PROCESS_SUFFIXES]
+        elif path.is_file():
+            found = [path]
+        else:
+            raise VersionError(f"{path} does not exist")
+        files.update({f"bpmn/{p.name}": p.read_bytes() for p in found})
+    if not forms_dir.is_dir():
+        raise VersionError(f"no forms folder at {forms_dir}")
+    files.update({f"forms/{p.name}": p.read_bytes() for p in sorted(forms_dir.glob("*.json"))})
+    return files
+
+
+def validate(rt: Runtime, files: Mapping[str, bytes], *, lint: bool = True) -> list[Problem]:
+    return validate_files(files, rt.calendar, process_id=rt.settings.main_process_id, lint=lint)
+
+
+def deploy_files(rt: Runtime, files: Mapping[str, bytes], *, deployed_by: str, note: str = "",
+                 activate: bool = True, lint: bool = True) -> ProcessVersion:
+    """Validate, then store the files as the next version (active, or a candidate); refuse with the problems."""
+    problems = validate(rt, files, lint=lint)
+    if problems:
+        raise InvalidVersion(problems)
+    return store_version(rt, files, deployed_by=deployed_by, note=note, activate=activate)
+
+
+def deploy_directory(rt: Runtime, bpmn_dir: Path, forms_dir: Path, *, deployed_by: str, note: str = "") -> ProcessVersion:
+    """Parse, store and activate the files in ``bpmn_dir`` and ``forms_dir`` without the full validation
+    (the simulator and tests use it with small test processes); reuse an identical active version."""
+    bundle = ProcessBundle.from_directory(bpmn_dir)
+    rt.compiled(bundle, rt.settings.main_process_id)  # refuse a version that does not parse
+    return store_version(rt, files_from_paths([bpmn_dir], forms_dir), deployed_by=deployed_by, note=note)
+
+
+def store_version(rt: Runtime, files: Mapping[str, bytes], *, deployed_by: str, note: str = "",
+                  activate: bool = True) -> ProcessVersion:
+    digest = digest_of(files)
+    with transaction(rt.sessions) as session:
+        current = active_version(session)
+        if current is not None and current.sha256 == digest:
+            return current
+        number = (session.scalar(select(func.max(ProcessVersion.number))) or 0) + 1
+        if current is not None and activate:
+            current.active = False
+        version = ProcessVersion(number=number, process_id=rt.settings.main_process_id, sha256=digest,
+                                 deployed_by=deployed_by, deployed_at=clock.now(), note=note, active=activate)
+        version.files = [ProcessFile(path=path, sha256=hashlib.sha256(content).hexdigest(), content=content)
+                         for path, content in sorted(files.items())]
+        session.add(version)
+        session.flush()
+        audit.record(session, None, "process_deployed", actor=deployed_by, version=number, sha256=digest, note=note,
+                     active=activate)
+        return version
+
+
+def list_versions(session: Session) -> list[ProcessVersion]:
+    return list(session.scalars(select(ProcessVersion).order_by(ProcessVersion.number.desc())))
+
+
+def get_version(session: Session, number: int) -> ProcessVersion:
+    version = session.scalars(select(ProcessVersion).options(selectinload(ProcessVersion.files))
+                              .where(ProcessVersion.number == number)).first()
+    if version is None:
+        raise VersionError(f"there is no process version {number}")
+    return version
+
+
+def activate_version(rt: Runtime, number: int, *, actor: str, note: str = "") -> ProcessVersion:
+    """Make ``number`` the version new cases start on: a candidate goes live, or an earlier one comes back
+    (a rollback). Running cases are not touched."""
+    with transaction(rt.sessions) as session:
+        version = get_version(session, number)
+        current = active_version(session)
+        if current is not None and current.id == version.id:
+            raise VersionError(f"version {number} is already the active version")
+        # Parse before switching: a stored version that no longer parses must not become live.
+        rt.compiled(bundle_of(version), version.process_id)
+        if current is not None:
+            current.active = False
+            session.flush()
+        version.active = True
+        kind = "process_rolled_back" if current is not None and number < current.number else "process_activated"
+        audit.record(session, None, kind, actor=actor, version=number, previous=current.number if current else None,
+                     note=note or None)
+        return version
+
+
+# ---- what changed -----------------------------------------------------------------------------------
+
+_DIFFED = {f"{{{BPMN}}}{tag}" for tag in (
+    "process", "lane", "sequenceFlow", "task", "userTask", "manualTask", "serviceTask", "scriptTask", "sendTask",
+    "receiveTask", "businessRuleTask", "callActivity", "subProcess", "startEvent", "endEvent", "boundaryEvent",
+    "intermediateCatchEvent", "intermediateThrowEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
+    "eventBasedGateway", "complexGateway", "dataObject", "dataObjectReference")}
+
+
+@dataclass(frozen=True)
+class ElementChange:
+    file: str
+    element_id: str
+    name: str
+    kind: str  # the BPMN element type, e.g. userTask
+
+
+@dataclass
+class VersionDiff:
+    added: list[ElementChange] = field(default_factory=list)
+    removed: list[ElementChange] = field(default_factory=list)
+    changed: list[ElementChange] = field(default_factory=list)
+    forms_added: list[str] = field(default_factory=list)
+    forms_removed: list[str] = field(default_factory=list)
+    forms_changed: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not any(getattr(self, name) for name in self.__dataclass_fields__)
+
+
+def _signatures(files: Mapping[str, bytes]) -> dict[tuple[str, str], tuple[ElementChange, bytes]]:
+    """Each process element by (file, id), with its own content: nested elements are compared on their own."""
+    found: dict[tuple[str, str], tuple[ElementChange, bytes]] = {}
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=True)
+    for path, content in files.items():
+        if not path.startswith("bpmn/"):
+            continue
+        name = path.split("/", 1)[1]
+        try:
+            root = etree.fromstring(content, parser)
+        except etree.XMLSyntaxError:
+            continue
+        for el in root.iter(*_DIFFED):
+            if not el.get("id"):
+                continue
+            own = etree.Element(el.tag, dict(el.attrib))
+            for child in el:
+                if child.tag not in _DIFFED:
+                    own.append(etree.fromstring(etree.tostring(child)))
+            kind = etree.QName(el).localname
+            found[(name, el.get("id"))] = (ElementChange(name, el.get("id"), el.get("name") or "", kind),
+                                           etree.tostring(own, method="c14n"))
+    return found
+
+
+def diff_files(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> VersionDiff:
+    """Elements added, removed and changed (by id, per file) and forms added, removed and changed."""
+    before, after = _signatures(old), _signatures(new)
+    diff = VersionDiff()
+    diff.added = [after[k][0] for k in sorted(after.keys() - before.keys())]
+    diff.removed = [before[k][0] for k in sorted(before.keys() - after.keys())]
+    diff.changed = [after[k][0] for k in sorted(after.keys() & before.keys()) if after[k][1] != before[k][1]]
+    old_forms = {p: c for p, c in old.items() if p.startswith("forms/")}
+    new_forms = {p: c for p, c in new.items() if p.startswith("forms/")}
+    diff.forms_added = sorted(p.split("/", 1)[1] for p in new_forms.keys() - old_forms.keys())
+    diff.forms_removed = sorted(p.split("/", 1)[1] for p in old_forms.keys() - new_forms.keys())
+    diff.forms_changed = sorted(p.split("/", 1)[1] for p in new_forms.keys() & old_forms.keys()
+                                if new_forms[p] != old_forms[p])
+    return diff
+
+
+def previous_files(session: Session, version: ProcessVersion) -> tuple[int | None, dict[str, bytes]]:
+    """The files of the version numbered just before this one (none for the first)."""
+    earlier = session.scalars(select(ProcessVersion).options(selectinload(ProcessVersion.files))
+                              .where(ProcessVersion.number < version.number)
+                              .order_by(ProcessVersion.number.desc()).limit(1)).first()
+    return (earlier.number, version_files(earlier)) if earlier is not None else (None, {})
+
+
+# ---- trying a version ---------------------------------------------------------------------------------
+
+
+def materialise(files: Mapping[str, bytes], folder: Path) -> tuple[Path, Path]:
+    """Write a version's files to ``folder/bpmn`` and ``folder/forms`` (what the simulator reads)."""
+    bpmn, forms = folder / "bpmn", folder / "forms"
+    bpmn.mkdir(parents=True)
+    forms.mkdir(parents=True)
+    for path, content in files.items():
+        kind, name = path.split("/", 1)
+        target = {"bpmn": bpmn, "forms": forms}.get(kind)
+        if target is not None and "/" not in name and name not in ("", ".", ".."):
+            (target / name).write_bytes(content)
+    return bpmn, forms
+
+
+def try_scenario(files: Mapping[str, bytes], scenario: Path, *, timeout: float = 300) -> dict[str, Any]:
+    """Run one scenario against a version's files and return its JSON timeline (see docs/simulator.md).
+
+    It runs in a child process: the simulator moves the process-wide clock, which the web app's
+    in-process scheduler and every other request read.
+    """
+    with tempfile.TemporaryDirectory(prefix="rapidreview-try-") as scratch:
+        bpmn, forms = materialise(files, Path(scratch))
+        command = [sys.executable, "-m", "rapidreview.cli", "simulate", str(scenario), "--json", "--bpmn", str(bpmn),
+                   "--forms", str(forms), "--out", str(Path(scratch) / "out")]
+        try:
+            done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise VersionError(f"the scenario did not finish within {timeout:.0f} seconds") from None
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        raise VersionError((lines[-1] if lines else f"the simulator stopped ({done.returncode})")
+                           .removeprefix("rapidreview: error: "))
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result

@@ -1,0 +1,261 @@
+"""The staff web app: a thin Flask layer over rapidreview.services."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, g, redirect, request, send_from_directory, session, url_for
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlalchemy.exc import OperationalError
+from werkzeug.wrappers import Response
+
+from rapidreview import clock
+from rapidreview.config import PROJECT_ROOT, Settings, from_environment
+from rapidreview.services.partnerships import display_name
+from rapidreview.services.runtime import Runtime, build_runtime
+from rapidreview.services.users import ROLES, get_user
+from rapidreview.store.db import transaction
+from rapidreview.web.access import PUBLIC, allow, permits, rule_of
+from rapidreview.web.config import CONFIGS, Config
+
+HERE = Path(__file__).resolve().parent
+NODE_MODULES = PROJECT_ROOT / "node_modules"
+VENDOR = {
+    "govuk": NODE_MODULES / "govuk-frontend" / "dist" / "govuk",
+    "bpmn-js": NODE_MODULES / "bpmn-js" / "dist",
+}
+
+
+def create_app(config: str | type[Config] = "production", *, settings: Settings | None = None,
+               runtime: Runtime | None = None) -> Flask:
+    app = Flask(__name__, static_folder=str(HERE / "static"), static_url_path="/static")
+    app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("set RAPIDREVIEW_SECRET_KEY (a long random string) to run the web app in production")
+    rt = runtime or build_runtime(settings or from_environment())
+    app.extensions["rapidreview"] = rt
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(HERE / "templates"),
+        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")}),
+    ])
+    app.jinja_env.globals.update(ROLES=ROLES, partnership_name=rt.settings.partnership_name)
+    app.jinja_env.filters["london"] = _london
+    app.jinja_env.filters["event_text"] = _event_text
+    app.jinja_env.filters["error_list"] = _error_list
+    app.jinja_env.filters["options"] = _options
+    app.jinja_env.filters["answer_text"] = _answer_text
+    app.jinja_env.filters["case_day"] = lambda at, day_one: rt.calendar.case_day(day_one, at)
+    _register(app)
+    return app
+
+
+def runtime() -> Runtime:
+    from flask import current_app
+
+    rt: Runtime = current_app.extensions["rapidreview"]
+    return rt
+
+
+def _london(value: datetime | None, fmt: str = "%-d %b %Y %H:%M") -> str:
+    from rapidreview.calendar import to_london
+
+    return to_london(value).strftime(fmt) if value else ""
+
+
+def _error_list(errors: dict[str, str]) -> list[dict[str, str]]:
+    """{field: message} as govukErrorSummary items linking to each field."""
+    return [{"text": message, "href": f"#{field}"} for field, message in errors.items()]
+
+
+def _options(items: Any, value: str | None = None, text: str | None = None) -> list[dict[str, str]]:
+    """Select/radio items from a dict ({value: text}) or from objects' attributes."""
+    if isinstance(items, dict):
+        return [{"value": k, "text": v} for k, v in items.items()]
+    return [{"value": str(getattr(i, value or "id")), "text": str(getattr(i, text or "name"))} for i in items]
+
+
+def _answer_text(field: Any) -> str:
+    """A completed answer as text, for the read-only view of a finished task."""
+    text = getattr(field, "answer_text", None)
+    if isinstance(text, str):
+        return text or "Not answered"
+    value = getattr(field, "value", None)
+    if value in (None, "", []):
+        return "Not answered"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return "; ".join(str(v) if not isinstance(v, dict) else ", ".join(str(x) for x in v.values()) for v in value)
+    return str(value)
+
+
+def _event_text(event: Any) -> tuple[str, str]:
+    from rapidreview.simulator.timeline import LABELS, describe_event
+
+    data = {"type": event.type, **event.payload}
+    return LABELS.get(event.type, event.type.replace("_", " ")), describe_event(data, names=True)
+
+
+def _register(app: Flask) -> None:
+    from rapidreview.web.views import admin, auth, cases, documents, pages, tasks, versions
+
+    for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, versions.bp, documents.bp):
+        app.register_blueprint(blueprint)
+
+    @app.get("/assets/<path:filename>")
+    @allow(PUBLIC)
+    def govuk_assets(filename: str) -> Response:
+        return send_from_directory(VENDOR["govuk"] / "assets", filename)
+
+    @app.get("/vendor/<package>/<path:filename>")
+    @allow(PUBLIC)
+    def vendor(package: str, filename: str) -> Response:
+        if package not in VENDOR:
+            abort(404)
+        return send_from_directory(VENDOR[package], filename)
+
+    app.view_functions["static"] = allow(PUBLIC)(app.view_functions["static"])
+    for code, title, message in (
+        (400, "Sorry, there is a problem with your request", None),
+        (403, "You do not have permission to see this page", ["If you think you should, ask your administrator."]),
+        (404, "Page not found", ["If you typed the web address, check it is correct.",
+                                 "The page may be for a case or task you cannot see."]),
+        (500, "Sorry, there is a problem with the service", ["Try again later. Nothing you had already submitted is lost."]),
+    ):
+        app.register_error_handler(code, _error_page(code, title, message))
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(OSError, _storage_error)
+    app.before_request(_load_user)
+    app.before_request(_enforce_access)
+    app.before_request(_check_csrf)
+    app.after_request(_security_headers)
+    app.context_processor(lambda: {"user": g.get("user"), "csrf_token": _csrf_token()})
+    app.context_processor(_partnership_name)
+
+
+def _error_page(code: int, title: str, message: list[str] | None) -> Any:
+    from flask import render_template
+
+    def handler(error: Any) -> tuple[str, int]:
+        text = message or [getattr(error, "description", "") or "Go back and try again."]
+        return render_template("errors/error.html", title=title, message=text), code
+
+    return handler
+
+
+def _database_unavailable(error: OperationalError) -> tuple[str, int]:
+    """The database went away mid-request (a restart, a failover): nothing was committed, so say try again.
+    The pool's pre-ping replaces the dead connections, so the retry works once the database is back."""
+    from flask import current_app, render_template
+
+    current_app.logger.error("database unavailable: %s", type(error.orig).__name__ if error.orig else error)
+    runtime().database.dispose()
+    return render_template("errors/error.html", title="Sorry, the service is unavailable",
+                           message=["The database could not be reached. Nothing you were submitting was saved.",
+                                    "Wait a minute, then go back and try again."]), 503
+
+
+def _storage_error(error: OSError) -> tuple[str, int]:
+    import errno
+
+    from flask import current_app, render_template
+
+    if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        raise error
+    current_app.logger.error("document storage unavailable: %s", errno.errorcode.get(error.errno or 0, "?"))
+    return render_template("errors/error.html", title="Sorry, the file could not be saved",
+                           message=["The server has no room to store files at the moment. Nothing was saved.",
+                                    "Tell your administrator, then try again later."]), 507
+
+
+def _partnership_name() -> dict[str, str]:
+    """Pages carry the signed-in person's partnership's name (read with them); before sign-in, the deployment's."""
+    name = g.get("partnership_name")
+    return {"partnership_name": name} if name else {}
+
+
+def _load_user() -> Response | None:
+    g.user = None
+    user_id = session.get("user_id")
+    if user_id is None:
+        return None
+    now = clock.now().timestamp()
+    idle = app_config("IDLE_TIMEOUT").total_seconds()
+    if now - float(session.get("last_seen", 0)) > idle:
+        session.clear()
+        session["expired"] = True  # the sign-in page explains why
+        return None
+    with transaction(runtime().sessions) as s:
+        g.user = get_user(s, int(user_id))
+        if g.user is not None:
+            g.partnership_name = display_name(runtime(), s, g.user.partnership_id)
+    if g.user is None:
+        session.clear()
+    elif g.user.credentials_changed_at and float(session.get("signed_in_at", 0)) < g.user.credentials_changed_at.timestamp():
+        # A new password or a reset authenticator ends every session that began before it.
+        g.user = None
+        session.clear()
+        session["credentials_changed"] = True
+    else:
+        session["last_seen"] = now
+    return None
+
+
+def app_config(name: str) -> Any:
+    from flask import current_app
+
+    return current_app.config[name]
+
+
+# What a person with a temporary password may reach: the page to replace it, signing out, and static files.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.sign_out", "static", "govuk_assets", "vendor"})
+
+
+def _enforce_access() -> Response | None:
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None:
+        return None  # 404 / 405 follow
+    rule = rule_of(view)
+    if rule is None:
+        abort(403)  # fail closed: a route without a rule is a bug, not an open door
+    if g.user is not None and g.user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        # An administrator's temporary password gets a person as far as choosing their own, no further.
+        return redirect(url_for("auth.change_password"))
+    if permits(rule, g.user.role if g.user else None):
+        return None
+    if g.user is None:
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("auth.sign_in", next=target))
+    abort(403)
+
+
+def _csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return str(session["csrf"])
+
+
+def _check_csrf() -> None:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    sent = request.form.get("csrf_token", "")
+    if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
+        abort(400, description="Your form was out of date. Go back, reload the page and try again.")
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self' 'sha256-GUQ5ad8JK5KmEWmROf3LZd9ge94daqNvd8xy9YS1iDw='; "
+        "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'")
+    return response

@@ -1,0 +1,171 @@
+"""Administration: users, agencies, and the outbox."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from rapidreview.services import case_views, users
+from rapidreview.services import outbox as outbox_service
+from rapidreview.store.db import transaction
+from rapidreview.store.models import Agency, User
+from rapidreview.web import runtime
+from rapidreview.web.access import allow
+
+bp = Blueprint("admin", __name__)
+
+
+def _user_form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+    with transaction(runtime().sessions) as session:
+        agencies = users.list_agencies(session, g.user.partnership_id)
+    return render_template("admin/user_new.html", title="Add a user", values=values, errors=errors,
+                           agencies=agencies), status
+
+
+@bp.get("/admin/users", endpoint="users")
+@allow("admin")
+def users_list() -> str:
+    with transaction(runtime().sessions) as session:
+        # An administrator manages their own partnership's accounts and agencies.
+        rows = users.list_users(session, g.user.partnership_id)
+        agencies = {a.id: a.name for a in users.list_agencies(session, g.user.partnership_id)}
+    return render_template("admin/users.html", title="Users", rows=rows, agencies=agencies)
+
+
+
+@bp.get("/admin/users/new")
+@allow("admin")
+def user_new() -> tuple[str, int]:
+    return _user_form({}, {})
+
+
+@bp.post("/admin/users/new")
+@allow("admin")
+def user_create() -> tuple[str, int] | Response:
+    values = {k: request.form.get(k, "").strip() for k in ("email", "name", "role", "agency_id")}
+    try:
+        users.create_user(runtime(), email=values["email"], name=values["name"], role=values["role"],
+                          agency_id=values["agency_id"] or None, password=request.form.get("password", ""),
+                          actor=g.user.email, partnership_id=g.user.partnership_id)
+    except users.UserError as exc:
+        return _user_form(values, {exc.field: str(exc)}, 400)
+    flash(f"{values['name']} can now sign in.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+@allow("admin")
+def user_active(user_id: int) -> Response:
+    active = request.form.get("active") == "true"
+    if user_id == g.user.id and not active:
+        flash("You cannot deactivate your own account.")
+    else:
+        try:
+            users.set_active(runtime(), user_id, active, actor=g.user.email, partnership_id=g.user.partnership_id)
+        except users.UserError:
+            abort(404)
+    return redirect(url_for("admin.users"))
+
+
+def _account(user_id: int) -> tuple[User, str | None]:
+    """A user of the administrator's partnership (404 for anyone else's) and their agency's name."""
+    with transaction(runtime().sessions) as session:
+        user = session.get(User, user_id)
+        if user is None or user.partnership_id != g.user.partnership_id:
+            abort(404)
+        agency = session.get(Agency, user.agency_id) if user.agency_id else None
+        session.expunge(user)
+        return user, agency.name if agency else None
+
+
+def _account_page(user_id: int, errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
+    user, agency = _account(user_id)
+    return render_template("admin/user.html", title=user.name, account=user, agency=agency,
+                           errors=errors or {}), status
+
+
+@bp.get("/admin/users/<int:user_id>")
+@allow("admin")
+def user(user_id: int) -> tuple[str, int]:
+    return _account_page(user_id)
+
+
+@bp.post("/admin/users/<int:user_id>/password")
+@allow("admin")
+def user_password(user_id: int) -> tuple[str, int] | Response:
+    account, _ = _account(user_id)
+    try:
+        users.set_temporary_password(runtime(), user_id, request.form.get("password", ""), actor=g.user.email,
+                                     partnership_id=g.user.partnership_id)
+    except users.UserError as exc:
+        return _account_page(user_id, {"password": str(exc)}, 400)
+    flash(f"{account.name} has a temporary password. Give it to them securely: they must choose their own "
+          "when they next sign in. They have been signed out everywhere.", "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.post("/admin/users/<int:user_id>/two-factor")
+@allow("admin")
+def user_two_factor(user_id: int) -> Response:
+    account, _ = _account(user_id)
+    users.reset_two_factor(runtime(), user_id, actor=g.user.email, partnership_id=g.user.partnership_id)
+    flash(f"{account.name}'s authenticator app has been reset. They set up a new one when they next sign in, "
+          "and have been signed out everywhere.", "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.route("/admin/agencies", methods=["GET", "POST"])
+@allow("admin")
+def agencies() -> tuple[str, int] | Response:
+    errors: dict[str, str] = {}
+    values = {k: request.form.get(k, "").strip() for k in ("id", "name", "contact_email", "manager_email")}
+    if request.method == "POST":
+        try:
+            users.save_agency(runtime(), **values, actor=g.user.email, partnership_id=g.user.partnership_id)
+            flash(f"{values['name']} has been saved.", "success")
+            return redirect(url_for("admin.agencies"))
+        except users.UserError as exc:
+            errors[exc.field] = str(exc)
+    with transaction(runtime().sessions) as session:
+        rows = users.list_agencies(session, g.user.partnership_id)
+    return render_template("admin/agencies.html", title="Agencies", rows=rows, values=values,
+                           errors=errors), 400 if errors else 200
+
+
+def _own_message(message_id: int) -> None:
+    """Another partnership's message is not found, as its cases are."""
+    if not case_views.outbox_message_visible(runtime(), g.user.partnership_id, message_id):
+        abort(404)
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+@allow("partnership_manager", "admin")
+def outbox_retry(message_id: int) -> Response:
+    _own_message(message_id)
+    try:
+        outbox_service.retry_message(runtime(), message_id, actor=g.user.email)
+        flash("The e-mail will be sent again.", "success")
+    except (LookupError, ValueError) as exc:
+        flash(str(exc))
+    return redirect(url_for("admin.outbox"))
+
+
+@bp.post("/outbox/<int:message_id>/cancel")
+@allow("partnership_manager", "admin")
+def outbox_cancel(message_id: int) -> Response:
+    _own_message(message_id)
+    try:
+        outbox_service.cancel_message(runtime(), message_id, actor=g.user.email,
+                                      reason=request.form.get("reason", "").strip() or "cancelled from the Outbox page")
+        flash("The e-mail has been cancelled.", "success")
+    except (LookupError, ValueError) as exc:
+        flash(str(exc))
+    return redirect(url_for("admin.outbox"))
+
+
+@bp.get("/outbox")
+@allow("partnership_manager", "admin")
+def outbox() -> str:
+    return render_template("admin/outbox.html", title="Outbox",
+                           rows=case_views.outbox_messages(runtime(), g.user.partnership_id),
+                           transport=runtime().settings.mail_transport, folder=runtime().settings.outbox_dir)

@@ -1,0 +1,88 @@
+"""Cases: the list, starting one, the case page, documents."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from rapidreview import forms as form_schemas
+from rapidreview.calendar import london_time
+from rapidreview.services import case_views, cases
+from rapidreview.web import HERE, runtime
+from rapidreview.web.access import SIGNED_IN, allow
+from rapidreview.web.downloads import send_stored
+from rapidreview.web.schema_forms import build_fields, error_summary, parse_submission
+
+bp = Blueprint("cases", __name__)
+NOTIFICATION_SCHEMA: dict[str, Any] = json.loads((HERE / "forms" / "notification.schema.json").read_text())
+STARTERS = ("partnership_manager", "la_officer", "admin")
+
+
+@bp.get("/cases")
+@allow(SIGNED_IN)
+def index() -> str:
+    status = request.args.get("status")
+    rows, rate = case_views.list_cases(runtime(), g.user, status if status in case_views.FILTERS else None)
+    return render_template("cases/list.html", title="Cases", rows=rows, rate=rate, status=status,
+                           filters=case_views.FILTERS, can_start=g.user.role in STARTERS)
+
+
+def _notification_form(answers: dict[str, Any] | None, errors: list[Any], status: int = 200) -> tuple[str, int]:
+    fields = build_fields(NOTIFICATION_SCHEMA, None, None, answers, errors)
+    return render_template("cases/new.html", title="Start a Rapid Review", fields=fields, errors=errors,
+                           summary=error_summary(errors, fields) if errors else []), status
+
+
+@bp.get("/cases/new")
+@allow(*STARTERS)
+def new() -> tuple[str, int]:
+    return _notification_form(None, [])
+
+
+@bp.post("/cases/new")
+@allow(*STARTERS)
+def create() -> tuple[str, int] | Response:
+    answers, form_action = parse_submission(NOTIFICATION_SCHEMA, None, request.form)
+    if form_action is not None:
+        return _notification_form(answers, [])
+    errors = form_schemas.validate_answers(NOTIFICATION_SCHEMA, answers)
+    if errors:
+        return _notification_form(answers, errors, 400)
+    notified_at: datetime = london_time(answers["notified_on"], answers["notified_time"])
+    notification = cases.Notification(
+        reference=answers["reference"], notified_at=notified_at,
+        child={k: v for k, v in {"name": answers["child_name"], "date_of_birth": answers.get("child_date_of_birth"),
+                                 "sex": answers.get("child_sex")}.items() if v},
+        incident={"date": answers["incident_date"], "summary": answers["incident_summary"]},
+        referral={"summary": answers["referral_summary"]} if answers.get("referral_summary") else {},
+    )
+    try:
+        cases.start_case(runtime(), notification, actor=g.user.email, partnership_id=g.user.partnership_id)
+    except cases.CaseError as exc:
+        errors = [form_schemas.FieldError("reference", str(exc)[0].upper() + str(exc)[1:])]
+        return _notification_form(answers, errors, 400)
+    flash(f"Rapid Review {notification.reference} has started. The statutory partners have been asked for their views.",
+          "success")
+    return redirect(url_for("cases.show", reference=notification.reference))
+
+
+@bp.get("/cases/<reference>")
+@allow(SIGNED_IN)
+def show(reference: str) -> str:
+    page = case_views.case_page(runtime(), g.user, reference)
+    if page is None:
+        abort(404)
+    diagram = {"files": page.diagram_files, "states": page.states}
+    return render_template("cases/show.html", title=f"Case {reference}", page=page,
+                           diagram_json=json.dumps(diagram))
+
+
+@bp.get("/cases/<reference>/documents/<int:document_id>")
+@allow(SIGNED_IN)
+def document(reference: str, document_id: int) -> Response:
+    found = case_views.document_file(runtime(), g.user, reference, document_id)
+    return send_stored(found, url_for("cases.show", reference=reference))

@@ -1,0 +1,137 @@
+"""The worklist and the task page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from rapidreview.services import cases, worklist
+from rapidreview.services.forms import FormAnswersError
+from rapidreview.services.tasks import TaskDetail, save_draft, task_detail
+from rapidreview.web import runtime
+from rapidreview.web.access import SIGNED_IN, allow
+from rapidreview.web.schema_forms import build_fields, error_summary, parse_submission
+
+bp = Blueprint("tasks", __name__)
+
+
+@bp.get("/")
+@allow(SIGNED_IN)
+def home() -> Response:
+    return redirect(url_for("tasks.worklist"))
+
+
+@bp.get("/tasks", endpoint="worklist")
+@allow(SIGNED_IN)
+def worklist_page() -> str:
+    page = max(1, request.args.get("page", default=1, type=int) or 1)
+    mine, available, more = worklist.worklist(runtime(), g.user, page)
+    return render_template("tasks/list.html", title="Tasks" if page == 1 else f"Tasks (page {page})", mine=mine,
+                           available=available, page=page, more=more, limit=worklist.AVAILABLE_LIMIT)
+
+
+def _visible(detail: TaskDetail | None) -> TaskDetail:
+    """Only people who may work on a task (and the Partnership Manager), of the task's partnership, see it;
+    others get 404."""
+    if detail is None:
+        abort(404)
+    user = g.user
+    if not worklist.same_partnership(user, detail.case) or detail.task.partnership_id != user.partnership_id:
+        abort(404)
+    if user.role == "partnership_manager" or detail.task.assignee == user.email:
+        return detail
+    if worklist.may_work_on(user, detail.task, detail.case, worklist.chair_has_account(runtime(), detail.case)):
+        return detail
+    abort(404)
+
+
+def _render(detail: TaskDetail, answers: dict[str, Any] | None, errors: list[Any], status: int = 200) -> tuple[str, int]:
+    fields = build_fields(detail.schema, detail.registry, detail.uischema, answers, errors) if detail.schema else []
+    summary = error_summary(errors, fields) if errors else []
+    return render_template("tasks/show.html", title=detail.task.name, detail=detail, fields=fields,
+                           summary=summary, errors=errors,
+                           can_complete=detail.task.state == "ready" and detail.task.assignee == g.user.email,
+                           eligible=worklist.eligible_users(runtime(), detail.task.id, g.user.partnership_id)
+                           if g.user.role == "partnership_manager" and detail.task.state == "ready" else []), status
+
+
+@bp.get("/tasks/<int:task_id>")
+@allow(SIGNED_IN)
+def show(task_id: int) -> tuple[str, int]:
+    detail = _visible(task_detail(runtime(), task_id))
+    # None (not {}) lets the form show each field's schema default for a task nobody has started.
+    return _render(detail, detail.answers or None, [])
+
+
+def _for_page(detail: TaskDetail, task_id: int) -> TaskDetail:
+    return task_detail(runtime(), task_id) or detail
+
+
+@bp.post("/tasks/<int:task_id>")
+@allow(SIGNED_IN)
+def submit(task_id: int) -> tuple[str, int] | Response:
+    # Without the workflow: completing restores it once; only a page shown again needs the instructions.
+    detail = _visible(task_detail(runtime(), task_id, for_page=False))
+    if detail.task.state != "ready":
+        flash("This task has already been completed.")
+        return redirect(url_for("tasks.show", task_id=task_id))
+    if detail.task.assignee != g.user.email:
+        flash("Claim this task before you complete it.")
+        return redirect(url_for("tasks.show", task_id=task_id))
+    answers, form_action = parse_submission(detail.schema, detail.registry, request.form) if detail.schema else ({}, None)
+    if form_action is not None:  # add or remove a row: show the form again, nothing saved yet
+        return _render(_for_page(detail, task_id), answers, [])
+    if request.form.get("action") == "save":
+        save_draft(runtime(), task_id, answers, actor=g.user.email)
+        flash("Your answers have been saved. You can come back and finish later.", "success")
+        return redirect(url_for("tasks.show", task_id=task_id))
+    try:
+        cases.complete_task(runtime(), task_id, answers, actor=g.user.email)
+    except FormAnswersError as exc:
+        return _render(_for_page(detail, task_id), answers, exc.errors, 400)
+    except cases.TaskUnavailable as exc:
+        flash(str(exc))
+        return redirect(url_for("tasks.worklist"))
+    flash(f"{detail.task.name} is complete for case {detail.case.reference}.", "success")
+    return redirect(url_for("tasks.worklist"))
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@allow(SIGNED_IN)
+def claim(task_id: int) -> Response:
+    try:
+        worklist.claim(runtime(), task_id, g.user)
+    except worklist.TaskNotFound:
+        abort(404)
+    except worklist.ClaimError as exc:
+        flash(str(exc))
+        return redirect(url_for("tasks.worklist"))
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/tasks/<int:task_id>/release")
+@allow(SIGNED_IN)
+def release(task_id: int) -> Response:
+    try:
+        worklist.release(runtime(), task_id, g.user)
+        flash("The task is back in the available list.", "success")
+    except worklist.TaskNotFound:
+        abort(404)
+    except worklist.ClaimError as exc:
+        flash(str(exc))
+    return redirect(url_for("tasks.worklist"))
+
+
+@bp.post("/tasks/<int:task_id>/reassign")
+@allow("partnership_manager")
+def reassign(task_id: int) -> Response:
+    try:
+        worklist.reassign(runtime(), task_id, request.form.get("assignee", ""), g.user)
+        flash("The task has been reassigned.", "success")
+    except worklist.TaskNotFound:
+        abort(404)
+    except worklist.ClaimError as exc:
+        flash(str(exc))
+    return redirect(url_for("tasks.show", task_id=task_id))
