@@ -99,6 +99,8 @@ class Settings:
     bank_holidays_file: Path | None = None
     closure_dates: str = ""
     pdf_timeout_s: float = 120.0
+    session_idle_minutes: int = 30  # a signed-in session with no request for this long ends
+    session_max_hours: int = 10  # and every session ends this long after sign-in, busy or not
 
     @property
     def documents_dir(self) -> Path:
@@ -153,6 +155,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
             changes["pdf_timeout_s"] = float(env["RAPIDREVIEW_PDF_TIMEOUT"])
         except ValueError:
             raise ConfigError("RAPIDREVIEW_PDF_TIMEOUT must be a number of seconds") from None
+    changes["session_idle_minutes"] = _whole(env, "RAPIDREVIEW_SESSION_IDLE_MINUTES", defaults.session_idle_minutes,
+                                             "minutes", 1, 24 * 60)
+    changes["session_max_hours"] = _whole(env, "RAPIDREVIEW_SESSION_MAX_HOURS", defaults.session_max_hours,
+                                          "hours", 1, 24)
     mailboxes = dict(DEFAULT_ROLE_MAILBOXES)
     for role in mailboxes:
         value = env.get(f"RAPIDREVIEW_MAILBOX_{role.upper()}")
@@ -196,6 +202,15 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{name} must be more than 0 seconds, not {raw!r}")
     return value
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, unit: str, low: int, high: int) -> int:
+    raw = _value(env, name)
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name} must be a whole number of {unit} from {low} to {high}, not {raw!r}")
+    return int(raw)
 
 
 def _file(env: Mapping[str, str], name: str) -> Path | None:

@@ -13,6 +13,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
+# Cheap password hashes: the suite creates a dozen accounts per web test. Set before the application is
+# imported, since the hash method is read once, at import.
+os.environ.setdefault("RAPIDREVIEW_PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
+
 from rapidreview import clock
 from rapidreview.config import PROJECT_ROOT, Settings
 from rapidreview.services.demo import seed_demo
@@ -22,8 +26,6 @@ from rapidreview.store.db import make_engine
 from rapidreview.web import create_app
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
-# Cheap password hashes: the suite creates a dozen accounts per web test.
-os.environ.setdefault("RAPIDREVIEW_PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
 
 
 def pytest_report_header() -> str:

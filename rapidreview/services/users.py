@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from functools import cache
 from pathlib import Path
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -19,7 +20,7 @@ from rapidreview import clock
 from rapidreview.services import audit, partnerships
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.db import transaction
-from rapidreview.store.models import Agency, Partnership, SignInThrottle, User
+from rapidreview.store.models import Agency, Partnership, SignInThrottle, User, WebSession
 
 ROLES: dict[str, str] = {
     "partnership_manager": "Partnership Manager",
@@ -44,6 +45,30 @@ AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 PASSWORD_METHOD = os.environ.get("RAPIDREVIEW_PASSWORD_HASH_METHOD", "scrypt")
 # A hash to compare against when the e-mail is unknown, so a wrong e-mail costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password", method=PASSWORD_METHOD)
+
+
+# Why a signed-in session ended (rapidreview.services.sessions); the sign-in page words each one.
+SIGNED_OUT = "signed_out"
+IDLE = "idle"
+EXPIRED = "expired"
+CREDENTIALS_CHANGED = "credentials_changed"
+ENDED_BY_ADMIN = "ended_by_admin"
+ACCOUNT_CLOSED = "account_closed"
+
+
+def token_id(token: str) -> str:
+    """A session's row id: the SHA-256 of its cookie token, so the table never holds a usable token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def end_sessions(session: Session, user_id: int, reason: str, *, keep_token: str | None = None) -> int:
+    """End every open session of ``user_id`` (but the one of ``keep_token``) in the caller's transaction:
+    changing how an account signs in, or closing it, signs it out everywhere."""
+    query = update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
+    if keep_token is not None:
+        query = query.where(WebSession.id != token_id(keep_token))
+    result = session.execute(query.values(ended_at=clock.now(), ended_reason=reason))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 class UserError(ValueError):
@@ -323,13 +348,15 @@ def set_temporary_password(rt: Runtime, user_id: int, password: str, *, actor: s
         user.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
         user.must_change_password = True
         user.credentials_changed_at = clock.now()
+        end_sessions(session, user.id, CREDENTIALS_CHANGED)
         _clear_account_failures(session, user.email)
         audit.record(session, None, "password_reset", actor=actor, user=user.email)
 
 
 def change_password(rt: Runtime, user_id: int, current: str, new: str, *, ip: str | None = None,
-                    policy: LockoutPolicy | None = None) -> SignedIn:
-    """The person's own change: their current password, then a new one that passes the usual checks.
+                    policy: LockoutPolicy | None = None, keep_token: str | None = None) -> SignedIn:
+    """The person's own change: their current password, then a new one that passes the usual checks. Their
+    other sessions end; the one of ``keep_token`` (where they made the change) carries on.
 
     A wrong current password counts as a failed sign-in, so a session left open cannot be used to guess it.
     """
@@ -353,6 +380,7 @@ def change_password(rt: Runtime, user_id: int, current: str, new: str, *, ip: st
             user.password_hash = generate_password_hash(new, method=PASSWORD_METHOD)
             user.must_change_password = False
             user.credentials_changed_at = clock.now()
+            end_sessions(session, user.id, CREDENTIALS_CHANGED, keep_token=keep_token)
             audit.record(session, None, "password_changed", actor=user.email, ip=ip)
             result = signed_in(user)
     if wrong_current:
@@ -366,6 +394,7 @@ def reset_two_factor(rt: Runtime, user_id: int, *, actor: str, partnership_id: i
         user = _own_user(session, user_id, partnership_id)
         user.totp_secret, user.totp_confirmed_at, user.totp_last_step = None, None, None
         user.credentials_changed_at = clock.now()
+        end_sessions(session, user.id, CREDENTIALS_CHANGED)
         audit.record(session, None, "totp_reset", actor=actor, user=user.email)
 
 
@@ -379,6 +408,8 @@ def set_active(rt: Runtime, user_id: int, active: bool, *, actor: str, partnersh
     with transaction(rt.sessions) as session:
         user = _own_user(session, user_id, partnership_id)
         user.active = active
+        if not active:
+            end_sessions(session, user.id, ACCOUNT_CLOSED)
         audit.record(session, None, "user_activated" if active else "user_deactivated", actor=actor, user=user.email)
 
 

@@ -326,6 +326,25 @@ class User(Base):
     credentials_changed_at: Mapped[datetime | None]
 
 
+class WebSession(Base):
+    """A signed-in browser session, held on the server: the cookie carries only a random token, whose SHA-256
+    is this row's id. Signing out, an expired limit or an administrator ends the row, and a copy of the cookie
+    replayed afterwards opens nothing (docs/security.md)."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_user", "user_id", "ended_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie's token, hex
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]  # the absolute limit, fixed at sign-in
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(String(50))  # signed_out, idle, expired, ended_by_admin ...
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
 class MailMeetingItem(Base):
     """The provider's calendar item (EWS item id, Graph event id) for one meeting, keyed by our iCalendar UID,
     so a rescheduling or cancellation changes the meeting people already have instead of sending a second one.

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, g, redirect, request, send_from_directory, session, url_for
+from flask import Flask, abort, g, redirect, request, send_from_directory, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
-from rapidreview import clock
 from rapidreview.config import PROJECT_ROOT, Settings, from_environment
-from rapidreview.services.partnerships import display_name
 from rapidreview.services.runtime import Runtime, build_runtime
-from rapidreview.services.users import ROLES, get_user
-from rapidreview.store.db import transaction
+from rapidreview.services.users import ROLES
+from rapidreview.web import signed_in_session
 from rapidreview.web.access import PUBLIC, allow, permits, rule_of
 from rapidreview.web.config import CONFIGS, Config
 
@@ -37,6 +35,8 @@ def create_app(config: str | type[Config] = "production", *, settings: Settings 
         raise RuntimeError("set RAPIDREVIEW_SECRET_KEY (a long random string) to run the web app in production")
     rt = runtime or build_runtime(settings or from_environment())
     app.extensions["rapidreview"] = rt
+    app.config["IDLE_TIMEOUT"] = timedelta(minutes=rt.settings.session_idle_minutes)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=rt.settings.session_max_hours)
     app.jinja_loader = ChoiceLoader([
         FileSystemLoader(HERE / "templates"),
         PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates")}),
@@ -128,11 +128,13 @@ def _register(app: Flask) -> None:
         app.register_error_handler(code, _error_page(code, title, message))
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(OSError, _storage_error)
-    app.before_request(_load_user)
+    app.register_error_handler(CSRFError, _form_out_of_date)
+    app.before_request(signed_in_session.load_user)
     app.before_request(_enforce_access)
-    app.before_request(_check_csrf)
+    # Flask-WTF checks every POST's token (Config: no time limit of its own, so it lasts as long as the session).
+    CSRFProtect(app)
     app.after_request(_security_headers)
-    app.context_processor(lambda: {"user": g.get("user"), "csrf_token": _csrf_token()})
+    app.context_processor(lambda: {"user": g.get("user"), "csrf_token": generate_csrf()})
     app.context_processor(_partnership_name)
 
 
@@ -177,33 +179,6 @@ def _partnership_name() -> dict[str, str]:
     return {"partnership_name": name} if name else {}
 
 
-def _load_user() -> Response | None:
-    g.user = None
-    user_id = session.get("user_id")
-    if user_id is None:
-        return None
-    now = clock.now().timestamp()
-    idle = app_config("IDLE_TIMEOUT").total_seconds()
-    if now - float(session.get("last_seen", 0)) > idle:
-        session.clear()
-        session["expired"] = True  # the sign-in page explains why
-        return None
-    with transaction(runtime().sessions) as s:
-        g.user = get_user(s, int(user_id))
-        if g.user is not None:
-            g.partnership_name = display_name(runtime(), s, g.user.partnership_id)
-    if g.user is None:
-        session.clear()
-    elif g.user.credentials_changed_at and float(session.get("signed_in_at", 0)) < g.user.credentials_changed_at.timestamp():
-        # A new password or a reset authenticator ends every session that began before it.
-        g.user = None
-        session.clear()
-        session["credentials_changed"] = True
-    else:
-        session["last_seen"] = now
-    return None
-
-
 def app_config(name: str) -> Any:
     from flask import current_app
 
@@ -234,18 +209,11 @@ def _enforce_access() -> Response | None:
     abort(403)
 
 
-def _csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return str(session["csrf"])
+def _form_out_of_date(error: CSRFError) -> tuple[str, int]:
+    from flask import render_template
 
-
-def _check_csrf() -> None:
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    sent = request.form.get("csrf_token", "")
-    if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
-        abort(400, description="Your form was out of date. Go back, reload the page and try again.")
+    return render_template("errors/error.html", title="Sorry, there is a problem with your request",
+                           message=["Your form was out of date. Go back, reload the page and try again."]), 400
 
 
 def _security_headers(response: Response) -> Response:

@@ -13,8 +13,13 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Sessions are held on the server (services.sessions); create_app sets both limits from the settings
+    # (RAPIDREVIEW_SESSION_IDLE_MINUTES, RAPIDREVIEW_SESSION_MAX_HOURS). The cookie itself lasts until the
+    # browser closes.
     PERMANENT_SESSION_LIFETIME = timedelta(hours=10)  # absolute: a working day, then sign in again
     IDLE_TIMEOUT = timedelta(minutes=30)
+    # Flask-WTF's CSRF token lives as long as the session: a form left open over lunch still submits.
+    WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     # Every local account signs in with a password and a TOTP code (docs/security.md).
     TOTP_REQUIRED = True

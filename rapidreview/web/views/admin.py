@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from rapidreview.services import case_views, users
+from rapidreview.services import case_views, sessions, users
 from rapidreview.services import outbox as outbox_service
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Agency, User
-from rapidreview.web import runtime
+from rapidreview.web import runtime, signed_in_session
 from rapidreview.web.access import allow
 
 bp = Blueprint("admin", __name__)
@@ -80,8 +80,23 @@ def _account(user_id: int) -> tuple[User, str | None]:
 
 def _account_page(user_id: int, errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
     user, agency = _account(user_id)
-    return render_template("admin/user.html", title=user.name, account=user, agency=agency,
+    active = sessions.active_sessions(runtime(), user_id, signed_in_session.limits())
+    return render_template("admin/user.html", title=user.name, account=user, agency=agency, sessions=active,
                            errors=errors or {}), status
+
+
+@bp.post("/admin/users/<int:user_id>/sessions/end")
+@allow("admin")
+def user_sessions_end(user_id: int) -> Response:
+    """End one of a person's sessions (``session``) or all of them: they must sign in again."""
+    account, _ = _account(user_id)
+    which = request.form.get("session") or None
+    ended = sessions.end_for_admin(runtime(), user_id, which, actor=g.user.email, partnership_id=g.user.partnership_id)
+    if ended:
+        flash(f"{account.name} has been signed out of {'that session' if which else 'every session'}.", "success")
+    else:
+        flash(f"{account.name} had no such session open: nothing was changed.")
+    return redirect(url_for("admin.user", user_id=user_id))
 
 
 @bp.get("/admin/users/<int:user_id>")

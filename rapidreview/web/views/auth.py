@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urljoin, urlsplit
+
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
@@ -16,17 +18,34 @@ from rapidreview.services.users import (
     totp_enrolment,
     verify_totp,
 )
-from rapidreview.web import runtime
+from rapidreview.web import runtime, signed_in_session
 from rapidreview.web.access import PUBLIC, SIGNED_IN, allow
 
 bp = Blueprint("auth", __name__)
 
 
+def same_site_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None: never send someone to another site after signing in.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so ``/\t/evil.example`` and
+    ``/\\evil.example`` both lead to ``//evil.example``; the check reads the path the way a browser will.
+    """
+    if not target:
+        return None
+    cleaned = "".join(ch for ch in target if ch.isprintable()).strip().replace("\\", "/")
+    if not cleaned.startswith("/") or cleaned.startswith("//"):
+        return None
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc:
+        return None
+    base = "https://this.site/"
+    if urlsplit(urljoin(base, cleaned)).netloc != "this.site":
+        return None
+    return cleaned
+
+
 def _safe_next(target: str | None) -> str:
-    # Only local paths: never send someone to another site after signing in.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("tasks.worklist")
+    return same_site_path(target) or url_for("tasks.worklist")
 
 
 def _policy() -> LockoutPolicy:
@@ -42,11 +61,7 @@ def _locked_message(error: AccountLocked) -> str:
 
 
 def _start_session(user: SignedIn, target: str | None) -> Response:
-    csrf = session.get("csrf")
-    session.clear()  # a new session on sign-in (also drops the "expired" note), so a planted session id is useless
-    session.permanent = True
-    now = clock.now().timestamp()
-    session.update(user_id=user.id, signed_in_at=now, last_seen=now, csrf=csrf)
+    signed_in_session.begin(user)
     return redirect(_safe_next(target))
 
 
@@ -70,17 +85,15 @@ def sign_in() -> str | Response:
             if user is None and not errors:
                 errors["email"] = "Enter a correct email address and password"
             elif user is not None and current_app.config["TOTP_REQUIRED"]:
-                csrf = session.get("csrf")
                 session.clear()
-                session.update(pending_user_id=user.id, pending_at=clock.now().timestamp(), csrf=csrf,
-                               pending_next=request.args.get("next"))
+                session.update(pending_user_id=user.id, pending_at=clock.now().timestamp(),
+                               pending_next=same_site_path(request.args.get("next")))
                 return redirect(url_for("auth.two_factor"))
             elif user is not None:
                 return _start_session(user, request.args.get("next"))
     status = 400 if errors else 200
-    return render_template("auth/sign_in.html", errors=errors, email=email,
-                           expired=bool(session.pop("expired", False)),
-                           credentials_changed=bool(session.pop("credentials_changed", False))), status  # type: ignore[return-value]
+    return render_template("auth/sign_in.html", errors=errors, email=email,  # type: ignore[return-value]
+                           ended=signed_in_session.pop_ended_reason()), status
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
@@ -124,12 +137,12 @@ def change_password() -> tuple[str, int] | Response:
             errors["confirm"] = "Enter the same new password twice"
         if not errors:
             try:
-                users.change_password(runtime(), g.user.id, current, new, ip=request.remote_addr, policy=_policy())
+                # The change ends the person's other sessions; this one carries on.
+                users.change_password(runtime(), g.user.id, current, new, ip=request.remote_addr, policy=_policy(),
+                                      keep_token=signed_in_session.current_token())
             except UserError as exc:
                 errors[exc.field] = str(exc)
             else:
-                # The change ends older sessions; this one carries on as a fresh sign-in.
-                session["signed_in_at"] = clock.now().timestamp()
                 flash("Your password has been changed.", "success")
                 return redirect(url_for("tasks.worklist"))
     return render_template("auth/change_password.html", title="Change your password", errors=errors,
@@ -139,5 +152,5 @@ def change_password() -> tuple[str, int] | Response:
 @bp.post("/sign-out")
 @allow(SIGNED_IN)
 def sign_out() -> Response:
-    session.clear()
+    signed_in_session.end()
     return redirect(url_for("auth.sign_in"))

@@ -1,0 +1,76 @@
+"""Who is signed in, for each request: the cookie names a session the server holds (services.sessions).
+
+The cookie (Flask's signed session) carries the session's token, Flask-WTF's CSRF token and, before sign-in,
+the short-lived state of the two sign-in steps. Everything that decides whether someone is signed in is on the
+server, so ending a session there ends it for every copy of the cookie.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, g, request, session
+
+from rapidreview.services import sessions
+from rapidreview.services.runtime import Runtime
+from rapidreview.services.users import SIGNED_OUT, SignedIn
+
+TOKEN = "sid"
+ENDED = "ended"  # why the last session ended, for the sign-in page
+
+
+def _runtime() -> Runtime:
+    rt: Runtime = current_app.extensions["rapidreview"]
+    return rt
+
+
+def limits() -> sessions.SessionLimits:
+    config = current_app.config
+    idle: timedelta = config["IDLE_TIMEOUT"]
+    absolute: timedelta = config["PERMANENT_SESSION_LIFETIME"]
+    return sessions.SessionLimits(idle=idle, absolute=absolute)
+
+
+def load_user() -> None:
+    """Set ``g.user`` (None when nobody is signed in) and, for pages, when the session would end."""
+    g.user = None
+    token = session.get(TOKEN)
+    if not token:
+        return
+    resolved = sessions.resolve(_runtime(), str(token), limits())
+    if resolved.user is None:
+        # The session has ended: forget it, keep the reason for the sign-in page and whose it was, so an
+        # answer posted just after the idle limit can still be kept for them.
+        session.pop(TOKEN, None)
+        if resolved.ended_reason:
+            session[ENDED] = resolved.ended_reason
+        g.ended_session_owner = resolved.owner_id
+        g.ended_reason = resolved.ended_reason
+        return
+    g.user = resolved.user
+    g.session_ends_at = resolved.ends_at
+    g.partnership_name = resolved.partnership_name
+
+
+def begin(user: SignedIn) -> None:
+    """Start a server-held session for ``user``: a new cookie, so a token planted before sign-in is useless."""
+    session.clear()
+    session[TOKEN] = sessions.start(_runtime(), user.id, limits(), ip=request.remote_addr,
+                                    user_agent=request.user_agent.string)
+
+
+def current_token() -> str | None:
+    token = session.get(TOKEN)
+    return str(token) if token else None
+
+
+def end(reason: str = SIGNED_OUT) -> None:
+    token = current_token()
+    if token:
+        sessions.end(_runtime(), token, reason)
+    session.clear()
+
+
+def pop_ended_reason() -> str | None:
+    reason = session.pop(ENDED, None)
+    return str(reason) if reason else None
