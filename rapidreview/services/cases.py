@@ -7,6 +7,8 @@ the human-task rows, appends audit events, queues outbox messages and stores the
 
 from __future__ import annotations
 
+import errno
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,8 +39,50 @@ class CaseError(ValueError):
     pass
 
 
+# A reference names the case in every link to it (/cases/RR/2026/014/documents): parts of letters, digits,
+# hyphens and underscores, joined by single slashes; no part may be a word the case pages use after it.
+REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(?:/[A-Za-z0-9][A-Za-z0-9_-]*)*$")
+REFERENCE_MAX = 50
+RESERVED_REFERENCE_PARTS = frozenset({"new", "documents", "upload", "compare"})
+
+
+def reference_problem(reference: str) -> str | None:
+    """Why ``reference`` cannot name a case, in words for the person typing it; None when it can."""
+    if not reference:
+        return "Enter the case reference"
+    if len(reference) > REFERENCE_MAX:
+        return f"The case reference must be {REFERENCE_MAX} characters or fewer"
+    if not REFERENCE.match(reference):
+        return ("Enter a reference using only letters, numbers, hyphens, underscores and single slashes between "
+                "parts, starting with a letter or number, like RR-2026-014 or RR/2026/014")
+    used = sorted(RESERVED_REFERENCE_PARTS.intersection(part.lower() for part in reference.split("/")))
+    if used:
+        return f"A case reference cannot contain the word {used[0]!r} as a part of its own"
+    return None
+
+
 class TaskUnavailable(CaseError):
     """The task was completed, cancelled or claimed by someone else meanwhile."""
+
+
+class StorageFull(CaseError):
+    """The step needed to write a file (a report, its PDF) and the disk is full or read-only: the step was
+    rolled back, so the task and the case are as they were, and it can be tried again once there is room."""
+
+
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def storage_failure(exc: BaseException) -> OSError | None:
+    """The "no room to write" error behind ``exc``, however deep the engine wrapped it; None if there is none."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError) and current.errno in STORAGE_ERRNOS:
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 @dataclass(frozen=True)
@@ -54,6 +98,9 @@ class Notification:
 def start_case(rt: Runtime, notification: Notification, *, actor: str, partnership_id: int | None = None) -> int:
     if notification.notified_at.tzinfo is None:
         raise CaseError("notified_at must carry a time zone offset")
+    problem = reference_problem(notification.reference)
+    if problem:
+        raise CaseError(problem)
     day_one = rt.calendar.day_one(notification.notified_at)
     try:
         with transaction(rt.sessions) as session:
@@ -90,6 +137,11 @@ def complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, acto
         _complete_task(rt, task_id, answers, actor=actor)
     except StaleDataError:
         raise TaskUnavailable("the case changed while you were working on it; reload the task and try again") from None
+    except (EngineError, OSError) as exc:
+        if (full := storage_failure(exc)) is None:
+            raise
+        raise StorageFull(f"the server has no room to store files ({errno.errorcode.get(full.errno or 0, '?')}), "
+                          "so nothing was saved") from exc
 
 
 def _complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, actor: str) -> None:

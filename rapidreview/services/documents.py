@@ -163,7 +163,10 @@ def _folder(rt: Runtime, case: Case) -> Path:
 
 
 def _safe(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text)
+    """A file-name-safe form of a reference or ID. References hold letters, digits, - _ and / only, and "/"
+    becomes "+" (which no reference holds), so two references never share a folder: RR/2026/1 and RR_2026_1
+    are RR+2026+1 and RR_2026_1."""
+    return "".join(ch if ch.isalnum() or ch in "-_" else "+" for ch in text)
 
 
 # -- who may do what -------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rapidreview.calendar import WorkingCalendar
-from rapidreview.services.cases import Notification
+from rapidreview.services.cases import Notification, reference_problem
 from rapidreview.services.roles import PARTNERS
 
 AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -100,8 +100,9 @@ def parse_scenario(raw: Any, source: str = "scenario") -> Scenario:
     n = r.obj(top["notification"], "notification", {"notified_at", "reference", "child", "incident", "referral"},
               {"notified_at", "reference", "child", "incident"})
     notified_at = r.aware(n["notified_at"], "notification.notified_at")
-    reference = r.text(n["reference"], "notification.reference", pattern=re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_-]{0,49}$"),
-                       hint="use letters, digits, - / or _ (at most 50)")
+    reference = r.text(n["reference"], "notification.reference")
+    if (problem := reference_problem(reference)) is not None:
+        raise r.fail("notification.reference", f"{reference!r} is not valid: {problem[0].lower()}{problem[1:]}")
     child = r.obj(n["child"], "notification.child", {"name", "date_of_birth", "sex", "ethnicity", "disability"}, {"name"})
     r.text(child["name"], "notification.child.name")
     if "date_of_birth" in child:

@@ -70,7 +70,7 @@ def create() -> tuple[str, int] | Response:
     return redirect(url_for("cases.show", reference=notification.reference))
 
 
-@bp.get("/cases/<reference>")
+@bp.get("/cases/<path:reference>")
 @allow(SIGNED_IN)
 def show(reference: str) -> str:
     page = case_views.case_page(runtime(), g.user, reference)
@@ -81,7 +81,7 @@ def show(reference: str) -> str:
                            diagram_json=json.dumps(diagram))
 
 
-@bp.get("/cases/<reference>/documents/<int:document_id>")
+@bp.get("/cases/<path:reference>/documents/<int:document_id>")
 @allow(SIGNED_IN)
 def document(reference: str, document_id: int) -> Response:
     found = case_views.document_file(runtime(), g.user, reference, document_id)

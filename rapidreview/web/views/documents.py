@@ -94,13 +94,13 @@ def _upload_page(reference: str, errors: dict[str, str], kind: str | None, statu
                            page=page, errors=errors, kind=kind), status
 
 
-@bp.get("/cases/<reference>/documents/upload")
+@bp.get("/cases/<path:reference>/documents/upload")
 @allow(SIGNED_IN)
 def upload_form(reference: str) -> tuple[str, int]:
     return _upload_page(reference, {}, request.args.get("kind"))
 
 
-@bp.post("/cases/<reference>/documents/upload", endpoint="upload")
+@bp.post("/cases/<path:reference>/documents/upload", endpoint="upload")
 @allow(SIGNED_IN)
 def upload(reference: str) -> tuple[str, int] | Response:
     kind = request.form.get("kind", "")
@@ -119,7 +119,7 @@ def upload(reference: str) -> tuple[str, int] | Response:
     return redirect(url_for("cases.show", reference=reference))
 
 
-@bp.get("/cases/<reference>/documents/compare")
+@bp.get("/cases/<path:reference>/documents/compare")
 @allow(SIGNED_IN)
 def compare(reference: str) -> str:
     comparison = documents.compare_versions(runtime(), g.user, reference, request.args.get("from", type=int),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from rapidreview.services import cases, worklist
@@ -15,6 +15,17 @@ from rapidreview.web.access import SIGNED_IN, allow
 from rapidreview.web.schema_forms import build_fields, error_summary, parse_submission
 
 bp = Blueprint("tasks", __name__)
+STORAGE_FULL = ("Your answers could not be submitted because the server has no room to store files at the moment. "
+                "Nothing was changed, and your answers are below, kept as a draft where there was room. "
+                "Tell your administrator, then submit again later.")
+
+
+def _keep_as_draft(task_id: int, answers: dict[str, Any]) -> None:
+    """Best effort: the draft lives in the database, which may still have room when the file store has none."""
+    try:
+        save_draft(runtime(), task_id, answers, actor=g.user.email)
+    except Exception:
+        current_app.logger.exception("task %s: could not keep the answers as a draft either", task_id)
 
 
 @bp.get("/")
@@ -47,11 +58,12 @@ def _visible(detail: TaskDetail | None) -> TaskDetail:
     abort(404)
 
 
-def _render(detail: TaskDetail, answers: dict[str, Any] | None, errors: list[Any], status: int = 200) -> tuple[str, int]:
+def _render(detail: TaskDetail, answers: dict[str, Any] | None, errors: list[Any], status: int = 200,
+            problem: str | None = None) -> tuple[str, int]:
     fields = build_fields(detail.schema, detail.registry, detail.uischema, answers, errors) if detail.schema else []
     summary = error_summary(errors, fields) if errors else []
     return render_template("tasks/show.html", title=detail.task.name, detail=detail, fields=fields,
-                           summary=summary, errors=errors,
+                           summary=summary, errors=errors, problem=problem,
                            can_complete=detail.task.state == "ready" and detail.task.assignee == g.user.email,
                            eligible=worklist.eligible_users(runtime(), detail.task.id, g.user.partnership_id)
                            if g.user.role == "partnership_manager" and detail.task.state == "ready" else []), status
@@ -91,6 +103,10 @@ def submit(task_id: int) -> tuple[str, int] | Response:
         cases.complete_task(runtime(), task_id, answers, actor=g.user.email)
     except FormAnswersError as exc:
         return _render(_for_page(detail, task_id), answers, exc.errors, 400)
+    except cases.StorageFull:
+        current_app.logger.error("task %s: the step could not write its files (storage full)", task_id)
+        _keep_as_draft(task_id, answers)
+        return _render(_for_page(detail, task_id), answers, [], 507, problem=STORAGE_FULL)
     except cases.TaskUnavailable as exc:
         flash(str(exc))
         return redirect(url_for("tasks.worklist"))
