@@ -5,16 +5,20 @@ never executed. :func:`check_docx` refuses, with a message a person can act on (
 
 * anything that is not a .docx: not a zip, no ``word/document.xml``, or its content type is not a Word
   document (a template, a spreadsheet, a macro-enabled .docm);
-* files over the size limit (``RAPIDREVIEW_UPLOAD_MAX_MB``, default 10), and zip bombs: the declared
-  uncompressed size is capped (``zipfile`` never reads past an entry's declared size), as is the number
-  of entries;
+* files over the size limit (``RAPIDREVIEW_UPLOAD_MAX_MB``, default 10), and zip bombs, before anything
+  is decompressed: the declared uncompressed size of the whole and of each part is capped (``zipfile``
+  never reads past an entry's declared size), as are each part's compression ratio and the number of
+  entries;
 * names that climb out of the archive (``../``, absolute paths, drive letters, backslashes);
 * macros and active content: ``vbaProject.bin``, VBA data, macro-enabled content types, ActiveX
-  controls, embedded macro-enabled files, and a link to an outside template (a known way to pull macros
-  in when the file is opened);
+  controls, embedded macro-enabled files;
+* anything that reaches outside the file when it is opened: every external relationship but a hyperlink
+  (a template on another computer, a linked picture, a linked object or frame) and imported chunks
+  (``aFChunk``, content Word converts from another format);
 * encrypted (password-protected) entries.
 
-XML is parsed with entity resolution and network access off.
+XML is parsed with entity resolution and network access off; the body is read as a stream, paragraph by
+paragraph, so reading a large document takes memory in proportion to a paragraph, not to the document.
 """
 
 from __future__ import annotations
@@ -31,6 +35,12 @@ DEFAULT_MAX_MB = 10
 MAX_UNCOMPRESSED_FACTOR = 10  # a .docx is a zip of XML: 10 MB uploaded may hold up to 100 MB of parts
 MIN_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_ENTRIES = 2000
+# A 300-page report's word/document.xml is a few MB; pictures are parts of their own and compress little.
+MAX_XML_PART = 25 * 1024 * 1024
+MAX_SMALL_XML_PART = 2 * 1024 * 1024  # content types and relationships
+# XML compresses 5-20 times; a part that claims more than this over a megabyte is a bomb, not a document.
+MAX_RATIO = 100
+RATIO_APPLIES_FROM = 1024 * 1024
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MAIN_PART_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -89,8 +99,8 @@ def check_docx(filename: str, data: bytes, *, limit: int | None = None) -> Check
         entries = _check_entries(archive, max(limit * MAX_UNCOMPRESSED_FACTOR, MIN_UNCOMPRESSED))
         _check_content_types(archive, entries)
         _check_relationships(archive, entries)
-        body = _read(archive, entries, "word/document.xml")
-    return CheckedDocx(data=data, paragraphs=_paragraphs(body))
+        paragraphs = _read_paragraphs(archive, entries["word/document.xml"])
+    return CheckedDocx(data=data, paragraphs=paragraphs)
 
 
 def _check_entries(archive: zipfile.ZipFile, uncompressed_limit: int) -> dict[str, zipfile.ZipInfo]:
@@ -109,9 +119,14 @@ def _check_entries(archive: zipfile.ZipFile, uncompressed_limit: int) -> dict[st
             raise UploadRejected("The selected file is password protected. Remove the password in Word and "
                                  "upload it again")
         total += info.file_size
-        if total > uncompressed_limit:
-            raise UploadRejected("The selected file cannot be used: its contents are too large")
         lower = name.lower()
+        part_limit = MAX_SMALL_XML_PART if lower.endswith((".rels", "[content_types].xml")) else \
+            MAX_XML_PART if lower.endswith(".xml") else uncompressed_limit
+        ratio = info.file_size / max(info.compress_size, 1)
+        if (total > uncompressed_limit or info.file_size > part_limit
+                or (info.file_size > RATIO_APPLIES_FROM and ratio > MAX_RATIO)):
+            raise UploadRejected("The selected file cannot be used: its contents are too large. If it is a real "
+                                 "document, save it again in Word (pictures at a lower resolution) and upload that")
         if lower.endswith("vbaproject.bin") or lower.endswith("vbadata.xml") or "/activex/" in f"/{lower}":
             raise _macros()
         if lower.endswith(MACRO_EXTENSIONS):
@@ -127,13 +142,16 @@ def _macros() -> UploadRejected:
                           "Document (.docx) without macros and upload it again")
 
 
+_DAMAGED = ("The selected file could not be read. It may be damaged: open it in Word, save it as a Word "
+            "Document (.docx) and upload it again")
+
+
 def _read(archive: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo], name: str) -> etree._Element:
     try:
         with archive.open(entries[name]) as handle:
             return etree.fromstring(handle.read(), _PARSER)
     except (zipfile.BadZipFile, etree.XMLSyntaxError, OSError, EOFError, RuntimeError, ValueError):
-        raise UploadRejected("The selected file could not be read. It may be damaged: open it in Word, save "
-                             "it as a Word Document (.docx) and upload it again") from None
+        raise UploadRejected(_DAMAGED) from None
 
 
 def _check_content_types(archive: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> None:
@@ -156,22 +174,46 @@ def _check_relationships(archive: zipfile.ZipFile, entries: dict[str, zipfile.Zi
             if kind in ("vbaproject", "wordvbadata", "activexcontrol", "activexcontrolbinary"):
                 raise _macros()
             external = (rel.get("TargetMode") or "").lower() == "external"
-            if external and kind in ("attachedtemplate", "oleobject", "subdocument", "frame"):
-                raise UploadRejected("The selected file links to a file outside it (for example a template "
-                                     "on another computer). Remove the link in Word and upload it again")
+            if kind == "afchunk":
+                raise UploadRejected("The selected file imports content from another file (an embedded chunk). "
+                                     "Copy the content into the document itself in Word and upload it again")
+            if external and kind != "hyperlink":
+                raise UploadRejected("The selected file links to a file outside it (for example a template, a "
+                                     "picture or an object on another computer). Insert the picture or text "
+                                     "itself, or remove the link, in Word and upload it again")
 
 
-def _paragraphs(body: etree._Element) -> list[str]:
-    # Text belongs to its nearest paragraph, so a text box inside a paragraph is not read twice.
-    texts: dict[etree._Element, list[str]] = {}
-    for node in body.iter(f"{{{W}}}t", f"{{{W}}}tab", f"{{{W}}}br"):
-        para = next(node.iterancestors(f"{{{W}}}p"), None)
-        if para is None:
-            continue
-        local = etree.QName(node).localname
-        texts.setdefault(para, []).append(node.text or "" if local == "t" else "\t" if local == "tab" else "\n")
-    # tracked deletions (w:delText) are not part of the document's text
-    return [text for parts in texts.values() if (text := "".join(parts).strip())]
+_P, _T, _TAB, _BR = f"{{{W}}}p", f"{{{W}}}t", f"{{{W}}}tab", f"{{{W}}}br"
+
+
+def _read_paragraphs(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> list[str]:
+    """The body's paragraphs in order, read as a stream.
+
+    Text belongs to its nearest paragraph, so a text box inside a paragraph is not read twice; tracked
+    deletions (w:delText) are not part of the document's text. Each paragraph is dropped from memory once read.
+    """
+    slots: list[list[str]] = []  # one per paragraph, in the order they start
+    open_paragraphs: list[list[str]] = []
+    try:
+        with archive.open(entry) as handle:
+            for event, node in etree.iterparse(handle, events=("start", "end"), tag=(_P, _T, _TAB, _BR),
+                                               resolve_entities=False, no_network=True, load_dtd=False,
+                                               huge_tree=False):
+                if node.tag == _P:
+                    if event == "start":
+                        open_paragraphs.append([])
+                        slots.append(open_paragraphs[-1])
+                    else:
+                        open_paragraphs.pop()
+                        if not open_paragraphs:  # a whole top-level paragraph is read: let it go
+                            node.clear(keep_tail=False)
+                            while node.getprevious() is not None:
+                                del node.getparent()[0]
+                elif event == "end" and open_paragraphs:
+                    open_paragraphs[-1].append(node.text or "" if node.tag == _T else "\t" if node.tag == _TAB else "\n")
+    except (zipfile.BadZipFile, etree.XMLSyntaxError, OSError, EOFError, RuntimeError, ValueError):
+        raise UploadRejected(_DAMAGED) from None
+    return [text for parts in slots if (text := "".join(parts).strip())]
 
 
 def docx_paragraphs(data: bytes) -> list[str]:
