@@ -6,7 +6,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -19,8 +19,17 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from rapidreview import clock
 from rapidreview.services import audit, partnerships
 from rapidreview.services.runtime import Runtime
+from rapidreview.services.sign_in_throttle import (
+    AccountLocked,
+    LockoutPolicy,
+    clear_account_failures,
+    count_failure,
+    locked_until,
+    note_refusal,
+    throttle_keys,
+)
 from rapidreview.store.db import transaction
-from rapidreview.store.models import Agency, Partnership, SignInThrottle, User, WebSession
+from rapidreview.store.models import Agency, Partnership, User, WebSession
 
 ROLES: dict[str, str] = {
     "partnership_manager": "Partnership Manager",
@@ -159,86 +168,32 @@ def password_problem(password: str, email: str = "") -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class LockoutPolicy:
-    """Failed sign-ins (password or second factor) counted per account and per IP address in a database
-    table, so every web worker sees the same counts; past the limit the key is locked for ``cooling_off``."""
-
-    account_failures: int = 5
-    ip_failures: int = 50
-    window: timedelta = timedelta(minutes=15)
-    cooling_off: timedelta = timedelta(minutes=15)
-
-
-class AccountLocked(Exception):
-    def __init__(self, until: datetime) -> None:
-        self.until = until
-        super().__init__(f"locked until {until.isoformat()}")
-
-
-def _throttle_keys(email: str, ip: str | None) -> list[tuple[str, str]]:
-    keys = [("account", f"account:{email.strip().lower()}")]
-    if ip:
-        keys.append(("ip", f"ip:{ip}"))
-    return keys
-
-
-def _locked_until(session: Session, keys: list[tuple[str, str]]) -> datetime | None:
-    now = clock.now()
-    until = [row.locked_until for _kind, key in keys if (row := session.get(SignInThrottle, key)) is not None
-             and row.locked_until is not None and row.locked_until > now]
-    return max(until) if until else None
-
-
-def _count_failure(session: Session, keys: list[tuple[str, str]], policy: LockoutPolicy, actor: str) -> None:
-    now = clock.now()
-    for kind, key in keys:
-        row = session.get(SignInThrottle, key, with_for_update=True)
-        if row is None:
-            row = SignInThrottle(key=key, failures=0, window_started_at=now)
-            session.add(row)
-        if now - row.window_started_at > policy.window:
-            row.failures, row.window_started_at = 0, now
-        row.failures += 1
-        limit = policy.account_failures if kind == "account" else policy.ip_failures
-        if row.failures >= limit:
-            row.locked_until = now + policy.cooling_off
-            row.failures, row.window_started_at = 0, now
-            audit.record(session, None, "sign_in_locked", actor=actor, key=kind, until=row.locked_until.isoformat())
-
-
-def _clear_account_failures(session: Session, email: str) -> None:
-    row = session.get(SignInThrottle, f"account:{email}")
-    if row is not None:
-        row.failures, row.locked_until = 0, None
-
-
 def authenticate(rt: Runtime, email: str, password: str, *, ip: str | None = None,
                  policy: LockoutPolicy | None = None) -> SignedIn | None:
     """The user for a correct e-mail and password, else None; :class:`AccountLocked` while the account or
     the IP address is cooling off after too many failures (even with the right password)."""
     policy = policy or LockoutPolicy()
     email = email.strip().lower()
-    keys = _throttle_keys(email, ip)
+    keys = throttle_keys(email, ip)
     locked: datetime | None = None
     with transaction(rt.sessions) as session:
-        locked = _locked_until(session, keys)
+        locked = locked_until(session, keys)
         if locked is not None:
             check_password_hash(_DUMMY_HASH, password)
-            audit.record(session, None, "sign_in_refused_locked", actor=email, ip=ip)
+            note_refusal(session, keys, email, ip)
             result = None
         else:
             user = session.scalars(select(User).where(User.email == email)).first()
             if user is None or not user.active or not _partnership_active(session, user):
                 check_password_hash(_DUMMY_HASH, password)
-                _count_failure(session, keys, policy, email)
+                count_failure(session, keys, policy, email)
                 result = None
             elif not check_password_hash(user.password_hash, password):
                 audit.record(session, None, "sign_in_failed", actor=user.email, ip=ip)
-                _count_failure(session, keys, policy, user.email)
+                count_failure(session, keys, policy, user.email)
                 result = None
             else:
-                _clear_account_failures(session, email)
+                clear_account_failures(session, email)
                 user.last_sign_in_at = clock.now()
                 audit.record(session, None, "signed_in", actor=user.email, ip=ip)
                 result = signed_in(user)
@@ -282,23 +237,25 @@ def verify_totp(rt: Runtime, user_id: int, code: str, *, ip: str | None = None,
         user = session.get(User, user_id, with_for_update=True)
         if user is None or not user.active or not user.totp_secret or not _partnership_active(session, user):
             return None
-        keys = _throttle_keys(user.email, ip)
-        locked = _locked_until(session, keys)
+        keys = throttle_keys(user.email, ip)
+        locked = locked_until(session, keys)
         if locked is None:
             totp = pyotp.TOTP(user.totp_secret)
             now = clock.now()
             step = _matching_step(totp, code, now)
             if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
                 audit.record(session, None, "totp_failed", actor=user.email, ip=ip)
-                _count_failure(session, keys, policy, user.email)
+                count_failure(session, keys, policy, user.email)
             else:
                 user.totp_last_step = step
                 if user.totp_confirmed_at is None:
                     user.totp_confirmed_at = now
                     audit.record(session, None, "totp_enrolled", actor=user.email)
-                _clear_account_failures(session, user.email)
+                clear_account_failures(session, user.email)
                 audit.record(session, None, "totp_verified", actor=user.email, ip=ip)
                 result = signed_in(user)
+        else:
+            note_refusal(session, keys, user.email, ip)
     if locked is not None:
         raise AccountLocked(locked)
     return result
@@ -349,7 +306,7 @@ def set_temporary_password(rt: Runtime, user_id: int, password: str, *, actor: s
         user.must_change_password = True
         user.credentials_changed_at = clock.now()
         end_sessions(session, user.id, CREDENTIALS_CHANGED)
-        _clear_account_failures(session, user.email)
+        clear_account_failures(session, user.email)
         audit.record(session, None, "password_reset", actor=actor, user=user.email)
 
 
@@ -369,7 +326,7 @@ def change_password(rt: Runtime, user_id: int, current: str, new: str, *, ip: st
         if not check_password_hash(user.password_hash, current):
             # Recorded and counted in this transaction, which then commits: the refusal comes after it.
             audit.record(session, None, "password_change_failed", actor=user.email, ip=ip)
-            _count_failure(session, _throttle_keys(user.email, ip), policy, user.email)
+            count_failure(session, throttle_keys(user.email, ip), policy, user.email)
             wrong_current = True
         else:
             problem = password_problem(new, user.email)

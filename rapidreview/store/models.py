@@ -284,11 +284,13 @@ class SignInThrottle(Base):
     """Failed sign-ins per key ("ip:203.0.113.9"): too many in a window lock the key for a while."""
 
     __tablename__ = "sign_in_throttle"
+    __table_args__ = (Index("ix_sign_in_throttle_window", "window_started_at"),)  # pruning (0012)
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]
+    refused: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # attempts refused while locked
 
 
 class Agency(Base):

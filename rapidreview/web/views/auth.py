@@ -9,15 +9,8 @@ from werkzeug.wrappers import Response
 
 from rapidreview import calendar, clock
 from rapidreview.services import users
-from rapidreview.services.users import (
-    AccountLocked,
-    LockoutPolicy,
-    SignedIn,
-    UserError,
-    authenticate,
-    totp_enrolment,
-    verify_totp,
-)
+from rapidreview.services.sign_in_throttle import AccountLocked, LockoutPolicy
+from rapidreview.services.users import SignedIn, UserError, authenticate, totp_enrolment, verify_totp
 from rapidreview.web import runtime, signed_in_session
 from rapidreview.web.access import PUBLIC, SIGNED_IN, allow
 
