@@ -103,13 +103,37 @@ class Form:
         return example_answers(self.schema)
 
 
+# A real form nests a few levels (an object, a list of rows, a row's fields); validators and the page builder
+# walk schemas recursively, so a file nested thousands deep must be refused before anything walks it.
+MAX_NESTING = 40
+
+
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        contents = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FormError(f"Form file {path} does not exist") from None
+    except RecursionError:
+        raise FormError(f"Form file {path} is nested too deeply: a form may nest at most {MAX_NESTING} levels "
+                        "of objects and lists") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FormError(f"Form file {path} is not valid JSON: {exc}") from exc
+    depth = nesting(contents)
+    if depth > MAX_NESTING:
+        raise FormError(f"Form file {path} is nested {depth} levels deep: a form may nest at most {MAX_NESTING} "
+                        "levels of objects and lists")
+    return contents
+
+
+def nesting(value: Any) -> int:
+    """How many objects and lists deep ``value`` goes, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 def load_registry(forms_dir: Path | str) -> Registry[Any]:

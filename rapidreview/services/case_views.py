@@ -14,13 +14,14 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, defer
 
 from rapidreview import clock
-from rapidreview.services import audit, partnerships
+from rapidreview.services import audit, partnerships, policy
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.users import SignedIn
-from rapidreview.services.worklist import SEE_ALL_CASES, may_see_case, same_partnership
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, Case, Document, HumanTask, OutboxMessage, ProcessFile
 
+# Staff see every case of their partnership in full whatever the facts, so the list does not look them up.
+_STAFF_FACTS = policy.CaseFacts(agency_has_task=False, holds_task=False, break_glass_until=None)
 FILTERS = {"open": "Open", "late": "Late", "submitted": "Submitted", "not_commissioned": "Not commissioned"}
 # What agency staff may see of a case: their own tasks, nothing about other agencies or the report.
 AGENCY_EVENT_TYPES = ("task_ready", "task_completed", "task_cancelled", "timer_fired", "status_changed", "case_started")
@@ -31,6 +32,7 @@ class CaseRow:
     case: Case
     day: int
     late: bool
+    can_open: bool  # administrators and process owners see the list, not what is behind it
 
 
 def _late(rt: Runtime, case: Case, now: datetime) -> bool:
@@ -46,10 +48,16 @@ def list_cases(rt: Runtime, user: SignedIn, status_filter: str | None) -> tuple[
     with transaction(rt.sessions) as session:
         query = (select(Case).options(defer(Case.workflow_json), defer(Case.notification))
                  .where(Case.partnership_id == user.partnership_id).order_by(Case.notified_at.desc()))
-        if user.role not in SEE_ALL_CASES:
-            query = query.where(Case.id.in_(select(HumanTask.case_id).where(HumanTask.agency_id == user.agency_id)))
-        rows = [CaseRow(c, rt.calendar.case_day(c.day_one, now), _late(rt, c, now)) for c in session.scalars(query)
-                if user.role in SEE_ALL_CASES or may_see_case(user, session, c)]
+        lists_all = user.role in (*policy.CASE_STAFF, policy.ADMIN, policy.PROCESS_OWNER)
+        if not lists_all:  # agency staff: only cases their agency has a task in, or that they chair
+            query = query.where(or_(Case.id.in_(select(HumanTask.case_id).where(HumanTask.agency_id == user.agency_id)),
+                                    Case.chair_email == user.email))
+        rows = []
+        for c in session.scalars(query):
+            facts = policy.case_facts(session, user, c) if user.role not in policy.CASE_STAFF else _STAFF_FACTS
+            if policy.lists_case(user, c, facts):
+                rows.append(CaseRow(c, rt.calendar.case_day(c.day_one, now), _late(rt, c, now),
+                                    policy.case_view(user, c, facts) is not None))
     submitted = [r for r in rows if r.case.status == "submitted"]
     rate = (sum(1 for r in submitted if not r.late) / len(submitted)) if submitted else None
     if status_filter == "late":
@@ -71,6 +79,7 @@ class CasePage:
     diagram_files: dict[str, str]
     states: dict[str, dict[str, str]]
     agency_view: bool
+    break_glass: list[AuditEvent]  # administrators who opened the case without a role in it, and why
 
 
 def own_case(session: Session, user: SignedIn, reference: str) -> Case | None:
@@ -79,13 +88,55 @@ def own_case(session: Session, user: SignedIn, reference: str) -> Case | None:
                                               Case.partnership_id == user.partnership_id)).first()
 
 
+class NeedToKnow(Exception):
+    """The person may know the case exists (it is in their list) but not what is in it: an administrator or a
+    process owner with no role in it. ``may_break_glass``: an administrator, who may open it with a reason."""
+
+    def __init__(self, reference: str, may_break_glass: bool) -> None:
+        super().__init__(reference)
+        self.reference, self.may_break_glass = reference, may_break_glass
+
+
+class BreakGlassRefused(ValueError):
+    """Why emergency access was not given, in words for the administrator."""
+
+
+BREAK_GLASS_MIN_REASON = 20
+
+
+def break_glass(rt: Runtime, user: SignedIn, reference: str, reason: str) -> datetime:
+    """An administrator opens ``reference`` for :data:`policy.BREAK_GLASS_FOR`, with a reason that is
+    audited and shown on the case to the staff who run it. Returns until when. LookupError: no such case."""
+    if len(reason) < BREAK_GLASS_MIN_REASON:
+        raise BreakGlassRefused(f"Enter why you need to see this case, in at least {BREAK_GLASS_MIN_REASON} "
+                                "characters: the Partnership Manager will read it")
+    if len(reason) > 2000:
+        raise BreakGlassRefused("Enter a reason of 2,000 characters or fewer")
+    with transaction(rt.sessions) as session:
+        case = own_case(session, user, reference)
+        if case is None or not policy.may_break_glass(user, case):
+            raise LookupError(reference)
+        until = clock.now() + policy.BREAK_GLASS_FOR
+        audit.record(session, case.id, "break_glass", actor=user.email, reason=reason, until=until.isoformat(),
+                     name=user.name)
+        return until
+
+
 def case_page(rt: Runtime, user: SignedIn, reference: str) -> CasePage | None:
+    """The case page; None when the case is not the person's to know of; :class:`NeedToKnow` when they may
+    know of it but not see inside it."""
     now = clock.now()
     with transaction(rt.sessions) as session:
         case = own_case(session, user, reference)
-        if case is None or not may_see_case(user, session, case):
+        if case is None:
             return None
-        agency_view = user.role not in SEE_ALL_CASES and user.email != case.chair_email
+        facts = policy.case_facts(session, user, case)
+        view = policy.case_view(user, case, facts)
+        if view is None:
+            if policy.lists_case(user, case, facts):
+                raise NeedToKnow(case.reference, policy.may_break_glass(user, case))
+            return None
+        agency_view = view == "agency"
         events_q = select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)
         events = list(session.scalars(events_q))
         if agency_view:
@@ -102,8 +153,9 @@ def case_page(rt: Runtime, user: SignedIn, reference: str) -> CasePage | None:
         files = _diagram_files(session, case.process_version_id)
         states = _element_states(rt, case)
         audit.record(session, case.id, "case_viewed", actor=user.email)
+        glass = [] if agency_view else [e for e in events if e.type == "break_glass"]
         return CasePage(case, rt.calendar.case_day(case.day_one, now), _late(rt, case, now), events, documents,
-                        open_tasks, failed, files, states, agency_view)
+                        open_tasks, failed, files, states, agency_view, glass)
 
 
 class _Memo:
@@ -161,9 +213,9 @@ def document_file(rt: Runtime, user: SignedIn, reference: str, document_id: int)
     with transaction(rt.sessions) as session:
         doc = session.get(Document, document_id)
         case = own_case(session, user, reference)
-        if doc is None or case is None or doc.case_id != case.id or not same_partnership(user, case):
+        if doc is None or case is None or doc.case_id != case.id:
             return None
-        if user.role not in SEE_ALL_CASES and user.email != case.chair_email:
+        if not policy.may_read_reports(user, case, policy.case_facts(session, user, case)):
             return None  # reports hold every agency's information
         audit.record(session, case.id, "document_downloaded", actor=user.email, kind=doc.kind, version=doc.version,
                      document_id=doc.id)

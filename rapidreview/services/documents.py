@@ -30,12 +30,11 @@ from rapidreview.documents.docx_check import DOCX_MEDIA_TYPE, UploadRejected, ch
 from rapidreview.documents.pdf import convert_to_pdf
 from rapidreview.documents.render import render_docx
 from rapidreview.documents.report_context import build_report_context, display_datetime
-from rapidreview.services import audit, partnerships
+from rapidreview.services import audit, partnerships, policy
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.users import SignedIn
-from rapidreview.services.worklist import SEE_ALL_CASES, may_see_case, may_work_on, same_partnership
 from rapidreview.store.db import transaction
-from rapidreview.store.models import Case, Document, HumanTask, User
+from rapidreview.store.models import Case, Document, HumanTask
 
 REPORT_KINDS = ("draft_report", "final_draft_report", "final_report", "signed_report")
 AGENDA = "meeting_agenda"
@@ -54,7 +53,6 @@ KIND_NAMES = {
     "signed_report": "Signed report", SIGNED_PDF: "Signed report (PDF)", AGENDA: "Meeting agenda",
     ISF_UPLOAD: "Information sharing form (uploaded)",
 }
-CHAIR_ROLE = "independent_chair"
 
 
 class UnknownDocumentKind(ValueError):
@@ -172,31 +170,19 @@ def _safe(text: str) -> str:
 # -- who may do what -------------------------------------------------------------------------------------
 
 def may_read_reports(user: SignedIn, case: Case) -> bool:
-    """Reports hold every agency's information: staff of the case's partnership who see all its cases, and the
-    case's chair."""
-    return same_partnership(user, case) and (user.role in SEE_ALL_CASES or user.email == case.chair_email)
+    session = object_session(case)
+    assert session is not None
+    return policy.may_read_reports(user, case, policy.case_facts(session, user, case))
 
 
 def may_edit_reports(user: SignedIn, case: Case, session: Session) -> bool:
-    """The Partnership Manager and the case's chair: as for chair tasks (rapidreview.services.worklist), standing
-    chairs act while no chair is appointed or the appointed one has no account (in the case's partnership)."""
-    if not same_partnership(user, case):
-        return False
-    if user.role == "partnership_manager" or (case.chair_email and user.email == case.chair_email):
-        return True
-    if user.role != CHAIR_ROLE:
-        return False
-    return not case.chair_email or session.scalar(
-        select(User.id).where(User.email == case.chair_email, User.active.is_(True),
-                              User.partnership_id == case.partnership_id)) is None
+    return policy.may_edit_reports(user, case, policy.chair_has_account(session, case))
 
 
 def _task_visible(user: SignedIn, task: HumanTask, case: Case) -> bool:
-    # The same rule as the task page: within the partnership, the Partnership Manager, the assignee, or whoever
-    # may work on it.
-    if not same_partnership(user, case) or task.partnership_id != case.partnership_id:
-        return False
-    return user.role == "partnership_manager" or task.assignee == user.email or may_work_on(user, task, case)
+    session = object_session(case)
+    assert session is not None
+    return policy.may_see_task(user, task, case, policy.chair_has_account(session, case))
 
 
 def _case(session: Session, reference: str, user: SignedIn) -> Case | None:
@@ -443,7 +429,7 @@ def task_attachment(rt: Runtime, user: SignedIn, task_id: int, document_id: int)
             return None
         if doc.kind != ISF_UPLOAD or doc.case_id != case.id or doc.agency_id != task.agency_id:
             return None
-        if user.role not in SEE_ALL_CASES and not may_see_case(user, session, case):
+        if policy.case_view(user, case, policy.case_facts(session, user, case)) is None:
             return None
         audit.record(session, case.id, "document_downloaded", actor=user.email, kind=doc.kind, version=doc.version,
                      document_id=doc.id, agency=doc.agency_id)

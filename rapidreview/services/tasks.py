@@ -9,9 +9,11 @@ from typing import Any
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from rapidreview.services import policy
 from rapidreview.services.defaults import computed_defaults
 from rapidreview.services.forms import example_answers, form_schema, form_uischema
 from rapidreview.services.runtime import Runtime
+from rapidreview.services.users import SignedIn
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, HumanTask
 
@@ -44,8 +46,9 @@ class TaskDetail:
     answers: dict[str, Any]
 
 
-def task_detail(rt: Runtime, task_id: int, *, for_page: bool = True) -> TaskDetail | None:
-    """Everything the task page shows: the form, the BPMN's instructions, and the answers to start from.
+def task_detail(rt: Runtime, task_id: int, user: SignedIn, *, for_page: bool = True) -> TaskDetail | None:
+    """Everything the task page shows: the form, the BPMN's instructions, and the answers to start from;
+    None when there is no such task or ``user`` may not see it (:func:`policy.may_see_task`).
 
     ``for_page=False`` (a submission about to complete the task) skips restoring the workflow for the
     instructions and computed defaults: the completion restores it anyway, and once is enough.
@@ -56,6 +59,8 @@ def task_detail(rt: Runtime, task_id: int, *, for_page: bool = True) -> TaskDeta
             return None
         case = session.get(Case, task.case_id)
         assert case is not None
+        if not policy.may_see_task(user, task, case, policy.chair_has_account(session, case)):
+            return None
         schema = registry = uischema = None
         if task.form:
             schema, registry = form_schema(session, case.process_version_id, task.form)

@@ -6,20 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, or_, select, update
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, object_session
 
 from rapidreview import clock
-from rapidreview.services import audit
-from rapidreview.services.roles import PARTNER_ROLES
+from rapidreview.services import audit, policy
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.users import SignedIn, signed_in
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, HumanTask, User
 
-CHAIR_ROLE = "independent_chair"
-LEADS = tuple(PARTNER_ROLES.values())
-SEE_ALL_CASES = ("partnership_manager", "independent_chair", "la_lead", "police_lead", "icb_lead", "la_officer",
-                 "process_owner", "admin")
+CHAIR_ROLE = policy.CHAIR
 
 
 class ClaimError(ValueError):
@@ -30,6 +26,10 @@ class TaskNotFound(ClaimError):
     """No such task in the person's partnership: the view answers 404, so other partnerships' tasks stay unseen."""
 
 
+class TaskClosed(ClaimError):
+    """The task is no longer open, so claiming, releasing or reassigning it changes nothing (409)."""
+
+
 @dataclass(frozen=True)
 class TaskRow:
     task: HumanTask
@@ -38,69 +38,16 @@ class TaskRow:
     overdue: bool
 
 
-def may_work_on(user: SignedIn, task: HumanTask, case: Case, chair_has_account: bool | None = None) -> bool:
-    """May ``user`` claim and complete ``task``? The one rule every view and query relies on.
-
-    ``chair_has_account`` says whether the chair appointed for the case can sign in; when not given it is
-    looked up through the case's session, and assumed true (only the appointed chair) when it cannot be.
-    Nobody works on another partnership's tasks, whatever their role.
-    """
-    if task.role is None or not user.partnership_id == case.partnership_id == task.partnership_id:
-        return False
-    if task.role == CHAIR_ROLE:
-        # The chair appointed for the case gets its chair tasks, whatever their standing role; the standing
-        # Independent Chair covers only when the appointed chair has no account here.
-        if case.chair_email:
-            if user.email == case.chair_email:
-                return True
-            if chair_has_account is None:
-                chair_has_account = _has_account(case)
-            return user.role == CHAIR_ROLE and not chair_has_account
-        return user.role == CHAIR_ROLE
-    if task.role == "statutory_partner":
-        return user.role in LEADS
-    if task.agency_id is not None and user.role in ("agency_practitioner", "agency_manager"):
-        return user.role == task.role and user.agency_id == task.agency_id
-    return user.role == task.role
-
-
-def _has_account(case: Case) -> bool:
-    from sqlalchemy.orm import object_session
-
+def may_work_on(user: SignedIn, task: HumanTask, case: Case) -> bool:
+    """:func:`policy.may_work_on`, looking up the appointed chair's account through the case's session."""
     session = object_session(case)
-    if case.chair_email is None:
-        return False
-    if session is None:
-        return True  # cannot tell: fail closed
-    return session.scalar(_chair_account(case)) is not None
-
-
-def _chair_account(case: Case) -> Select[int]:
-    # An account of the same e-mail in another partnership is not this case's chair.
-    return select(User.id).where(User.email == case.chair_email, User.active.is_(True),
-                                 User.partnership_id == case.partnership_id)
+    has_account = True if session is None else policy.chair_has_account(session, case)  # cannot tell: fail closed
+    return policy.may_work_on(user, task, case, has_account)
 
 
 def chair_has_account(rt: Runtime, case: Case) -> bool:
-    if case.chair_email is None:
-        return False
     with transaction(rt.sessions) as session:
-        return session.scalar(_chair_account(case)) is not None
-
-
-def same_partnership(user: SignedIn, case: Case) -> bool:
-    return user.partnership_id == case.partnership_id
-
-
-def may_see_case(user: SignedIn, session: Session, case: Case) -> bool:
-    if not same_partnership(user, case):
-        return False
-    if user.role in SEE_ALL_CASES or user.email == case.chair_email:
-        return True
-    if user.agency_id is None:
-        return False
-    return session.scalar(select(HumanTask.id).where(HumanTask.case_id == case.id,
-                                                     HumanTask.agency_id == user.agency_id).limit(1)) is not None
+        return policy.chair_has_account(session, case)
 
 
 def _row(rt: Runtime, task: HumanTask, case: Case, now: datetime) -> TaskRow:
@@ -113,7 +60,7 @@ def _row(rt: Runtime, task: HumanTask, case: Case, now: datetime) -> TaskRow:
 
 def _candidates(user: SignedIn) -> list[str]:
     roles = [user.role, CHAIR_ROLE]
-    if user.role in LEADS:
+    if user.role in policy.LEADS:
         roles.append("statutory_partner")
     return roles
 
@@ -203,14 +150,16 @@ def claim(rt: Runtime, task_id: int, user: SignedIn) -> None:
 def release(rt: Runtime, task_id: int, user: SignedIn) -> None:
     with transaction(rt.sessions) as session:
         task, case = _own_task(session, task_id, user)
-        if task.assignee != user.email and user.role != "partnership_manager":
+        if task.state != "ready":
+            raise TaskClosed("This task has already been completed, so it cannot be released")
+        if not policy.may_release(user, task):
             raise ClaimError("Only the person who claimed this task, or the Partnership Manager, can release it")
         task.assignee = None
         audit.record(session, case.id, "task_released", actor=user.email, id=task.element_id, task=task_id)
 
 
 def reassign(rt: Runtime, task_id: int, to_email: str, user: SignedIn) -> None:
-    if user.role != "partnership_manager":
+    if not policy.may_reassign(user):
         raise ClaimError("Only the Partnership Manager can reassign tasks")
     with transaction(rt.sessions) as session:
         found = _own_task(session, task_id, user)

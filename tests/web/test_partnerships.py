@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from rapidreview.services import cases, outbox, partnerships, users, worklist
+from rapidreview.services import cases, outbox, partnerships, policy, users, worklist
 from rapidreview.services.demo import DEMO_PASSWORD
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.tasks import starting_answers
@@ -166,7 +166,7 @@ def test_the_same_role_and_agency_name_do_not_cross_partnerships(app: Flask, run
         forged = users.SignedIn(outsider.id, outsider.email, outsider.name, "agency_practitioner", alpha.agency,
                                 outsider.partnership_id)
         assert not worklist.may_work_on(forged, task, case)
-        assert not worklist.may_see_case(forged, session, case)
+        assert policy.case_view(forged, case, policy.case_facts(session, forged, case)) is None
 
 
 def test_another_partnerships_documents_are_not_found(app: Flask, runtime: Runtime, sides: tuple[Side, Side]) -> None:

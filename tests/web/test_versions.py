@@ -73,3 +73,16 @@ def test_a_scenario_runs_on_the_candidate_and_the_active_version_side_by_side(ap
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page
     assert "Active version 1" in page and page.count("Status: <strong>not_commissioned</strong>") == 2
+
+
+def test_a_form_nested_thousands_of_levels_deep_gets_a_validation_message_not_a_crash(app: Flask) -> None:
+    app.config["PROCESS_LINT"] = False
+    owner = sign_in(app, "owner@demo.example")
+    nested = '{"type": "object", "properties": {"a": ' * 3000 + '{"type": "string"}' + "}}" * 3000
+    form = ('{"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "record_criteria_view.schema.json", '
+            '"type": "object", "properties": {"deep": ' + nested + "}}")
+    response = upload(owner, {"record_criteria_view.schema.json": form.encode()})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "govuk-error-summary" in page
+    assert "nested too deeply" in page or "levels deep" in page
+    assert numbers(app) == [(1, True)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from rapidreview.services import case_views, sessions, users
+from rapidreview.services import case_views, policy, sessions, users
 from rapidreview.services import outbox as outbox_service
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Agency, User
@@ -23,7 +23,7 @@ def _user_form(values: dict[str, str], errors: dict[str, str], status: int = 200
 
 
 @bp.get("/admin/users", endpoint="users")
-@allow("admin")
+@allow(*policy.USER_ADMINS)
 def users_list() -> str:
     with transaction(runtime().sessions) as session:
         # An administrator manages their own partnership's accounts and agencies.
@@ -34,13 +34,13 @@ def users_list() -> str:
 
 
 @bp.get("/admin/users/new")
-@allow("admin")
+@allow(*policy.USER_ADMINS)
 def user_new() -> tuple[str, int]:
     return _user_form({}, {})
 
 
 @bp.post("/admin/users/new")
-@allow("admin")
+@allow(*policy.USER_ADMINS)
 def user_create() -> tuple[str, int] | Response:
     values = {k: request.form.get(k, "").strip() for k in ("email", "name", "role", "agency_id")}
     try:
@@ -54,7 +54,7 @@ def user_create() -> tuple[str, int] | Response:
 
 
 @bp.post("/admin/users/<int:user_id>/active")
-@allow("admin")
+@allow(*policy.USER_ADMINS)
 def user_active(user_id: int) -> Response:
     active = request.form.get("active") == "true"
     if user_id == g.user.id and not active:
@@ -86,7 +86,7 @@ def _account_page(user_id: int, errors: dict[str, str] | None = None, status: in
 
 
 @bp.post("/admin/users/<int:user_id>/sessions/end")
-@allow("admin")
+@allow(*policy.USER_ADMINS)
 def user_sessions_end(user_id: int) -> Response:
     """End one of a person's sessions (``session``) or all of them: they must sign in again."""
     account, _ = _account(user_id)
@@ -100,13 +100,13 @@ def user_sessions_end(user_id: int) -> Response:
 
 
 @bp.get("/admin/users/<int:user_id>")
-@allow("admin")
+@allow(*policy.USER_ADMINS)
 def user(user_id: int) -> tuple[str, int]:
     return _account_page(user_id)
 
 
 @bp.post("/admin/users/<int:user_id>/password")
-@allow("admin")
+@allow(*policy.USER_ADMINS)
 def user_password(user_id: int) -> tuple[str, int] | Response:
     account, _ = _account(user_id)
     try:
@@ -120,7 +120,7 @@ def user_password(user_id: int) -> tuple[str, int] | Response:
 
 
 @bp.post("/admin/users/<int:user_id>/two-factor")
-@allow("admin")
+@allow(*policy.USER_ADMINS)
 def user_two_factor(user_id: int) -> Response:
     account, _ = _account(user_id)
     users.reset_two_factor(runtime(), user_id, actor=g.user.email, partnership_id=g.user.partnership_id)
@@ -130,7 +130,7 @@ def user_two_factor(user_id: int) -> Response:
 
 
 @bp.route("/admin/agencies", methods=["GET", "POST"])
-@allow("admin")
+@allow(*policy.USER_ADMINS)
 def agencies() -> tuple[str, int] | Response:
     errors: dict[str, str] = {}
     values = {k: request.form.get(k, "").strip() for k in ("id", "name", "contact_email", "manager_email")}
@@ -154,7 +154,7 @@ def _own_message(message_id: int) -> None:
 
 
 @bp.post("/outbox/<int:message_id>/retry")
-@allow("partnership_manager", "admin")
+@allow(*policy.OUTBOX_READERS)
 def outbox_retry(message_id: int) -> Response:
     _own_message(message_id)
     try:
@@ -166,7 +166,7 @@ def outbox_retry(message_id: int) -> Response:
 
 
 @bp.post("/outbox/<int:message_id>/cancel")
-@allow("partnership_manager", "admin")
+@allow(*policy.OUTBOX_READERS)
 def outbox_cancel(message_id: int) -> Response:
     _own_message(message_id)
     try:
@@ -179,7 +179,7 @@ def outbox_cancel(message_id: int) -> Response:
 
 
 @bp.get("/outbox")
-@allow("partnership_manager", "admin")
+@allow(*policy.OUTBOX_READERS)
 def outbox() -> str:
     return render_template("admin/outbox.html", title="Outbox",
                            rows=case_views.outbox_messages(runtime(), g.user.partnership_id),

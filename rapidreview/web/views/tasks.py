@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from rapidreview.services import cases, worklist
+from rapidreview.services import cases, policy, worklist
 from rapidreview.services.forms import FormAnswersError
 from rapidreview.services.tasks import TaskDetail, save_draft, task_detail
 from rapidreview.web import runtime
@@ -44,18 +44,10 @@ def worklist_page() -> str:
 
 
 def _visible(detail: TaskDetail | None) -> TaskDetail:
-    """Only people who may work on a task (and the Partnership Manager), of the task's partnership, see it;
-    others get 404."""
+    """The task, if there is one the person may see; 404 otherwise, so nobody learns what exists."""
     if detail is None:
         abort(404)
-    user = g.user
-    if not worklist.same_partnership(user, detail.case) or detail.task.partnership_id != user.partnership_id:
-        abort(404)
-    if user.role == "partnership_manager" or detail.task.assignee == user.email:
-        return detail
-    if worklist.may_work_on(user, detail.task, detail.case, worklist.chair_has_account(runtime(), detail.case)):
-        return detail
-    abort(404)
+    return detail
 
 
 def _render(detail: TaskDetail, answers: dict[str, Any] | None, errors: list[Any], status: int = 200,
@@ -66,26 +58,26 @@ def _render(detail: TaskDetail, answers: dict[str, Any] | None, errors: list[Any
                            summary=summary, errors=errors, problem=problem,
                            can_complete=detail.task.state == "ready" and detail.task.assignee == g.user.email,
                            eligible=worklist.eligible_users(runtime(), detail.task.id, g.user.partnership_id)
-                           if g.user.role == "partnership_manager" and detail.task.state == "ready" else []), status
+                           if policy.may_reassign(g.user) and detail.task.state == "ready" else []), status
 
 
 @bp.get("/tasks/<int:task_id>")
 @allow(SIGNED_IN)
 def show(task_id: int) -> tuple[str, int]:
-    detail = _visible(task_detail(runtime(), task_id))
+    detail = _visible(task_detail(runtime(), task_id, g.user))
     # None (not {}) lets the form show each field's schema default for a task nobody has started.
     return _render(detail, detail.answers or None, [])
 
 
 def _for_page(detail: TaskDetail, task_id: int) -> TaskDetail:
-    return task_detail(runtime(), task_id) or detail
+    return task_detail(runtime(), task_id, g.user) or detail
 
 
 @bp.post("/tasks/<int:task_id>")
 @allow(SIGNED_IN)
 def submit(task_id: int) -> tuple[str, int] | Response:
     # Without the workflow: completing restores it once; only a page shown again needs the instructions.
-    detail = _visible(task_detail(runtime(), task_id, for_page=False))
+    detail = _visible(task_detail(runtime(), task_id, g.user, for_page=False))
     if detail.task.state != "ready":
         flash("This task has already been completed.")
         return redirect(url_for("tasks.show", task_id=task_id))
@@ -135,13 +127,15 @@ def release(task_id: int) -> Response:
         flash("The task is back in the available list.", "success")
     except worklist.TaskNotFound:
         abort(404)
+    except worklist.TaskClosed as exc:
+        abort(409, description=str(exc))
     except worklist.ClaimError as exc:
         flash(str(exc))
     return redirect(url_for("tasks.worklist"))
 
 
 @bp.post("/tasks/<int:task_id>/reassign")
-@allow("partnership_manager")
+@allow(policy.PARTNERSHIP_MANAGER)
 def reassign(task_id: int) -> Response:
     try:
         worklist.reassign(runtime(), task_id, request.form.get("assignee", ""), g.user)

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from rapidreview.config import PROJECT_ROOT
 from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessDefinitionError
-from rapidreview.services import case_migration
+from rapidreview.services import case_migration, policy
 from rapidreview.services import process_versions as versions
 from rapidreview.services.forms import form_schema, form_uischema
 from rapidreview.services.validation import Problem
@@ -24,8 +24,7 @@ from rapidreview.web.access import allow
 from rapidreview.web.schema_forms import build_fields
 
 bp = Blueprint("versions", __name__)
-READERS = ("process_owner", "admin")
-OWNER = "process_owner"
+READERS = policy.VERSION_READERS
 SCENARIOS = PROJECT_ROOT / "scenarios"
 MAX_UPLOAD = 5 * 1024 * 1024
 # Checking a case restores its workflow: a page checks this many; the command line has no limit.
@@ -41,7 +40,7 @@ def _scenarios() -> list[str]:
 def index() -> str:
     with transaction(runtime().sessions) as session:
         rows = versions.list_versions(session)
-    return render_template("versions/list.html", title="Process versions", rows=rows, can_change=g.user.role == OWNER)
+    return render_template("versions/list.html", title="Process versions", rows=rows, can_change=policy.may_change_versions(g.user))
 
 
 def _deploy_form(note: str, problems: list[Problem], status: int = 200) -> tuple[str, int]:
@@ -51,13 +50,13 @@ def _deploy_form(note: str, problems: list[Problem], status: int = 200) -> tuple
 
 
 @bp.get("/process/deploy")
-@allow(OWNER)
+@allow(*policy.VERSION_OWNERS)
 def deploy_form() -> tuple[str, int]:
     return _deploy_form("", [])
 
 
 @bp.post("/process/deploy")
-@allow(OWNER)
+@allow(*policy.VERSION_OWNERS)
 def deploy() -> tuple[str, int] | Response:
     note = request.form.get("note", "").strip()
     uploaded: dict[str, bytes] = {}
@@ -113,7 +112,7 @@ def _page(number: int, trial: dict[str, Any] | None = None, trial_error: str | N
     return render_template("versions/show.html", title=f"Process version {number}", version=version, diff=diff,
                            previous=previous, forms=forms, diagram_json=json.dumps(diagram), active=active,
                            scenarios=_scenarios(), trial=trial, trial_error=trial_error,
-                           can_change=g.user.role == OWNER, errors=bool(trial_error)), status
+                           can_change=policy.may_change_versions(g.user), errors=bool(trial_error)), status
 
 
 @bp.get("/process/versions/<int:number>")
@@ -130,7 +129,7 @@ def _timeline(result: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.post("/process/versions/<int:number>/try")
-@allow(OWNER)
+@allow(*policy.VERSION_OWNERS)
 def try_scenario(number: int) -> tuple[str, int]:
     name = request.form.get("scenario", "")
     if name not in _scenarios():
@@ -159,7 +158,7 @@ def try_scenario(number: int) -> tuple[str, int]:
 
 
 @bp.post("/process/versions/<int:number>/activate")
-@allow(OWNER)
+@allow(*policy.VERSION_OWNERS)
 def activate(number: int) -> Response:
     try:
         version = versions.activate_version(runtime(), number, actor=g.user.email,
@@ -216,11 +215,11 @@ def moves(number: int) -> tuple[str, int] | Response:
     checks = checks[:MOVE_PAGE_LIMIT]
     return render_template("versions/moves.html", title=f"Move open cases to version {number}", number=number,
                            checks=checks, movable=[c for c in checks if c.can_move], more=more,
-                           limit=MOVE_PAGE_LIMIT, can_change=g.user.role == OWNER), 200
+                           limit=MOVE_PAGE_LIMIT, can_change=policy.may_change_versions(g.user)), 200
 
 
 @bp.post("/process/versions/<int:number>/moves")
-@allow(OWNER)
+@allow(*policy.VERSION_OWNERS)
 def move(number: int) -> Response:
     references = [r for r in request.form.getlist("reference") if r]
     if not references:
