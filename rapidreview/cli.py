@@ -10,10 +10,23 @@ from rapidreview.commands import calendar, mail, move, operate, partnership, sec
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rapidreview", description="Run statutory Rapid Reviews on a BPMN engine.")
+    parser.add_argument("--version", action="version", version=f"rapidreview {installed_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (calendar, simulate, operate, move, web, mail, security, partnership):
         module.register(subparsers)
     return parser
+
+
+def installed_version() -> str:
+    """The installed distribution's version; in a checkout without an install, the package's own."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import rapidreview
+
+    try:
+        return version("rapidreview")
+    except PackageNotFoundError:
+        return rapidreview.__version__
 
 
 def main(argv: list[str] | None = None) -> int:

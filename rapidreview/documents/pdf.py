@@ -44,7 +44,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from rapidreview.config import PROJECT_ROOT
+from rapidreview import resources
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ INSTALL_HINT = (
     f"fonts-crosextra-carlito) or set {SOFFICE_ENV} to the soffice binary"
 )
 # The converter's virtualenv `make setup` creates (from Debian's Python, which has LibreOffice's bridge).
-LOCAL_UNOSERVER = PROJECT_ROOT / ".unoserver" / "bin" / "unoserver"
+LOCAL_UNOSERVER = resources.CHECKOUT_DIR / ".unoserver" / "bin" / "unoserver"
 
 _counts: collections.Counter[str] = collections.Counter()
 _counts_lock = threading.Lock()

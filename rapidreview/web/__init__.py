@@ -12,8 +12,8 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
-from rapidreview import clock
-from rapidreview.config import PROJECT_ROOT, Settings, from_environment
+from rapidreview import clock, resources
+from rapidreview.config import Settings, from_environment
 from rapidreview.services.partnerships import display_name
 from rapidreview.services.runtime import Runtime, build_runtime
 from rapidreview.services.users import ROLES, get_user
@@ -22,11 +22,8 @@ from rapidreview.web.access import PUBLIC, allow, permits, rule_of
 from rapidreview.web.config import CONFIGS, Config
 
 HERE = Path(__file__).resolve().parent
-NODE_MODULES = PROJECT_ROOT / "node_modules"
-VENDOR = {
-    "govuk": NODE_MODULES / "govuk-frontend" / "dist" / "govuk",
-    "bpmn-js": NODE_MODULES / "bpmn-js" / "dist",
-}
+# The vendored front-end files (resources.VENDOR_FILES): node_modules/ in a checkout, a copy in the package.
+VENDOR = {name: resources.vendor_dir(name) for name in resources.VENDOR_FILES}
 
 
 def create_app(config: str | type[Config] = "production", *, settings: Settings | None = None,
