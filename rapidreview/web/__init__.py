@@ -20,6 +20,7 @@ from rapidreview.services.users import ROLES, get_user
 from rapidreview.store.db import transaction
 from rapidreview.web.access import PUBLIC, allow, permits, rule_of
 from rapidreview.web.config import CONFIGS, Config
+from rapidreview.web.proxy import trust_proxies, trusted_proxies
 
 HERE = Path(__file__).resolve().parent
 # The vendored front-end files (resources.VENDOR_FILES): node_modules/ in a checkout, a copy in the package.
@@ -30,6 +31,7 @@ def create_app(config: str | type[Config] = "production", *, settings: Settings 
                runtime: Runtime | None = None) -> Flask:
     app = Flask(__name__, static_folder=str(HERE / "static"), static_url_path="/static")
     app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
+    trust_proxies(app, app.config.get("TRUSTED_PROXIES", trusted_proxies()))
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("set RAPIDREVIEW_SECRET_KEY (a long random string) to run the web app in production")
     rt = runtime or build_runtime(settings or from_environment())
