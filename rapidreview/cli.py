@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rapidreview.commands import calendar, mail, move, operate, partnership, security, simulate, web
+from rapidreview.commands import backup, calendar, mail, move, operate, partnership, security, simulate, web
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rapidreview", description="Run statutory Rapid Reviews on a BPMN engine.")
     parser.add_argument("--version", action="version", version=f"rapidreview {installed_version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (calendar, simulate, operate, move, web, mail, security, partnership):
+    for module in (calendar, simulate, operate, move, web, mail, security, partnership, backup):
         module.register(subparsers)
     return parser
 
