@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from rapidreview.commands import backup, calendar, mail, move, operate, partnership, security, simulate, web
+from rapidreview.config import ConfigError
+from rapidreview.observability import configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +33,11 @@ def installed_version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        configure_logging()
+    except ConfigError as exc:
+        print(f"rapidreview: error: {exc}", file=sys.stderr)
+        return 2
     return int(args.handler(args))
 
 

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from rapidreview import clock, resources
 from rapidreview.config import Settings, from_environment
+from rapidreview.observability import configure_logging
 from rapidreview.services.partnerships import display_name
 from rapidreview.services.runtime import Runtime, build_runtime
 from rapidreview.services.users import ROLES, get_user
@@ -32,6 +33,8 @@ def create_app(config: str | type[Config] = "production", *, settings: Settings 
     app = Flask(__name__, static_folder=str(HERE / "static"), static_url_path="/static")
     app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
     trust_proxies(app, app.config.get("TRUSTED_PROXIES", trusted_proxies()))
+    if not app.config["TESTING"]:
+        configure_logging()  # RAPIDREVIEW_LOG_FORMAT / _LEVEL, as the commands and the scheduler do
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("set RAPIDREVIEW_SECRET_KEY (a long random string) to run the web app in production")
     rt = runtime or build_runtime(settings or from_environment())
@@ -99,9 +102,9 @@ def _event_text(event: Any) -> tuple[str, str]:
 
 
 def _register(app: Flask) -> None:
-    from rapidreview.web.views import admin, auth, cases, documents, health, pages, tasks, versions
+    from rapidreview.web.views import admin, auth, cases, documents, health, metrics, pages, tasks, versions
 
-    for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, health.bp, versions.bp, documents.bp):
+    for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, health.bp, metrics.bp, versions.bp, documents.bp):
         app.register_blueprint(blueprint)
 
     @app.get("/assets/<path:filename>")
