@@ -51,8 +51,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="safety-net polling interval (default 30); wake-ups come from the database at once")
     sched.set_defaults(handler=scheduler_cmd)
 
+    check = subparsers.add_parser("check", help="after a deploy: database, migrations, scheduler, a PDF and an e-mail")
+    check.add_argument("--mail-to", metavar="ADDRESS", help="send a test e-mail here (without it, mail is not checked)")
+    check.add_argument("--no-pdf", action="store_true", help="skip the PDF conversion")
+    check.set_defaults(handler=check_cmd)
+
     status = subparsers.add_parser("status", help="scheduler heartbeat, next wake-up, overdue timers, outbox backlog")
-    status.add_argument("--json", action="store_true", help="print JSON (what /healthz shows)")
+    status.add_argument("--json", action="store_true", help="print JSON (for monitoring scripts)")
     status.set_defaults(handler=status_cmd)
 
 
@@ -216,3 +221,26 @@ def status_cmd(args: argparse.Namespace) -> int:
         rt.close()
     print(json.dumps(status, indent=2) if args.json else render(status))
     return 0 if status["ok"] else 1
+
+
+def check_cmd(args: argparse.Namespace) -> int:
+    """Exit 0 when every check passed, 1 naming those that failed, 2 on a bad setting."""
+    from rapidreview.services.smoke_check import run_checks
+
+    try:
+        rt = build_runtime(from_environment(), migrate=False)
+    except ConfigError as exc:
+        return _fail(exc)
+    try:
+        results = run_checks(rt, mail_to=args.mail_to, pdf=not args.no_pdf)
+    finally:
+        rt.close()
+    for result in results:
+        print(f"{'ok    ' if result.ok else 'FAILED'} {result.name}: {result.detail}")
+    if not args.mail_to:
+        print("note: mail was not checked (give --mail-to ADDRESS)")
+    failed = [r.name for r in results if not r.ok]
+    if failed:
+        print(f"rapidreview: check failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
