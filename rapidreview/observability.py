@@ -88,6 +88,8 @@ def configure_logging(environ: Mapping[str, str] | None = None) -> None:
     handler._rapidreview = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic announces its dialect on every connection; `db upgrade` names the migrations it applies itself.
+    logging.getLogger("alembic.runtime.migration").setLevel(max(level, logging.WARNING))
 
 
 # -- case events: logged and counted once committed -----------------------------------------------------------
