@@ -72,19 +72,24 @@ def _scheduler(rt: Runtime) -> str:
 def _pdf(settings: Settings) -> str:
     from docx import Document as Docx
 
-    from rapidreview.documents.pdf import convert_to_pdf, warm_server
+    from rapidreview.documents import pdf as converter
 
     with tempfile.TemporaryDirectory(prefix="rapidreview-check-") as scratch:
         source = Path(scratch) / "check.docx"
         document = Docx()
         document.add_paragraph("Rapid Review: PDF conversion check")
         document.save(str(source))
+        warm_before = converter._counts["warm"]  # which converter did it: the warm one can fall back to cold
         started = datetime.now(UTC)
-        pdf = convert_to_pdf(source, Path(scratch), timeout=settings.pdf_timeout_s)
+        pdf = converter.convert_to_pdf(source, Path(scratch), timeout=settings.pdf_timeout_s)
         if not pdf.read_bytes().startswith(b"%PDF"):
             raise RuntimeError("the converter produced a file that is not a PDF")
         seconds = (datetime.now(UTC) - started).total_seconds()
-    return f"converted in {seconds:.1f} s ({'warm converter ' + str(warm_server()) if warm_server() else 'cold LibreOffice'})"
+    if converter._counts["warm"] > warm_before:
+        return f"converted in {seconds:.1f} s by the warm converter at {converter.warm_server()}"
+    note = f"; the warm converter at {converter.warm_server()} did not answer (see the log)" \
+        if converter.warm_server() else ""
+    return f"converted in {seconds:.1f} s by a fresh LibreOffice{note}"
 
 
 def _mail(settings: Settings, to: str) -> str:
