@@ -15,7 +15,7 @@ UNOSERVER_PORT ?= 2003
 UNO_PORT ?= 2002
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system-deps warm-converter unoserver run demo test test-sqlite test-postgres lint bench bench-quick clean
+.PHONY: wheel help setup system-deps warm-converter unoserver run demo test test-sqlite test-postgres lint bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -68,6 +68,11 @@ unoserver: warm-converter ## run the warm PDF converter on 127.0.0.1:2003 (UNOSE
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $@
+
+wheel: $(BIN)/rapidreview node_modules/.installed ## build dist/rapidreview-VERSION-py3-none-any.whl for installing on a server (docs/operations.md)
+	rm -rf build
+	$(BIN)/pip wheel --no-deps --quiet --wheel-dir dist .
+	@ls dist/rapidreview-*.whl
 
 run: setup ## set up and start the web app on http://127.0.0.1:5000 (SQLite, scheduler in-process, mail as .eml files)
 	$(BIN)/rapidreview run

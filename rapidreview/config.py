@@ -12,7 +12,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from rapidreview import resources
+
+# The source checkout (tests and tools read its folders); the app itself finds its files through resources.
+PROJECT_ROOT = resources.CHECKOUT_DIR
 
 NATIONAL_PANEL_MAILBOX = "Mailbox.NationalReviewPanel@education.gov.uk"
 MAIL_TRANSPORTS = ("file", "smtp", "ews", "graph")
@@ -80,11 +83,11 @@ class GraphSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'rapidreview.db'}"
-    data_dir: Path = PROJECT_ROOT / "var"
-    bpmn_dir: Path = PROJECT_ROOT / "bpmn"
-    forms_dir: Path = PROJECT_ROOT / "forms"
-    templates_dir: Path = PROJECT_ROOT / "templates"
+    database_url: str = field(default_factory=lambda: f"sqlite:///{resources.default_data_dir() / 'rapidreview.db'}")
+    data_dir: Path = field(default_factory=resources.default_data_dir)
+    bpmn_dir: Path = field(default_factory=lambda: resources.path("bpmn"))
+    forms_dir: Path = field(default_factory=lambda: resources.path("forms"))
+    templates_dir: Path = field(default_factory=lambda: resources.path("templates"))
     main_process_id: str = "rapid_review"
     partnership_name: str = "Safeguarding Children Partnership"
     partnership_contact_name: str = "Partnership Manager"

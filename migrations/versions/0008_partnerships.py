@@ -23,6 +23,9 @@ revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
+# The release before this one inserts rows without partnership_id, which is NOT NULL from here on: stop the
+# services before upgrading across it (rapidreview.store.schema_revisions, docs/operations.md).
+breaks_running_release = True
 
 READY = sa.text("state = 'ready'")
 TABLES = ("users", "agencies", "cases", "human_tasks")

@@ -13,14 +13,17 @@ from rapidreview.config import ConfigError, from_environment
 from rapidreview.engine.process import ProcessDefinitionError
 from rapidreview.services import process_versions as versions
 from rapidreview.services.runtime import build_runtime
-from rapidreview.services.validation import Problem, validate_files
-from rapidreview.store.db import transaction
+from rapidreview.services.validation import Problem, lint_skipped, validate_files
+from rapidreview.store import schema_revisions
+from rapidreview.store.db import migrate, transaction
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     db = subparsers.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    db_sub.add_parser("upgrade", help="apply the database migrations").set_defaults(handler=upgrade)
+    db_sub.add_parser("upgrade", help="apply the database migrations and say which").set_defaults(handler=upgrade)
+    db_sub.add_parser("status", help="the database's migration, and those still to apply (exit 1 when any)"
+                      ).set_defaults(handler=db_status)
 
     validate = subparsers.add_parser("validate", help="check process files and forms before deploying them")
     validate.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="process folders or files (default: bpmn/)")
@@ -48,8 +51,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="safety-net polling interval (default 30); wake-ups come from the database at once")
     sched.set_defaults(handler=scheduler_cmd)
 
+    check = subparsers.add_parser("check", help="after a deploy: database, migrations, scheduler, a PDF and an e-mail")
+    check.add_argument("--mail-to", metavar="ADDRESS", help="send a test e-mail here (without it, mail is not checked)")
+    check.add_argument("--no-pdf", action="store_true", help="skip the PDF conversion")
+    check.set_defaults(handler=check_cmd)
+
     status = subparsers.add_parser("status", help="scheduler heartbeat, next wake-up, overdue timers, outbox backlog")
-    status.add_argument("--json", action="store_true", help="print JSON (what /healthz shows)")
+    status.add_argument("--json", action="store_true", help="print JSON (for monitoring scripts)")
     status.set_defaults(handler=status_cmd)
 
 
@@ -60,11 +68,51 @@ def _fail(exc: Exception) -> int:
 
 def upgrade(args: argparse.Namespace) -> int:
     try:
-        build_runtime(from_environment()).close()
+        rt = build_runtime(from_environment(), migrate=False)
     except ConfigError as exc:
         return _fail(exc)
-    print("database is up to date")
+    try:
+        before = schema_revisions.current_of(rt.database)
+        applied = migrate(rt.database)
+        after = schema_revisions.current_of(rt.database)
+    finally:
+        rt.close()
+    if not applied:
+        known = after is None or schema_revisions.is_known(after)
+        print(f"database is up to date at {after}" if known else
+              f"database is at {after}, newer than this release ({schema_revisions.head()}): nothing applied")
+        return 0
+    print(f"{'created the database schema' if before is None else f'migrated from {before}'}: "
+          f"applied {len(applied)} migration{'s' if len(applied) != 1 else ''}")
+    for migration in applied:
+        print(f"  {migration}")
+    print(f"database is at {after}")
     return 0
+
+
+def db_status(args: argparse.Namespace) -> int:
+    try:
+        rt = build_runtime(from_environment(), migrate=False)
+    except ConfigError as exc:
+        return _fail(exc)
+    try:
+        at = schema_revisions.current_of(rt.database)
+        todo = schema_revisions.pending(rt.database)
+    except LookupError as exc:
+        print(f"{exc}; this release is at {schema_revisions.head()}")
+        return 0
+    finally:
+        rt.close()
+    print(f"database at {at or 'nothing (empty database)'}; this release needs {schema_revisions.head()}")
+    if not todo:
+        print("nothing to apply")
+        return 0
+    print(f"{len(todo)} to apply with `rapidreview db upgrade`:")
+    for migration in todo:
+        note = "  (stop the services first: the running release cannot use the result)" \
+            if migration.breaks_running_release else ""
+        print(f"  {migration}{note}")
+    return 1
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -87,6 +135,9 @@ def validate_cmd(args: argparse.Namespace) -> int:
         return 1
     names = ", ".join(sorted(p.split("/", 1)[1] for p in files if p.startswith("bpmn/")))
     print(f"valid: {names} with {sum(p.startswith('forms/') for p in files)} form files")
+    if not args.no_lint and lint_skipped():
+        print("note: bpmnlint is not part of an installed package, so its rules were not checked "
+              "(run `rapidreview validate` in a checkout with `npm ci` done for them)", file=sys.stderr)
     return 0
 
 
@@ -170,3 +221,26 @@ def status_cmd(args: argparse.Namespace) -> int:
         rt.close()
     print(json.dumps(status, indent=2) if args.json else render(status))
     return 0 if status["ok"] else 1
+
+
+def check_cmd(args: argparse.Namespace) -> int:
+    """Exit 0 when every check passed, 1 naming those that failed, 2 on a bad setting."""
+    from rapidreview.services.smoke_check import run_checks
+
+    try:
+        rt = build_runtime(from_environment(), migrate=False)
+    except ConfigError as exc:
+        return _fail(exc)
+    try:
+        results = run_checks(rt, mail_to=args.mail_to, pdf=not args.no_pdf)
+    finally:
+        rt.close()
+    for result in results:
+        print(f"{'ok    ' if result.ok else 'FAILED'} {result.name}: {result.detail}")
+    if not args.mail_to:
+        print("note: mail was not checked (give --mail-to ADDRESS)")
+    failed = [r.name for r in results if not r.ok]
+    if failed:
+        print(f"rapidreview: check failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0

@@ -8,7 +8,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from rapidreview.config import PROJECT_ROOT, ConfigError, from_environment
+from rapidreview.config import ConfigError, from_environment
 from rapidreview.documents.pdf import PdfConversionError
 from rapidreview.engine.process import ProcessDefinitionError
 from rapidreview.engine.runtime import EngineError
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = from_environment()
         scenario = load_scenario(args.scenario)
-        out = args.out or PROJECT_ROOT / "out" / f"{args.scenario.stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        out = args.out or Path("out") / f"{args.scenario.stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
         if out.exists() and any(out.iterdir()):
             raise ScenarioError(f"{out} is not empty; choose another --out folder so earlier results are kept")
         result = simulate(scenario, bpmn_dir=args.bpmn or settings.bpmn_dir, forms_dir=args.forms or settings.forms_dir,

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from rapidreview.config import PROJECT_ROOT
+from rapidreview import observability, resources
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ INSTALL_HINT = (
     f"fonts-crosextra-carlito) or set {SOFFICE_ENV} to the soffice binary"
 )
 # The converter's virtualenv `make setup` creates (from Debian's Python, which has LibreOffice's bridge).
-LOCAL_UNOSERVER = PROJECT_ROOT / ".unoserver" / "bin" / "unoserver"
+LOCAL_UNOSERVER = resources.CHECKOUT_DIR / ".unoserver" / "bin" / "unoserver"
 
 _counts: collections.Counter[str] = collections.Counter()
 _counts_lock = threading.Lock()
@@ -119,13 +119,24 @@ def convert_to_pdf(docx: Path, out_dir: Path, *, timeout: float = 120, pdfa: boo
     and well, else (or when it fails) cold. Raises :class:`PdfConversionError` as :func:`convert_cold` does."""
     server = warm_server()
     if server is not None and _warm.usable():
+        started = time.monotonic()
         try:
-            return convert_warm(docx, out_dir, server=server, timeout=min(timeout, warm_timeout()), pdfa=pdfa)
+            converted = convert_warm(docx, out_dir, server=server, timeout=min(timeout, warm_timeout()), pdfa=pdfa)
+            observability.pdf_converted("warm", time.monotonic() - started)
+            return converted
         except PdfConversionError as exc:
             _warm.failed()
             _count("warm_failed")
+            observability.pdf_converted("warm", None)
             log.warning("%s; converting with a fresh LibreOffice instead", exc)
-    return convert_cold(docx, out_dir, timeout=timeout, pdfa=pdfa)
+    started = time.monotonic()
+    try:
+        converted = convert_cold(docx, out_dir, timeout=timeout, pdfa=pdfa)
+    except PdfConversionError:
+        observability.pdf_converted("cold", None)
+        raise
+    observability.pdf_converted("cold", time.monotonic() - started)
+    return converted
 
 
 def convert_cold(docx: Path, out_dir: Path, *, timeout: float = 120, pdfa: bool = True) -> Path:

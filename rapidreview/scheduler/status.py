@@ -1,4 +1,4 @@
-"""What the schedulers are doing: ``rapidreview status [--json]`` and the web app's /healthz.
+"""What the schedulers are doing: ``rapidreview status [--json]`` and the administrators' Service status page.
 
 ``collect(rt)`` returns plain JSON-ready data. ``ok`` is False when something needs a person: no
 scheduler alive, a timer overdue by more than a minute, a failing step, or an e-mail that will not go.
@@ -11,7 +11,7 @@ from typing import Any
 
 from rapidreview import clock
 from rapidreview.scheduler.main import HEARTBEAT_SECONDS
-from rapidreview.services import outbox, scheduling
+from rapidreview.services import case_views, outbox, scheduling
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.db import transaction
 
@@ -20,16 +20,19 @@ LISTED_LATE_AFTER = timedelta(seconds=5)  # a timer a moment past due is being f
 PROBLEM_LATE_AFTER = timedelta(minutes=1)
 
 
-def collect(rt: Runtime) -> dict[str, Any]:
+def collect(rt: Runtime, partnership_id: int | None = None) -> dict[str, Any]:
+    """The whole deployment's status; with ``partnership_id``, that partnership's cases and messages only (the
+    schedulers and the next wake-up are the deployment's either way)."""
     now = clock.now()
     with transaction(rt.sessions) as session:
+        scope = None if partnership_id is None else case_views.outbox_scope(session, partnership_id)
         beats = scheduling.heartbeats(session)
-        overdue_count, overdue = scheduling.overdue_timers(session, now, LISTED_LATE_AFTER)
-        failing_count, failing = scheduling.failing_cases(session)
+        overdue_count, overdue = scheduling.overdue_timers(session, now, LISTED_LATE_AFTER, partnership_id=partnership_id)
+        failing_count, failing = scheduling.failing_cases(session, partnership_id=partnership_id)
         next_case = scheduling.next_case_wake(session)
-        mail = outbox.backlog(session)
-        failed_mail = outbox.failed_messages(session)
-        retrying_mail = outbox.retrying_messages(session)
+        mail = outbox.backlog(session, scope)
+        failed_mail = outbox.failed_messages(session, scope=scope)
+        retrying_mail = outbox.retrying_messages(session, scope=scope)
 
     schedulers = [{
         "name": b.name, "mode": b.mode, "started_at": _iso(b.started_at), "heartbeat_at": _iso(b.beat_at),

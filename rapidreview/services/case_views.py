@@ -222,7 +222,7 @@ def document_file(rt: Runtime, user: SignedIn, reference: str, document_id: int)
         return rt.settings.documents_dir / doc.path, doc
 
 
-def _outbox_scope(session: Session, partnership_id: int) -> ColumnElement[bool]:
+def outbox_scope(session: Session, partnership_id: int) -> ColumnElement[bool]:
     """A partnership's messages are those of its cases. Messages of no case (a `rapidreview mail test`) are the
     deployment's, shown to the default partnership, whose staff run the deployment."""
     own = Case.partnership_id == partnership_id
@@ -234,7 +234,7 @@ def _outbox_scope(session: Session, partnership_id: int) -> ColumnElement[bool]:
 def outbox_messages(rt: Runtime, partnership_id: int, limit: int = 200) -> list[dict[str, Any]]:
     with transaction(rt.sessions) as session:
         rows = session.execute(select(OutboxMessage, Case.reference).outerjoin(Case, Case.id == OutboxMessage.case_id)
-                               .where(_outbox_scope(session, partnership_id))
+                               .where(outbox_scope(session, partnership_id))
                                .order_by(OutboxMessage.id.desc()).limit(limit))
         return [{"message": m, "reference": reference} for m, reference in rows]
 
@@ -243,4 +243,4 @@ def outbox_message_visible(rt: Runtime, partnership_id: int, message_id: int) ->
     """May staff of ``partnership_id`` see (and so retry or cancel) this message? The Outbox page's rule."""
     with transaction(rt.sessions) as session:
         return session.scalar(select(OutboxMessage.id).outerjoin(Case, Case.id == OutboxMessage.case_id)
-                              .where(OutboxMessage.id == message_id, _outbox_scope(session, partnership_id))) is not None
+                              .where(OutboxMessage.id == message_id, outbox_scope(session, partnership_id))) is not None

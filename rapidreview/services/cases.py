@@ -8,6 +8,7 @@ the human-task rows, appends audit events, queues outbox messages and stores the
 from __future__ import annotations
 
 import errno
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from rapidreview.services.roles import PARTNERS, role_for
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, HumanTask
+
+logger = logging.getLogger(__name__)
 
 OPEN, NOT_COMMISSIONED, SUBMITTED = "open", "not_commissioned", "submitted"
 LCSPR_DECISION_TASK = "record_meeting_outcomes"
@@ -127,8 +130,19 @@ def start_case(rt: Runtime, notification: Notification, *, actor: str, partnersh
             workflow, result = rt.engine.start(compiled, start_data, CaseOperators(rt, session, case))
             _after_step(session, rt, case, workflow, result, actor)
             return case.id
-    except IntegrityError:
-        raise CaseError(f"a case with reference {notification.reference!r} already exists") from None
+    except IntegrityError as exc:
+        # Only a taken reference is the person's to fix; any other violation (a schema the code does not
+        # match, during an upgrade) is the operator's, so it is logged and reported as a fault.
+        with transaction(rt.sessions) as session:
+            taken = session.scalar(select(Case.id).where(Case.reference == notification.reference)) is not None
+        if taken:
+            raise CaseError(f"a case with reference {notification.reference!r} already exists") from None
+        # The first line only: the rest of the driver's message can quote the row, with the child's name.
+        reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+        logger.error("starting case %s failed on a database constraint, not a duplicate reference: %s",
+                     notification.reference, reason)
+        raise CaseError("the case could not be saved because of a fault in the service's database, not in what "
+                        "you entered; nothing was saved. Tell your administrator (the fault is in the log)") from None
 
 
 def complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, actor: str) -> None:

@@ -309,18 +309,21 @@ class UndeliveredMessage:
     next_attempt_at: datetime | None  # None when failed
 
 
-def failed_messages(session: Session, case_id: int | None = None) -> list[UndeliveredMessage]:
-    """Messages that will not be sent unless a person acts, with the reason, newest first."""
-    return _undelivered(session, case_id, OutboxMessage.status == FAILED)
+def failed_messages(session: Session, case_id: int | None = None, scope: Any = None) -> list[UndeliveredMessage]:
+    """Messages that will not be sent unless a person acts, with the reason, newest first. ``scope``: a condition
+    on OutboxMessage and its (outer-joined) Case, e.g. one partnership's (case_views.outbox_scope)."""
+    return _undelivered(session, case_id, OutboxMessage.status == FAILED, scope)
 
 
-def retrying_messages(session: Session, case_id: int | None = None) -> list[UndeliveredMessage]:
+def retrying_messages(session: Session, case_id: int | None = None, scope: Any = None) -> list[UndeliveredMessage]:
     """Messages whose last attempt failed for a reason that may pass (server down), still being retried."""
     return _undelivered(session, case_id, (OutboxMessage.status.in_((PENDING, SENDING)))
-                        & OutboxMessage.last_error.is_not(None))
+                        & OutboxMessage.last_error.is_not(None), scope)
 
 
-def _undelivered(session: Session, case_id: int | None, condition: Any) -> list[UndeliveredMessage]:
+def _undelivered(session: Session, case_id: int | None, condition: Any, scope: Any = None) -> list[UndeliveredMessage]:
+    if scope is not None:
+        condition = condition & scope
     query = (select(OutboxMessage, Case.reference).outerjoin(Case, Case.id == OutboxMessage.case_id)
              .where(condition).order_by(OutboxMessage.id.desc()))
     if case_id is not None:
@@ -368,11 +371,17 @@ class Backlog:
         return self.pending + self.sending
 
 
-def backlog(session: Session) -> Backlog:
-    counts = dict(session.execute(select(OutboxMessage.status, func.count()).where(
+def backlog(session: Session, scope: Any = None) -> Backlog:
+    """Counts of the outbox (of one scope, as in failed_messages, when given)."""
+    def among(query: Any) -> Any:
+        query = query.select_from(OutboxMessage)
+        return query if scope is None else query.outerjoin(Case, Case.id == OutboxMessage.case_id).where(scope)
+
+    counts = dict(session.execute(among(select(OutboxMessage.status, func.count())).where(
         OutboxMessage.status.in_((PENDING, SENDING, FAILED))).group_by(OutboxMessage.status)).all())
-    retrying = session.scalar(select(func.count()).where(OutboxMessage.status == PENDING,
-                                                         OutboxMessage.last_error.is_not(None)))
-    oldest = session.scalar(select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status.in_((PENDING, SENDING))))
+    retrying = session.scalar(among(select(func.count())).where(OutboxMessage.status == PENDING,
+                                                                OutboxMessage.last_error.is_not(None)))
+    oldest = session.scalar(among(select(func.min(OutboxMessage.created_at))).where(
+        OutboxMessage.status.in_((PENDING, SENDING))))
     return Backlog(pending=counts.get(PENDING, 0), sending=counts.get(SENDING, 0), retrying=retrying or 0,
                    failed=counts.get(FAILED, 0), oldest_queued_at=oldest)

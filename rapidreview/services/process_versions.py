@@ -23,7 +23,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from rapidreview import clock
-from rapidreview.config import PROJECT_ROOT
 from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessBundle
 from rapidreview.services import audit
 from rapidreview.services.runtime import Runtime
@@ -258,7 +257,7 @@ def try_scenario(files: Mapping[str, bytes], scenario: Path, *, timeout: float =
         command = [sys.executable, "-m", "rapidreview.cli", "simulate", str(scenario), "--json", "--bpmn", str(bpmn),
                    "--forms", str(forms), "--out", str(Path(scratch) / "out")]
         try:
-            done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+            done = subprocess.run(command, cwd=scratch, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise VersionError(f"the scenario did not finish within {timeout:.0f} seconds") from None
     if done.returncode != 0:

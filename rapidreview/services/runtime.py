@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
+from rapidreview import observability
 from rapidreview.calendar import WorkingCalendar
 from rapidreview.config import Settings
 from rapidreview.engine.process import CompiledProcess, ProcessBundle, compile_bundle
@@ -56,6 +57,7 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True, schema: str | None = None, **engine_args: Any) -> Runtime:
+    observability.install()  # case events are logged and counted once committed
     calendar = WorkingCalendar.from_settings(settings.bank_holidays_file, settings.closure_dates)
     database = db.make_engine(settings.database_url, schema=schema)
     if migrate:

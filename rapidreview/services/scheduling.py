@@ -186,16 +186,23 @@ def _case_clocks(session: Session, condition: Any, order: Any, limit: int) -> li
     return [CaseClock(*row) for row in rows]
 
 
-def overdue_timers(session: Session, now: datetime, grace: timedelta, limit: int = 50) -> tuple[int, list[CaseClock]]:
-    """How many cases have a timer that should have fired more than ``grace`` ago; the most overdue."""
-    condition = Case.next_timer_due <= now - grace
+def overdue_timers(session: Session, now: datetime, grace: timedelta, limit: int = 50,
+                   partnership_id: int | None = None) -> tuple[int, list[CaseClock]]:
+    """How many cases (of one partnership, when given) have a timer that should have fired more than ``grace``
+    ago; the most overdue."""
+    condition = _of(Case.next_timer_due <= now - grace, partnership_id)
     return _count(session, condition), _case_clocks(session, condition, Case.next_timer_due, limit)
 
 
-def failing_cases(session: Session, limit: int = 50) -> tuple[int, list[CaseClock]]:
-    """How many cases have a failing automatic step (being retried); those failing longest."""
-    condition = Case.engine_error.is_not(None)
+def failing_cases(session: Session, limit: int = 50, partnership_id: int | None = None) -> tuple[int, list[CaseClock]]:
+    """How many cases (of one partnership, when given) have a failing automatic step (being retried); those
+    failing longest."""
+    condition = _of(Case.engine_error.is_not(None), partnership_id)
     return _count(session, condition), _case_clocks(session, condition, Case.engine_failed_since, limit)
+
+
+def _of(condition: Any, partnership_id: int | None) -> Any:
+    return condition if partnership_id is None else condition & (Case.partnership_id == partnership_id)
 
 
 def _count(session: Session, condition: Any) -> int:

@@ -25,8 +25,8 @@ from typing import Any
 from lxml import etree
 
 from rapidreview import forms as form_schemas
+from rapidreview import resources
 from rapidreview.calendar import WorkingCalendar
-from rapidreview.config import PROJECT_ROOT
 from rapidreview.engine import inspect
 from rapidreview.engine.scripting import RESERVED_NAMES
 from rapidreview.services.operators import OPERATORS
@@ -360,9 +360,16 @@ _LINT_LINE = re.compile(r"^\s+(\S*)\s+(error|warning)\s+(.*?)\s{2,}(\S+)\s*$")
 
 
 def lint_problems(roots: Mapping[str, Any], process_files: Mapping[str, bytes]) -> list[Problem]:
-    """bpmnlint's recommended rules (the project's .bpmnlintrc), when node_modules has bpmnlint."""
+    """bpmnlint's recommended rules (the project's .bpmnlintrc), when node_modules has bpmnlint.
+
+    An installed package has no node_modules: bpmnlint is a tool of the checkout, where process owners edit
+    the model, so there its rules are skipped (``lint_skipped()`` says so) rather than failing every deploy.
+    """
+    if lint_skipped():
+        return []
+    modules = resources.node_modules()
     npx = shutil.which("npx")
-    if npx is None or not (PROJECT_ROOT / "node_modules" / ".bin" / "bpmnlint").exists():
+    if npx is None or modules is None or not (modules / ".bin" / "bpmnlint").exists():
         return [Problem("(version)", None, None, "bpmnlint could not run (it is not installed: run `npm ci`), "
                                                  "so its rules were not checked")]
     with tempfile.TemporaryDirectory(prefix="rapidreview-lint-") as scratch:
@@ -372,8 +379,8 @@ def lint_problems(roots: Mapping[str, Any], process_files: Mapping[str, bytes]) 
             path.write_bytes(process_files[name])
             paths.append(str(path))
         try:
-            done = subprocess.run([npx, "--no-install", "bpmnlint", "-c", str(PROJECT_ROOT / ".bpmnlintrc"), *paths],
-                                  cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=LINT_TIMEOUT, check=False)
+            done = subprocess.run([npx, "--no-install", "bpmnlint", "-c", str(resources.CHECKOUT_DIR / ".bpmnlintrc"), *paths],
+                                  cwd=resources.CHECKOUT_DIR, capture_output=True, text=True, timeout=LINT_TIMEOUT, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return [Problem("(version)", None, None, f"bpmnlint could not run ({exc}), so its rules were not checked")]
     problems: list[Problem] = []
@@ -389,6 +396,11 @@ def lint_problems(roots: Mapping[str, Any], process_files: Mapping[str, bytes]) 
         detail = (done.stderr or done.stdout).strip().splitlines()
         problems.append(Problem("(version)", None, None, f"bpmnlint failed: {detail[-1] if detail else done.returncode}"))
     return problems
+
+
+def lint_skipped() -> bool:
+    """True in an installed package, which ships without bpmnlint (a Node.js tool of the checkout)."""
+    return not resources.is_checkout()
 
 
 def problems_as_json(problems: list[Problem]) -> str:

@@ -12,25 +12,28 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
-from rapidreview.config import PROJECT_ROOT, Settings, from_environment
+from rapidreview import resources
+from rapidreview.config import Settings, from_environment
+from rapidreview.observability import configure_logging
 from rapidreview.services.runtime import Runtime, build_runtime
 from rapidreview.services.users import ROLES
 from rapidreview.web import signed_in_session
 from rapidreview.web.access import PUBLIC, allow, permits, rule_of
 from rapidreview.web.config import CONFIGS, Config
+from rapidreview.web.proxy import trust_proxies, trusted_proxies
 
 HERE = Path(__file__).resolve().parent
-NODE_MODULES = PROJECT_ROOT / "node_modules"
-VENDOR = {
-    "govuk": NODE_MODULES / "govuk-frontend" / "dist" / "govuk",
-    "bpmn-js": NODE_MODULES / "bpmn-js" / "dist",
-}
+# The vendored front-end files (resources.VENDOR_FILES): node_modules/ in a checkout, a copy in the package.
+VENDOR = {name: resources.vendor_dir(name) for name in resources.VENDOR_FILES}
 
 
 def create_app(config: str | type[Config] = "production", *, settings: Settings | None = None,
                runtime: Runtime | None = None) -> Flask:
     app = Flask(__name__, static_folder=str(HERE / "static"), static_url_path="/static")
     app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
+    trust_proxies(app, app.config.get("TRUSTED_PROXIES", trusted_proxies()))
+    if not app.config["TESTING"]:
+        configure_logging()  # RAPIDREVIEW_LOG_FORMAT / _LEVEL, as the commands and the scheduler do
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("set RAPIDREVIEW_SECRET_KEY (a long random string) to run the web app in production")
     rt = runtime or build_runtime(settings or from_environment())
@@ -100,9 +103,9 @@ def _event_text(event: Any) -> tuple[str, str]:
 
 
 def _register(app: Flask) -> None:
-    from rapidreview.web.views import admin, auth, cases, documents, pages, tasks, versions
+    from rapidreview.web.views import admin, auth, cases, documents, health, metrics, pages, tasks, versions
 
-    for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, versions.bp, documents.bp):
+    for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, health.bp, metrics.bp, versions.bp, documents.bp):
         app.register_blueprint(blueprint)
 
     @app.get("/assets/<path:filename>")

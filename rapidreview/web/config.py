@@ -25,7 +25,7 @@ class Config:
     TOTP_REQUIRED = True
     TWO_FACTOR_PENDING = timedelta(minutes=5)  # between a correct password and the code
     SIGN_IN_ACCOUNT_FAILURES = 5  # failed passwords or codes in SIGN_IN_WINDOW that lock an account...
-    SIGN_IN_IP_FAILURES = 50  # ...or an IP address (a proxy's many users share one: set ProxyFix)
+    SIGN_IN_IP_FAILURES = 50  # ...or an IP address (behind a proxy, set RAPIDREVIEW_TRUSTED_PROXIES: web/proxy.py)
     SIGN_IN_WINDOW = timedelta(minutes=15)
     SIGN_IN_COOLING_OFF = timedelta(minutes=15)  # how long a lock lasts
     SCHEDULER_IN_PROCESS = False

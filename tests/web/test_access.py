@@ -22,7 +22,8 @@ def test_pages_need_sign_in_and_send_people_to_it(app: Flask) -> None:
     for path in ("/tasks", "/cases", "/admin/users", "/outbox", "/cases/new"):
         response = client.get(path)
         assert response.status_code == 302 and "/sign-in" in response.headers["Location"], path
-    assert client.get("/healthz").status_code == 200
+    assert client.get("/healthz/live").status_code == 200
+    assert client.get("/status").status_code == 200
     assert client.get("/accessibility").status_code == 200
 
 

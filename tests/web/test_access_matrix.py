@@ -62,7 +62,12 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "versions.moves":                (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
     "versions.form_preview":         (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
     "pages.accessibility":           (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
-    "pages.healthz":                 (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "health.live":                   (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    # 503: no scheduler runs in the test, so the deployment is not ready, whoever asks.
+    "health.ready":                  (503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503, 503),
+    # Loopback (the test client's address) or the token: web/views/metrics.py; test_metrics_and_logs.py.
+    "metrics.metrics":               (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "health.status_page":            (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "auth.sign_in":                  (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "auth.two_factor":               (302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
 }

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from rapidreview.config import PROJECT_ROOT
+from rapidreview import resources
 from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessDefinitionError
 from rapidreview.services import case_migration, policy
 from rapidreview.services import process_versions as versions
@@ -25,7 +25,7 @@ from rapidreview.web.schema_forms import build_fields
 
 bp = Blueprint("versions", __name__)
 READERS = policy.VERSION_READERS
-SCENARIOS = PROJECT_ROOT / "scenarios"
+SCENARIOS = resources.path("scenarios")
 MAX_UPLOAD = 5 * 1024 * 1024
 # Checking a case restores its workflow: a page checks this many; the command line has no limit.
 MOVE_PAGE_LIMIT = 200
