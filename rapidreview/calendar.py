@@ -38,6 +38,9 @@ class CalendarConfigError(ValueError):
     """
 
 
+LATE_NOTIFICATION = time(13, 0)  # notified after this on Day 1: Day-1 work is due at noon on Day 2
+
+
 def parse_hhmm(s: str) -> time:
     """Parse a wall-clock time such as ``"09:00"`` or ``"17:30"`` (timer settings are written so)."""
     match = _HHMM.fullmatch(s.strip()) if isinstance(s, str) else None
@@ -261,6 +264,45 @@ class WorkingCalendar:
             except ValueError:
                 raise ValueError(f"bad start {when!r}: expected an ISO date or datetime") from None
         return london_time(self.add_working_days(_london_date(when), n), hhmm)
+
+    def first_day_due(self, notified_at: datetime) -> datetime:
+        """When Day-1 work is due: 17:00 on Day 1, or 12:00 on Day 2 when the notification arrived on Day 1
+        itself after 13:00 London time (a notification on a non-working day leaves all of Day 1)."""
+        day_one = self.day_one(notified_at)
+        local = to_london(notified_at)
+        if local.date() == day_one and local.time() > LATE_NOTIFICATION:
+            return london_time(self.day_date(day_one, 2), "12:00")
+        return london_time(day_one, "17:00")
+
+    def working_hours_before(self, when: datetime | str, hours: float, opens: str = "09:00",
+                             closes: str = "17:00") -> datetime:
+        """The moment ``hours`` working hours before ``when``, counting only ``opens``-``closes`` London time on
+        working days: two working hours before 10:00 on a Monday is 16:00 on the Friday before."""
+        if isinstance(when, str):
+            when = datetime.fromisoformat(when.strip())
+        if hours < 0:
+            raise ValueError(f"cannot count {hours} working hours back: hours must be 0 or more")
+        start_of_day, end_of_day = parse_hhmm(opens), parse_hhmm(closes)
+        remaining = timedelta(hours=hours)
+        local = to_london(when)
+        day, moment = local.date(), local.time().replace(tzinfo=None)
+        while True:
+            if not self.is_working_day(day) or moment <= start_of_day:
+                day = self._previous_working_day(day)
+                moment = end_of_day
+            moment = min(moment, end_of_day)
+            available = datetime.combine(day, moment) - datetime.combine(day, start_of_day)
+            if remaining <= available:
+                local_result = datetime.combine(day, moment) - remaining
+                return london_time(local_result.date(), local_result.strftime("%H:%M"))
+            remaining -= available
+            day, moment = self._previous_working_day(day), end_of_day
+
+    def _previous_working_day(self, d: date) -> date:
+        d -= timedelta(days=1)
+        while not self.is_working_day(d):
+            d -= timedelta(days=1)
+        return d
 
     def _check_day_one(self, day_one: date) -> date:
         # A non-working Day 1 means the caller passed the notification date instead of day_one().

@@ -346,3 +346,33 @@ def test_the_cli_reports_a_bad_environment_cleanly(
     monkeypatch.setenv(calendar_command.ENV_FILE, str(tmp_path / "nope.json"))
     code, _, err = _run(["calendar", "deadline", "--from", "2026-05-22"], capsys)
     assert code == 2 and "rapidreview: error: " in err and "nope.json" in err
+
+
+# -- Day-1 work and working hours -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("notified, due", [
+    ("2026-05-22T09:30", "2026-05-22T17:00"),   # Friday morning: 17:00 that day
+    ("2026-05-22T13:00", "2026-05-22T17:00"),   # 13:00 exactly is not after 13:00
+    ("2026-05-22T13:01", "2026-05-26T12:00"),   # Friday afternoon before the late May bank holiday: Tuesday noon
+    ("2026-05-22T16:45", "2026-05-26T12:00"),
+    ("2026-05-23T16:45", "2026-05-26T17:00"),   # Saturday: Day 1 is Tuesday, all of it
+    ("2026-12-24T15:00", "2026-12-29T12:00"),   # Christmas Eve afternoon: Day 2 is after Christmas and Boxing Day
+])
+def test_day_one_work_is_due_at_five_on_day_one_or_noon_on_day_two_after_a_late_notification(
+        cal: WorkingCalendar, notified: str, due: str) -> None:
+    when = london_time(D(notified[:10]), notified[11:])
+    assert to_london(cal.first_day_due(when)).strftime("%Y-%m-%dT%H:%M") == due
+
+
+@pytest.mark.parametrize("meeting, hours, due", [
+    ("2026-06-03T14:00", 2, "2026-06-03T12:00"),   # Wednesday 14:00: noon the same day
+    ("2026-06-03T10:00", 2, "2026-06-02T16:00"),   # 10:00: one hour that day, one the working day before
+    ("2026-06-01T10:30", 2, "2026-05-29T16:30"),   # Monday 10:30: 90 minutes that day, 30 on Friday (no weekend)
+    ("2026-05-26T09:00", 2, "2026-05-22T15:00"),   # Tuesday 09:00 after the bank holiday Monday
+    ("2026-06-03T18:30", 2, "2026-06-03T15:00"),   # after hours counts from 17:00
+    ("2026-06-03T14:00", 0, "2026-06-03T14:00"),
+])
+def test_working_hours_before_counts_only_working_hours(cal: WorkingCalendar, meeting: str, hours: int,
+                                                      due: str) -> None:
+    when = london_time(D(meeting[:10]), meeting[11:])
+    assert to_london(cal.working_hours_before(when, hours)).strftime("%Y-%m-%dT%H:%M") == due

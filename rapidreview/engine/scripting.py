@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 from rapidreview import clock
-from rapidreview.calendar import WorkingCalendar
+from rapidreview.calendar import WorkingCalendar, to_london
 from rapidreview.calendar import london_time as _london_time
 
 # Enough for gateway conditions and short data-shaping scripts; nothing that reaches the outside world.
@@ -77,7 +77,8 @@ def check_code(code: str, kind: str = "expression") -> None:
         if problem:
             raise ScriptRejected(f"BPMN {kind} {code.strip()[:200]!r} was refused: {problem}")
 
-CALENDAR_FUNCTIONS = ("day", "working_days_after", "london_time", "now")
+CALENDAR_FUNCTIONS = ("day", "day_one_due", "working_days_after", "working_hours_before", "london_time", "now",
+                      "case_day", "long_date")
 RESERVED_NAMES = frozenset(CALENDAR_FUNCTIONS) | frozenset(_ALLOWED_BUILTINS)
 
 
@@ -131,6 +132,31 @@ def calendar_functions(calendar: WorkingCalendar, data: Mapping[str, Any]) -> di
     def day(n: int, hhmm: str = "09:00") -> str:
         return calendar.day_at(day_one(), int(n), hhmm).isoformat()
 
+    def day_one_due() -> str:
+        """Day-1 work's due time: 17:00 on Day 1, or 12:00 on Day 2 when notified after 13:00 on Day 1."""
+        notified = data.get("notified_at")
+        if not notified:
+            raise ValueError("this case has no notified_at in its data, so day_one_due() cannot be computed")
+        return calendar.first_day_due(datetime.fromisoformat(str(notified))).isoformat()
+
+    def working_hours_before(when: str | datetime, hours: float) -> str:
+        return calendar.working_hours_before(when, float(hours)).isoformat()
+
+    def case_day(when: str | date | datetime) -> int:
+        """The day of this case ``when`` falls on (Day 1 is 1; a date before Day 1 is 0)."""
+        moment = when if isinstance(when, date) else (
+            date.fromisoformat(when) if len(str(when)) == 10 else datetime.fromisoformat(str(when)))
+        return calendar.case_day(day_one(), moment)
+
+    def long_date(when: str | date | datetime) -> str:
+        """A date as people read it: "Friday 12 June 2026"."""
+        text = str(when)
+        moment = when if isinstance(when, date) else (
+            date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text))
+        if isinstance(moment, datetime):
+            moment = to_london(moment).date()
+        return moment.strftime("%A %-d %B %Y")
+
     def working_days_after(when: str | date | datetime, n: int, hhmm: str = "09:00") -> str:
         return calendar.working_days_after(when, int(n), hhmm).isoformat()
 
@@ -140,7 +166,9 @@ def calendar_functions(calendar: WorkingCalendar, data: Mapping[str, Any]) -> di
     def now() -> str:
         return clock.now().isoformat()
 
-    return {"day": day, "working_days_after": working_days_after, "london_time": london_time, "now": now}
+    return {"day": day, "day_one_due": day_one_due, "working_days_after": working_days_after,
+            "working_hours_before": working_hours_before, "london_time": london_time, "now": now,
+            "case_day": case_day, "long_date": long_date}
 
 
 class CaseScriptEnvironment(TaskDataEnvironment):
