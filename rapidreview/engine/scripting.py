@@ -120,7 +120,7 @@ class ServiceUnavailable:
         raise RuntimeError(f"the outcome of {key} was asked for without a service host")
 
 
-def calendar_functions(calendar: WorkingCalendar, data: Mapping[str, Any]) -> dict[str, Callable[..., str]]:
+def calendar_functions(calendar: WorkingCalendar, data: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
     """The functions a process owner writes in timers, bound to this case's Day 1."""
 
     def day_one() -> date:
