@@ -316,6 +316,18 @@ class WorkingCalendar:
         return day_one
 
 
+def clock_time(when: datetime) -> str:
+    """A London time as GOV.UK writes it: 5pm, 9:30am, midday, midnight."""
+    local = to_london(when)
+    if local.hour == 12 and local.minute == 0:
+        return "midday"
+    if local.hour == 0 and local.minute == 0:
+        return "midnight"
+    hour = local.hour % 12 or 12
+    minutes = f":{local.minute:02d}" if local.minute else ""
+    return f"{hour}{minutes}{'am' if local.hour < 12 else 'pm'}"
+
+
 def _plain_date(d: date) -> date:
     """A datetime is a date subclass but never equals one: reduce an aware one to its London date."""
     if isinstance(d, datetime):

@@ -350,3 +350,29 @@ def validate_answers(schema: Schema, answers: Any, registry: Registry[Any] | Non
             seen.add(key)
             errors.append(FieldError(key, message))
     return errors
+
+
+DECISION = "x-decision"  # a field that records someone's decision: never pre-filled for a person
+
+
+def decision_fields(schema: Mapping[str, Any]) -> set[str]:
+    """The top-level fields marked ``"x-decision": true``, including those of the parts it refers to."""
+    found: set[str] = set()
+    parts: list[Any] = [schema]
+    while parts:
+        part = parts.pop()
+        if not isinstance(part, Mapping):
+            continue
+        for name, spec in (part.get("properties") or {}).items():
+            if isinstance(spec, Mapping) and spec.get(DECISION):
+                found.add(name)
+        parts.extend(part.get("allOf") or [])
+    return found
+
+
+def without_decisions(schema: Mapping[str, Any] | None, answers: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``answers`` with every decision left out: what a person may find already filled in."""
+    if not answers:
+        return {}
+    decisions = decision_fields(schema) if schema is not None else set()
+    return {k: v for k, v in answers.items() if k not in decisions}

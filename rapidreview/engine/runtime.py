@@ -6,6 +6,7 @@ of the application sees plain values: :class:`UserTaskView`, :class:`FiredTimer`
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,11 +14,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BaseMessageDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.defaults import UserTask
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from rapidreview.calendar import WorkingCalendar
@@ -52,6 +56,11 @@ class UserTaskView:
     due: datetime | None
     previous_answers: Mapping[str, Any] | None
     data: Mapping[str, Any] = field(repr=False)
+    # The form's starting answers the process gives (task metadata "default:<field>"), evaluated now.
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+DEFAULT_PREFIX = "default:"
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,23 @@ class FiredTimer:
     due: datetime | None
     partner: str | None
     agency: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class CaseAction:
+    """Something a person may do to a case while it waits for it: a message event with a form (moving the
+    meeting, say). The BPMN gives the form and, with the property ``sentBy``, the role that may send it."""
+
+    element_id: str
+    name: str
+    message: str
+    form: str | None
+    ui_form: str | None
+    sent_by: str | None
+    data: Mapping[str, Any] = field(repr=False)
+
+
+CHECK_PREFIX = "check:"  # task metadata "check:<field>": an expression giving a message when the answer is wrong
 
 
 @dataclass
@@ -146,6 +172,44 @@ class CaseWorkflow:
         return [(t.task_spec.bpmn_id, d) for t in self._wf.get_tasks(state=TaskState.WAITING)
                 if (d := _timer_due(t)) is not None]
 
+    def waiting_actions(self) -> list[CaseAction]:
+        """The message events the case waits for that people send from a form."""
+        actions = []
+        for task in self._wf.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            props = (getattr(task.task_spec, "extensions", {}) or {}).get("properties", {}) or {}
+            if isinstance(definition, BaseMessageDefinition) and props.get("formJsonSchemaFilename"):
+                spec = task.task_spec
+                actions.append(CaseAction(spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, definition.name,
+                                          props["formJsonSchemaFilename"], props.get("formUiSchemaFilename"),
+                                          props.get("sentBy"), task.data))
+        return actions
+
+    def answer_problems(self, element_id: str, answers: Mapping[str, Any], task_id: str | None = None) -> list[tuple[str, str]]:
+        """(field, message) for each of the element's ``check:<field>`` expressions that finds fault with
+        ``answers``. They see the task's data and ``answers``; a ready user task (``task_id``) or a waiting
+        action (``element_id``) is looked up."""
+        if task_id is not None:
+            task = self._wf.get_task_from_id(UUID(task_id))
+        else:
+            found = [t for t in self._wf.get_tasks(state=TaskState.WAITING) if t.task_spec.bpmn_id == element_id]
+            if not found:
+                raise TaskNotReady(f"the case is not waiting for {element_id}")
+            task = found[0]
+        metadata = (getattr(task.task_spec, "extensions", {}) or {}).get("taskMetadataValues", {}) or {}
+        problems = []
+        for name, expression in metadata.items():
+            if not name.startswith(CHECK_PREFIX):
+                continue
+            try:
+                message = self._engine.environment.evaluate(expression, {**task.data, "answers": dict(answers)})
+            except Exception as exc:  # a fault in the process, not in the person's answers: say so plainly
+                raise EngineError(f"{element_id}: the check {name!r} failed ({type(exc).__name__}: {exc}); "
+                                  "correct it in the process") from exc
+            if message:
+                problems.append((name[len(CHECK_PREFIX):], str(message)))
+        return problems
+
     def _view(self, task: Any) -> UserTaskView:
         spec = task.task_spec
         ext = getattr(spec, "extensions", {}) or {}
@@ -159,6 +223,12 @@ class CaseWorkflow:
                 due = None  # a bad due expression must not hide the task; validation reports it
         agency = task.data.get("agency")
         previous = task.data.get(spec.bpmn_id)
+        defaults = {}
+        for name, expression in metadata.items():
+            if name.startswith(DEFAULT_PREFIX):
+                # A default is a convenience: a broken one leaves the field empty; validation reports it.
+                with contextlib.suppress(SpiffWorkflowException, ValueError, TypeError, KeyError, NameError):
+                    defaults[name[len(DEFAULT_PREFIX):]] = self._engine.evaluate(task, expression)
         return UserTaskView(
             id=str(task.id), element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id,
             process_id=task.workflow.spec.name, lane=spec.lane, form=props.get("formJsonSchemaFilename"),
@@ -166,7 +236,7 @@ class CaseWorkflow:
             partner=task.data.get("partner") if isinstance(task.data.get("partner"), str) else None,
             agency=agency if isinstance(agency, dict) else None, due=due,
             previous_answers=copy.deepcopy(previous) if isinstance(previous, dict) else None,
-            data=task.data,
+            data=task.data, defaults=defaults,
         )
 
     # -- acting ----------------------------------------------------------------------------------
@@ -181,6 +251,14 @@ class CaseWorkflow:
         # multi-instance task whose output item has the task's id collects them per partner or agency.
         task.data[task.task_spec.bpmn_id] = copy.deepcopy(dict(answers))
         return self._run(host, first=task)
+
+    def send_message(self, element_id: str, payload: Mapping[str, Any], host: ServiceHost) -> StepResult:
+        """Deliver the message the waiting action ``element_id`` catches, with ``payload``, and run on."""
+        action = next((a for a in self.waiting_actions() if a.element_id == element_id), None)
+        if action is None:
+            raise TaskNotReady(f"the case is not waiting for {element_id}")
+        self._wf.catch(BpmnEvent(MessageEventDefinition(action.message), payload=copy.deepcopy(dict(payload))))
+        return self._run(host)
 
     def advance(self, host: ServiceHost) -> StepResult:
         """Fire every timer due by now and run the engine until it waits for people or time."""

@@ -11,7 +11,7 @@ import ast
 import builtins
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -77,8 +77,8 @@ def check_code(code: str, kind: str = "expression") -> None:
         if problem:
             raise ScriptRejected(f"BPMN {kind} {code.strip()[:200]!r} was refused: {problem}")
 
-CALENDAR_FUNCTIONS = ("day", "day_one_due", "working_days_after", "working_hours_before", "london_time", "now",
-                      "case_day", "long_date")
+CALENDAR_FUNCTIONS = ("day", "day_date", "day_one_due", "working_days_after", "working_hours_before", "london_time",
+                      "now", "case_day", "long_date")
 RESERVED_NAMES = frozenset(CALENDAR_FUNCTIONS) | frozenset(_ALLOWED_BUILTINS)
 
 
@@ -91,6 +91,9 @@ class ServiceCall:
     element_id: str
     task_id: str
     data: Mapping[str, Any]
+    # When each element of the case's process is due or fires, as the process says (its due and timer
+    # expressions, evaluated with this task's data; ISO text): e-mails give the process's own deadlines.
+    times: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,10 @@ def calendar_functions(calendar: WorkingCalendar, data: Mapping[str, Any]) -> di
     def day(n: int, hhmm: str = "09:00") -> str:
         return calendar.day_at(day_one(), int(n), hhmm).isoformat()
 
+    def day_date(n: int) -> str:
+        """The date of Day ``n`` of this case, as ``YYYY-MM-DD`` (for a form's date field)."""
+        return calendar.day_date(day_one(), int(n)).isoformat()
+
     def day_one_due() -> str:
         """Day-1 work's due time: 17:00 on Day 1, or 12:00 on Day 2 when notified after 13:00 on Day 1."""
         notified = data.get("notified_at")
@@ -166,7 +173,7 @@ def calendar_functions(calendar: WorkingCalendar, data: Mapping[str, Any]) -> di
     def now() -> str:
         return clock.now().isoformat()
 
-    return {"day": day, "day_one_due": day_one_due, "working_days_after": working_days_after,
+    return {"day": day, "day_date": day_date, "day_one_due": day_one_due, "working_days_after": working_days_after,
             "working_hours_before": working_hours_before, "london_time": london_time, "now": now,
             "case_day": case_day, "long_date": long_date}
 
@@ -188,6 +195,38 @@ class CaseScriptEnvironment(TaskDataEnvironment):
         return bool(super().execute(script, context, {**functions, **(external_context or {})}))
 
 
+class _Lazy(Mapping[str, str]):
+    """Worked out on first use: only operators that write to people (e-mails) read the times."""
+
+    def __init__(self, compute: Callable[[], dict[str, str]]) -> None:
+        self._compute = compute
+        self._value: dict[str, str] | None = None
+
+    def _get(self) -> dict[str, str]:
+        if self._value is None:
+            self._value = self._compute()
+        return self._value
+
+    def __getitem__(self, key: str) -> str:
+        return self._get()[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def _time_expression(task_spec: Any) -> str | None:
+    """A task's ``due`` metadata, or a timer event's expression."""
+    metadata = (getattr(task_spec, "extensions", {}) or {}).get("taskMetadataValues", {}) or {}
+    if metadata.get("due"):
+        return str(metadata["due"])
+    definition = getattr(task_spec, "event_definition", None)
+    expression = getattr(definition, "expression", None) if type(definition).__name__ == "TimerEventDefinition" else None
+    return str(expression) if expression else None
+
+
 class CaseScriptEngine(PythonScriptEngine):
     environment: CaseScriptEnvironment
 
@@ -198,7 +237,7 @@ class CaseScriptEngine(PythonScriptEngine):
         """Call the host for a service task: a result, or :class:`Awaiting` when the task must wait."""
         params = {name: spec["value"] for name, spec in operation_params.items()}
         call = ServiceCall(operation=operation_name, params=params, element_id=task.task_spec.bpmn_id,
-                           task_id=str(task.id), data=task.data)
+                           task_id=str(task.id), data=task.data, times=_Lazy(lambda: self.element_times(task)))
         try:
             return self.environment.host.call(call)
         except WorkflowTaskException:
@@ -206,6 +245,25 @@ class CaseScriptEngine(PythonScriptEngine):
         except Exception as exc:
             # SpiffWorkflow 3.2.0's own error branch references an undefined name; raise a task error instead.
             raise WorkflowTaskException(f"service task failed: {exc}", task=task, exception=exc) from exc
+
+    def element_times(self, task: Any) -> dict[str, str]:
+        """Every due and timer expression in the case's processes, evaluated with ``task``'s data; those that
+        cannot be (their data does not exist yet) are left out."""
+        top = task.workflow.top_workflow
+        specs = [top.spec, *top.subprocess_specs.values()]
+        times: dict[str, str] = {}
+        for spec in specs:
+            for task_spec in spec.task_specs.values():
+                expression = _time_expression(task_spec)
+                if not expression or not task_spec.bpmn_id or task_spec.bpmn_id in times:
+                    continue
+                try:
+                    value = self.environment.evaluate(expression, task.data)
+                except Exception:
+                    continue  # e.g. meeting_starts_at before the meeting is arranged
+                if isinstance(value, str):
+                    times[task_spec.bpmn_id] = value
+        return times
 
     def call_service(self, task: Any, **kwargs: Any) -> str:
         # Only service tasks saved before tasks could wait come here (rapidreview.engine.service_tasks runs the

@@ -21,19 +21,32 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from rapidreview import clock
-from rapidreview.engine.runtime import CaseWorkflow, EngineError, StepResult, TaskNotReady, UserTaskView
+from rapidreview.engine.runtime import (
+    CaseAction,
+    CaseWorkflow,
+    EngineError,
+    StepResult,
+    TaskNotReady,
+    UserTaskView,
+)
+from rapidreview.forms import FieldError, without_decisions
 from rapidreview.services import audit
-from rapidreview.services.forms import FormAnswersError, check_answers
+from rapidreview.services.defaults import STAMPS
+from rapidreview.services.forms import FormAnswersError, check_answers, form_schema
 from rapidreview.services.operators import CaseOperators
 from rapidreview.services.process_versions import active_version, bundle_of
 from rapidreview.services.roles import PARTNERS, role_for
 from rapidreview.services.runtime import Runtime
+from rapidreview.services.users import ROLES
 from rapidreview.store.db import transaction
-from rapidreview.store.models import Case, HumanTask
+from rapidreview.store.models import Case, HumanTask, User
 
 logger = logging.getLogger(__name__)
 
 OPEN, NOT_COMMISSIONED, SUBMITTED = "open", "not_commissioned", "submitted"
+# The review ends here when the criteria are not met; the case is not commissioned from then on, while the
+# Partnership Manager confirms the decision record for the National Panel.
+NOT_COMMISSIONED_DECIDED = "review_not_commissioned"
 LCSPR_DECISION_TASK = "record_meeting_outcomes"
 COMMISSION_TASK = "commission_rapid_review"
 
@@ -166,7 +179,10 @@ def _complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, act
         if task.form:
             check_answers(session, case.process_version_id, task.form, answers)
         workflow = rt.restore(case)
-        stamped = {**dict(answers), "completed_at": clock.now().isoformat(), "completed_by": actor}
+        problems = workflow.answer_problems(task.element_id, answers, task.engine_task_id)
+        if problems:
+            raise FormAnswersError(task.form or task.element_id, [FieldError(f, m) for f, m in problems])
+        stamped = {**dict(answers), **_signature(session, actor, case.partnership_id)}
         # Recorded first so the timeline reads cause before effect (documents, e-mails the step makes).
         audit.record(session, case.id, "task_completed", actor=actor, id=task.element_id, name=task.name,
                      partner=task.partner, agency=task.agency_id, by=actor, task=task.id)
@@ -180,6 +196,67 @@ def _complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, act
         if task.element_id == COMMISSION_TASK and answers.get("chair_email"):
             case.chair_email = str(answers["chair_email"]).strip().lower()
         _after_step(session, rt, case, workflow, result, actor)
+
+
+def _signature(session: Session, actor: str, partnership_id: int) -> dict[str, str]:
+    """Who completed a step, as the process data records it: the e-mail, and the account's name and role,
+    so documents name the signed-in person (a sign-off is the account's, not free text)."""
+    stamp = {"completed_at": clock.now().isoformat(), "completed_by": actor}
+    account = session.scalars(select(User).where(User.email == actor, User.partnership_id == partnership_id)).first()
+    if account is not None:
+        stamp.update(completed_by_name=account.name, completed_by_role=ROLES.get(account.role, account.role))
+    return stamp
+
+
+@dataclass(frozen=True)
+class ActionForm:
+    """A case action's form, for the page that sends it."""
+
+    case_reference: str
+    element_id: str
+    name: str
+    form: str
+    version_id: int
+
+
+def case_action(rt: Runtime, case_id: int, element_id: str) -> ActionForm | None:
+    """The action ``element_id`` if the case waits for it now; None otherwise."""
+    with transaction(rt.sessions) as session:
+        case = session.get(Case, case_id)
+        if case is None or case.status != OPEN:
+            return None
+        action = next((a for a in rt.restore(case).waiting_actions() if a.element_id == element_id), None)
+        if action is None or action.form is None:
+            return None
+        return ActionForm(case.reference, action.element_id, action.name, action.form, case.process_version_id)
+
+
+def waiting_actions(rt: Runtime, case: Case) -> list[CaseAction]:
+    """The actions the case waits for (its workflow restored from the row; nothing is saved)."""
+    return rt.restore(case).waiting_actions() if case.status == OPEN else []
+
+
+def send_case_action(rt: Runtime, case_id: int, element_id: str, answers: Mapping[str, Any], *, actor: str) -> None:
+    """Deliver a person's action (moving the meeting, say) to the case: one step, like completing a task.
+    Whether the person may send it is the caller's to decide (services.policy)."""
+    try:
+        with transaction(rt.sessions) as session:
+            case = _lock_case(session, case_id)
+            workflow = rt.restore(case)
+            action = next((a for a in workflow.waiting_actions() if a.element_id == element_id), None)
+            if action is None:
+                raise TaskUnavailable("The case is no longer waiting for this: reload the case page")
+            if action.form:
+                check_answers(session, case.process_version_id, action.form, answers)
+            problems = workflow.answer_problems(element_id, answers)
+            if problems:
+                raise FormAnswersError(action.form or element_id, [FieldError(f, m) for f, m in problems])
+            payload = {**dict(answers), **_signature(session, actor, case.partnership_id)}
+            audit.record(session, case.id, "case_action", actor=actor, id=element_id, name=action.name)
+            result = workflow.send_message(element_id, payload, CaseOperators(rt, session, case))
+            _after_step(session, rt, case, workflow, result, actor)
+    except StaleDataError:
+        raise TaskUnavailable("the case changed while you were working on it; reload the page and try again") from None
 
 
 def advance_case(rt: Runtime, case_id: int, *, actor: str = "scheduler") -> StepResult:
@@ -232,7 +309,7 @@ def _after_step(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflo
                      agency=(fired.agency or {}).get("id"), due=fired.due.isoformat() if fired.due else None,
                      late_ms=late_ms)
     _sync_human_tasks(session, case, workflow)
-    if "case_not_commissioned" in result.completed_elements and case.status == OPEN:
+    if NOT_COMMISSIONED_DECIDED in result.completed_elements and case.status == OPEN:
         case.status = NOT_COMMISSIONED
         audit.record(session, case.id, "status_changed", actor=actor, **{"from": OPEN, "to": NOT_COMMISSIONED})
     case.workflow_json = workflow.dump()
@@ -240,6 +317,16 @@ def _after_step(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflo
     case.wake_at = case.next_timer_due
     case.engine_error, case.engine_attempts, case.engine_failed_since = None, 0, None
     case.updated_at = clock.now()
+
+
+def _reopened_draft(session: Session, case: Case, view: UserTaskView) -> dict[str, Any] | None:
+    """A task that comes back (a form returned for correction, a report returned at sign-off) starts from what
+    was sent, but with every decision unanswered: the person decides again (the page shows the last round)."""
+    if not view.previous_answers:
+        return None
+    schema = form_schema(session, case.process_version_id, view.form)[0] if view.form else None
+    kept = without_decisions(schema, {k: v for k, v in view.previous_answers.items() if k not in STAMPS})
+    return kept or None
 
 
 def _sync_human_tasks(session: Session, case: Case, workflow: CaseWorkflow) -> None:
@@ -265,7 +352,7 @@ def _sync_human_tasks(session: Session, case: Case, workflow: CaseWorkflow) -> N
                         process_id=view.process_id, lane=view.lane, role=role_for(view.lane, view.partner),
                         form=view.form, partner=view.partner, agency_id=agency.get("id"),
                         agency_name=agency.get("name"), state="ready", due_at=view.due, created_at=clock.now(),
-                        draft=dict(view.previous_answers) if view.previous_answers else None,
+                        draft=_reopened_draft(session, case, view),
                         partnership_id=case.partnership_id)
         session.add(row)
         added.append((view, row))

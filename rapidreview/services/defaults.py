@@ -11,26 +11,29 @@ from typing import Any
 from sqlalchemy.orm import object_session
 
 from rapidreview.documents.report_context import latest_report_content
+from rapidreview.forms import without_decisions
 from rapidreview.services import partnerships
 from rapidreview.services.roles import PARTNER_NAMES, PARTNER_ROLES
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.models import Case
 
-MEETING_DAY, MEETING_TIME = 8, "10:00"
+STAMPS = ("completed_at", "completed_by", "completed_by_name", "completed_by_role")
 
 
-def computed_defaults(rt: Runtime, case: Case, element_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+def computed_defaults(rt: Runtime, case: Case, element_id: str, data: Mapping[str, Any],
+                      schema: Mapping[str, Any] | None = None, process: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Facts the application already knows, to save typing. Never a decision (criteria met, approve,
+    ratify, a recommendation): a person opening a form finds those unanswered, also when a task comes back
+    (``schema`` names the form's decisions, which are left out of the answers sent before)."""
     previous = data.get(element_id)
-    if isinstance(previous, dict):  # returned for correction: start from what was sent
-        return {k: v for k, v in previous.items() if k not in ("completed_at", "completed_by")}
-    partner = data.get("partner") if isinstance(data.get("partner"), str) else None
-    if element_id == "record_criteria_view":
-        return {"criteria_met": "yes"}
-    if element_id == "sign_off_final_report":
-        return {"decision": "approve", "organisation": PARTNER_NAMES.get(partner or "", ""),
-                "lcspr_recommendation_ratified": True}
-    if element_id == "quality_assure_information_sharing_form":
-        return {"decision": "approve"}
+    if isinstance(previous, dict):  # returned for correction: start from what was sent, decisions aside
+        return without_decisions(schema, {k: v for k, v in previous.items() if k not in STAMPS})
+    # The process's own "default:<field>" values (the meeting's usual day and time, say), never decisions.
+    given = without_decisions(schema, process or {})
+    return {**given, **_known_facts(rt, case, element_id, data)}
+
+
+def _known_facts(rt: Runtime, case: Case, element_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     if element_id == "share_agency_list":
         agencies = (case.notification or {}).get("agencies") or []
         return {"agencies": [dict(a) for a in agencies]} if agencies else {}
@@ -38,9 +41,12 @@ def computed_defaults(rt: Runtime, case: Case, element_id: str, data: Mapping[st
         return _meeting_defaults(rt, case, data)
     if element_id in ("prepare_final_draft", "incorporate_comments"):
         return {k: v for k, v in latest_report_content(data).items()
-                if k not in ("completed_at", "completed_by", "provisional_view", "changes_summary", "comments_received")}
+                if k not in (*STAMPS, "provisional_view", "changes_summary", "comments_received")}
     if element_id == "record_meeting_outcomes" and data.get("meeting_starts_at"):
-        return {"meeting_held_on": str(data["meeting_starts_at"])[:10]}
+        invited = (data.get("schedule_rapid_review_meeting") or {}).get("attendees") or []
+        return {"meeting_held_on": str(data["meeting_starts_at"])[:10],
+                "attendees_present": [{"name": a.get("name", ""), "role": a.get("role", ""),
+                                       "organisation": a.get("organisation", "")} for a in invited]}
     return {}
 
 
@@ -50,18 +56,21 @@ def _meeting_defaults(rt: Runtime, case: Case, data: Mapping[str, Any]) -> dict[
     attendees: list[dict[str, str]] = []
     commission = data.get("commission_rapid_review") or {}
     if commission.get("chair_email"):
-        attendees.append({"name": commission.get("chair_name", "Chair"), "email": commission["chair_email"],
+        attendees.append({"name": commission.get("chair_name", "Chair"), "role": "Chair of the Rapid Review",
+                          "email": commission["chair_email"],
                           "organisation": commission.get("chair_organisation", settings.partnership_name)})
-    attendees.append({"name": "Partnership Manager", "email": settings.role_mailboxes["partnership_manager"],
-                      "organisation": settings.partnership_name})
+    attendees.append({"name": "Partnership Manager", "role": "Partnership Manager",
+                      "email": settings.role_mailboxes["partnership_manager"], "organisation": settings.partnership_name})
     for partner, role in PARTNER_ROLES.items():
-        attendees.append({"name": f"{PARTNER_NAMES[partner]} lead", "email": settings.role_mailboxes[role],
-                          "organisation": PARTNER_NAMES[partner]})
+        attendees.append({"name": f"{PARTNER_NAMES[partner]} lead", "role": f"{PARTNER_NAMES[partner]} lead",
+                          "email": settings.role_mailboxes[role], "organisation": PARTNER_NAMES[partner]})
+    session = object_session(case)
+    for contact in partnerships.meeting_contacts(session, case.partnership_id) if session is not None else []:
+        attendees.append({"name": contact.name, "role": contact.role, "email": contact.email,
+                          "organisation": contact.organisation})
     for agency in (data.get("agencies") or {}).values():
-        attendees.append({"name": agency.get("contact_name") or agency.get("name", ""), "email": agency["contact_email"],
-                          "organisation": agency.get("name", "")})
+        attendees.append({"name": agency.get("contact_name") or agency.get("name", ""), "role": "Agency representative",
+                          "email": agency["contact_email"], "organisation": agency.get("name", "")})
     seen: set[str] = set()
-    unique = [a for a in attendees if not (a["email"] in seen or seen.add(a["email"]))]  # type: ignore[func-returns-value]
-    return {"meeting_date": rt.calendar.day_date(case.day_one, MEETING_DAY).isoformat(), "meeting_time": MEETING_TIME,
-            "duration_minutes": 120,
-            "attendees": unique}
+    unique = [a for a in attendees if a["email"] and not (a["email"] in seen or seen.add(a["email"]))]  # type: ignore[func-returns-value]
+    return {"duration_minutes": 120, "attendees": unique}

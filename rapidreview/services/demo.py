@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from sqlalchemy import select
 
-from rapidreview.services import users
+from rapidreview import clock
+from rapidreview.services import partnerships, users
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.db import transaction
-from rapidreview.store.models import User
+from rapidreview.store.models import Agency, User
 
 DEMO_PASSWORD = "rapid-review-demo"
 DEMO_AGENCIES = (
@@ -41,3 +45,34 @@ def seed_demo(rt: Runtime) -> list[tuple[str, str, str]]:
             users.create_user(rt, email=email, name=name, role=role, agency_id=agency, password=DEMO_PASSWORD,
                               actor="demo")
     return [(email, role, DEMO_PASSWORD) for email, _name, role, _agency in DEMO_USERS]
+
+
+SIMULATED_DOMAIN = "simulation.example"
+SIMULATED_PEOPLE = (
+    ("partnership_manager", "Pat Manager"), ("independent_chair", "Chris Chair"), ("la_lead", "Lee Authority"),
+    ("police_lead", "Morgan Police"), ("icb_lead", "Indy Health"), ("la_officer", "Olu Officer"),
+)
+
+
+def seed_simulation(rt: Runtime, agencies: Sequence[Mapping[str, Any]]) -> None:
+    """People for a simulated case, one per role (and a practitioner and a manager per agency), so each step
+    is done, and each document signed, by an account as in real use. They cannot sign in: the simulator's
+    database is thrown away, and their password hash matches no password."""
+    with transaction(rt.sessions) as session:
+        partnership = partnerships.default_id(session)
+        for agency in agencies:
+            if session.get(Agency, agency["id"]) is None:
+                session.add(Agency(id=agency["id"], name=agency.get("name") or agency["id"],
+                                   contact_email=agency.get("contact_email", ""),
+                                   manager_email=agency.get("manager_email", ""), active=True,
+                                   partnership_id=partnership))
+        session.flush()
+        people = [(role, name, None) for role, name in SIMULATED_PEOPLE]
+        for agency in agencies:
+            people += [("agency_practitioner", f"{agency.get('name') or agency['id']} practitioner", agency["id"]),
+                       ("agency_manager", f"{agency.get('name') or agency['id']} manager", agency["id"])]
+        for role, name, agency_id in people:
+            email = f"{role.replace('_', '.')}{'.' + agency_id if agency_id else ''}@{SIMULATED_DOMAIN}"
+            if session.scalar(select(User.id).where(User.email == email)) is None:
+                session.add(User(email=email, name=f"{name} (simulated)", role=role, agency_id=agency_id, active=True,
+                                 password_hash="!", created_at=clock.now(), partnership_id=partnership))

@@ -14,12 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rapidreview import clock
+from rapidreview.calendar import clock_time, to_london
 from rapidreview.config import Settings
 from rapidreview.engine.scripting import Awaiting, ServiceCall
 from rapidreview.mail.invitation import CANCEL_ATTENDEES, CANCEL_MEETING
 from rapidreview.mail.templates import render_email_parts
 from rapidreview.services import documents, outbox, partnerships
-from rapidreview.services.roles import PARTNER_ROLES
+from rapidreview.services.roles import PARTNER_NAMES, PARTNER_ROLES
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.models import Case, HumanTask, OutboxMessage
 
@@ -34,6 +35,11 @@ MEETING_PURPOSE = "meeting_invitation"  # invitations, updates and cancellations
 
 class OperatorError(ValueError):
     pass
+
+
+class _Moments(dict[str, dict[str, Any]]):
+    def __missing__(self, key: str) -> None:
+        return None
 
 
 class CaseOperators:
@@ -75,7 +81,7 @@ class CaseOperators:
             if doc is None:
                 raise OperatorError(f"{call.element_id}: no {kind} document exists yet to attach")
             doc_ids.append(doc.id)
-        mail = render_email_parts(self.rt.settings.templates_dir, template, self.email_context(call.data))
+        mail = render_email_parts(self.rt.settings.templates_dir, template, self.email_context(call.data, call.times))
         message = outbox.queue(self.session, self.rt, case_id=self.case.id, template=template, to=recipients,
                                cc=copies, subject=mail.subject, body=mail.text, body_html=mail.html,
                                attachments=doc_ids, purpose=purpose)
@@ -93,8 +99,9 @@ class CaseOperators:
         series = self._meeting_series()
         current = next((c for c in reversed(series) if c.get("cancel") != CANCEL_ATTENDEES), None)
         live = current if current is not None and current.get("cancel") is None else None
-        context = self.email_context(call.data)
-        context["meeting"] = {**context["meeting"], "previous_starts_at": "", "for_everyone": True}
+        context = self.email_context(call.data, call.times)
+        context["meeting"] = {**context["meeting"], "previous_starts_at": "", "for_everyone": True,
+                              "reason": (call.data.get("meeting_change") or {}).get("reason", "")}
         if bool(cancel):
             if live is None:
                 raise OperatorError(f"{call.element_id}: there is no meeting to cancel")
@@ -181,6 +188,11 @@ class CaseOperators:
             return [chosen or settings.role_mailboxes["independent_chair"]]
         if name in ROLE_RECIPIENTS:
             return [settings.role_mailboxes[name]]
+        if name == "partner_lead":  # the lead of the task's own partner (a sign-off's, say)
+            role = PARTNER_ROLES.get(str(data.get("partner") or data.get("signing_partner") or ""))
+            if role is None:
+                raise OperatorError("partner_lead needs the task's partner (LA, MPS or ICB) in its data")
+            return [settings.role_mailboxes[role]]
         if name == "statutory_partners":
             return [settings.role_mailboxes[role] for role in PARTNER_ROLES.values()]
         if name == "national_panel":
@@ -191,7 +203,8 @@ class CaseOperators:
         if name == "agency_contacts":
             return [a["contact_email"] for a in (data.get("agencies") or {}).values() if a.get("contact_email")]
         raise OperatorError(f"unknown recipient {name!r}: use an e-mail address or one of chair, "
-                            f"{', '.join(ROLE_RECIPIENTS)}, statutory_partners, national_panel, meeting_attendees, agency_contacts")
+                            f"{', '.join(ROLE_RECIPIENTS)}, partner_lead, statutory_partners, national_panel, "
+                            "meeting_attendees, agency_contacts")
 
     def _answers(self, element_id: str, data: Mapping[str, Any]) -> Mapping[str, Any]:
         """A task's answers from the data, else from its latest completion on record.
@@ -207,7 +220,23 @@ class CaseOperators:
         ).first()
         return dict(row or {})
 
-    def email_context(self, data: Mapping[str, Any]) -> dict[str, Any]:
+    def moments(self, times: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+        """Each element's due or firing time as an e-mail says it: ``due.x.time`` "5pm", ``.date`` "Wednesday
+        30 December 2026", ``.day`` 7, ``.at`` "5pm on Wednesday 30 December 2026 (Day 7)". An element whose time
+        is not known yet (it depends on data the case does not have) is None, so a template can ask."""
+        out: dict[str, dict[str, Any]] = _Moments()
+        for element, value in times.items():
+            try:
+                when = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            day = self.rt.calendar.case_day(self.case.day_one, when)
+            date_text = to_london(when).strftime("%A %-d %B %Y")
+            out[element] = {"time": clock_time(when), "date": date_text, "day": day,
+                            "at": f"{clock_time(when)} on {date_text} (Day {day})"}
+        return out
+
+    def email_context(self, data: Mapping[str, Any], times: Mapping[str, str] | None = None) -> dict[str, Any]:
         from rapidreview.documents.report_context import display_date, display_datetime
 
         today = self.rt.calendar.case_day(self.case.day_one, clock.now())
@@ -225,4 +254,8 @@ class CaseOperators:
             "link": f"{self.rt.settings.base_url.rstrip('/')}/cases/{self.case.reference}",
             "partnership_name": self.settings.partnership_name,
             "chair_name": commission.get("chair_name", "the Independent Chair"),
+            "due": self.moments(times or {}),
+            "partner_name": PARTNER_NAMES.get(str(data.get("partner") or ""), ""),
+            "national_panel_address": self.settings.national_panel_address,
+            "submission": self._answers("submit_to_national_panel", data),
         }

@@ -160,3 +160,51 @@ def set_profile(rt: Runtime, code: str, *, actor: str, name: str | None = None, 
             row.name = name.strip()
         audit.record(session, None, "partnership_changed", actor=actor, partnership=row.code, name=row.name,
                      profile=profile)
+
+
+# People every Rapid Review Meeting of the partnership invites, besides the case's own (seed: Local Authority
+# Legal Services, the Designated Health Professionals, the Principal Child and Family Social Worker).
+STANDING_MEETING_ROLES = ("Local Authority Legal Services", "Designated Doctor for Safeguarding Children",
+                          "Designated Nurse for Safeguarding Children", "Principal Child and Family Social Worker")
+MAX_MEETING_CONTACTS = 20
+
+
+@dataclass(frozen=True)
+class MeetingContact:
+    role: str
+    name: str
+    email: str
+    organisation: str
+
+
+def meeting_contacts(session: Session, partnership_id: int) -> list[MeetingContact]:
+    row = session.get(Partnership, partnership_id)
+    listed = ((row.profile or {}) if row is not None else {}).get("meeting_contacts") or []
+    return [MeetingContact(c.get("role", ""), c.get("name", ""), c.get("email", ""), c.get("organisation", ""))
+            for c in listed if isinstance(c, dict)]
+
+
+def set_meeting_contacts(rt: Runtime, partnership_id: int, contacts: list[MeetingContact], *, actor: str) -> None:
+    """Replace the partnership's standing meeting invitees. A row with no e-mail is left out; a row with one
+    needs a role and a name. :class:`PartnershipError` names the first problem, with the row's number."""
+    kept: list[dict[str, str]] = []
+    for number, c in enumerate(contacts, 1):
+        if not (c.email.strip() or c.name.strip()):
+            continue
+        if not EMAIL.match(c.email.strip()):
+            raise PartnershipError(f"row {number}: enter an e-mail address in the correct format, like name@example.com")
+        if not c.role.strip():
+            raise PartnershipError(f"row {number}: enter the person's role in the meeting")
+        if not c.name.strip():
+            raise PartnershipError(f"row {number}: enter the person's name")
+        kept.append({"role": c.role.strip()[:200], "name": c.name.strip()[:200], "email": c.email.strip().lower(),
+                     "organisation": c.organisation.strip()[:200]})
+    if len(kept) > MAX_MEETING_CONTACTS:
+        raise PartnershipError(f"a partnership can have up to {MAX_MEETING_CONTACTS} standing meeting invitees")
+    with transaction(rt.sessions) as session:
+        row = session.get(Partnership, partnership_id)
+        if row is None:
+            raise PartnershipError("there is no such partnership")
+        row.profile = {**(row.profile or {}), "meeting_contacts": kept}
+        audit.record(session, None, "meeting_contacts_changed", actor=actor, partnership=row.code,
+                     contacts=[c["role"] for c in kept])

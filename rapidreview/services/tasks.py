@@ -31,7 +31,8 @@ def starting_answers(rt: Runtime, task_id: int, *, with_examples: bool) -> dict[
             answers.update(example_answers(session, case.process_version_id, task.form))
         view = next((v for v in rt.restore(case).ready_user_tasks() if v.id == task.engine_task_id), None)
         if view is not None:
-            answers.update(computed_defaults(rt, case, task.element_id, view.data))
+            schema = form_schema(session, case.process_version_id, task.form)[0] if task.form else None
+            answers.update(computed_defaults(rt, case, task.element_id, view.data, schema, view.defaults))
         return answers
 
 
@@ -44,6 +45,7 @@ class TaskDetail:
     registry: Any
     uischema: dict[str, Any] | None
     answers: dict[str, Any]
+    previous_round: dict[str, Any] | None = None  # what was sent last time, when the task has come back
 
 
 def task_detail(rt: Runtime, task_id: int, user: SignedIn, *, for_page: bool = True) -> TaskDetail | None:
@@ -66,16 +68,18 @@ def task_detail(rt: Runtime, task_id: int, user: SignedIn, *, for_page: bool = T
             schema, registry = form_schema(session, case.process_version_id, task.form)
             uischema = form_uischema(session, case.process_version_id, task.form)
         instructions = ""
+        previous_round: dict[str, Any] | None = None
         answers: dict[str, Any] = dict(task.draft or {})
         if task.state == "ready" and for_page:
             view = next((v for v in rt.restore(case).ready_user_tasks() if v.id == task.engine_task_id), None)
             if view is not None:
                 instructions = render_instructions(view.instructions or "", view.data)
+                previous_round = dict(view.previous_answers) if view.previous_answers else None
                 if not answers:
-                    answers = computed_defaults(rt, case, task.element_id, view.data)
+                    answers = computed_defaults(rt, case, task.element_id, view.data, schema, view.defaults)
         elif task.answers:
             answers = dict(task.answers)
-        return TaskDetail(task, case, instructions, schema, registry, uischema, answers)
+        return TaskDetail(task, case, instructions, schema, registry, uischema, answers, previous_round)
 
 
 _SANDBOX = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)

@@ -21,7 +21,8 @@ from rapidreview import clock
 from rapidreview.config import Settings
 from rapidreview.engine.process import ProcessBundle, user_task_ids
 from rapidreview.mail.transports import FileTransport
-from rapidreview.services import cases, outbox
+from rapidreview.services import cases, outbox, worklist
+from rapidreview.services.demo import seed_simulation
 from rapidreview.services.forms import FormAnswersError
 from rapidreview.services.process_versions import deploy_directory
 from rapidreview.services.runtime import Runtime, build_runtime
@@ -58,6 +59,7 @@ def simulate(scenario: Scenario, *, bpmn_dir: Path, forms_dir: Path, templates_d
             deploy_directory(rt, bpmn_dir, forms_dir, deployed_by="simulator", note=f"simulation of {scenario.name}")
             compiled = rt.compiled(ProcessBundle.from_directory(bpmn_dir), sim_settings.main_process_id)
             check_tasks(scenario, user_task_ids(compiled))
+            seed_simulation(rt, scenario.notification.agencies)
             case_id = cases.start_case(rt, scenario.notification, actor=SCENARIO)
             _Loop(rt, scenario, case_id, virtual).run()
             return _result(rt, case_id, out_dir)
@@ -157,7 +159,9 @@ class _Loop:
         answers = starting_answers(self.rt, task.id, with_examples=True)
         if action is not None:
             answers.update(action.data)
-        who = SCENARIO if action is not None else AUTOPILOT
+        # Done by a simulated account that may do it, as a person would: documents name who signed.
+        eligible = worklist.eligible_users(self.rt, task.id, task.partnership_id)
+        who = eligible[0].email if eligible else (SCENARIO if action is not None else AUTOPILOT)
         try:
             cases.complete_task(self.rt, task.id, answers, actor=who)
         except FormAnswersError as exc:
