@@ -233,6 +233,10 @@ class OutboxMessage(Base):
     last_attempt_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(200))  # the worker sending (or last sending) it
     task_waits: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # a service task waits for it
+    # When an attempt handed the message to the server without a verdict coming back (yet): set, the message
+    # may have gone out. Cleared by a refusal; kept once sent.
+    handed_over_at: Mapped[datetime | None]
+    provider_draft_id: Mapped[str | None] = mapped_column(String(1000))  # Graph: the draft an earlier attempt built
 
 
 class SchedulerHeartbeat(Base):
