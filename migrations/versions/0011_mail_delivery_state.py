@@ -1,5 +1,5 @@
-"""mail delivery state: hand-over time and Graph draft of outbox messages; SMTP refusals that were
-recorded as sent become failed
+"""mail delivery state: hand-over time and Graph draft of outbox messages; Graph iCalUId of meetings;
+SMTP refusals that were recorded as sent become failed
 
 Revision ID: 0011
 Revises: 0010
@@ -25,6 +25,8 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox_messages") as batch:
         batch.add_column(sa.Column("handed_over_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("provider_draft_id", sa.String(length=1000), nullable=True))
+    with op.batch_alter_table("mail_meeting_items") as batch:
+        batch.add_column(sa.Column("provider_uid", sa.String(length=1000), nullable=True))
     op.execute(
         "UPDATE outbox_messages SET status = 'failed', "
         "last_error = 'the SMTP server refused this message (' || provider_id || '); it was recorded as sent by "
@@ -33,6 +35,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("mail_meeting_items") as batch:
+        batch.drop_column("provider_uid")
     with op.batch_alter_table("outbox_messages") as batch:
         batch.drop_column("provider_draft_id")
         batch.drop_column("handed_over_at")

@@ -344,4 +344,5 @@ class MailMeetingItem(Base):
     sequence: Mapped[int] = mapped_column(Integer)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     message_id: Mapped[str] = mapped_column(String(200), index=True)  # the outbox message last applied
+    provider_uid: Mapped[str | None] = mapped_column(String(1000))  # Graph: the event's iCalUId, to find it again
     updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
