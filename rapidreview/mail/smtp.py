@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from email import policy
 
@@ -45,7 +46,7 @@ class SmtpTransport:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         return context
 
-    def _connect(self) -> tuple[smtplib.SMTP, bool]:
+    def connect(self) -> tuple[smtplib.SMTP, bool]:
         """An open session to the server and whether it is encrypted."""
         c = self.config
         local = c.local_hostname or None
@@ -79,16 +80,23 @@ class SmtpTransport:
             raise PermanentMailError(f"will not send to {', '.join(protected)} without TLS "
                                      f"(RAPIDREVIEW_SMTP_TLS=none); government mail must be encrypted in transit")
         data = to_email_message(mail, sent_at).as_bytes(policy=policy.SMTP)
-        try:
-            smtp, encrypted = self._connect()
+        with self.translated_errors():
+            smtp, encrypted = self.connect()
             try:
                 if protected and not encrypted:
                     raise PermanentMailError(f"will not send to {', '.join(protected)}: the SMTP server {c.host} "
                                              "did not offer STARTTLS, and government mail must be encrypted in transit")
-                self._login(smtp, encrypted)
+                self.login(smtp, encrypted)
                 return self._transaction(smtp, mail, recipients, data)
             finally:
-                _quit(smtp)
+                quit_quietly(smtp)
+
+    @contextmanager
+    def translated_errors(self) -> Iterator[None]:
+        """smtplib's, ssl's and the network's exceptions as PermanentMailError or TemporaryMailError."""
+        c = self.config
+        try:
+            yield
         except (PermanentMailError, TemporaryMailError):
             raise
         except smtplib.SMTPAuthenticationError as exc:
@@ -110,7 +118,7 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError) as exc:  # disconnected, refused, timed out, TLS broken
             raise TemporaryMailError(f"cannot reach the SMTP server {c.host}:{c.port}: {exc}") from exc
 
-    def _login(self, smtp: smtplib.SMTP, encrypted: bool) -> None:
+    def login(self, smtp: smtplib.SMTP, encrypted: bool) -> None:
         c = self.config
         if not c.username:
             return
@@ -155,7 +163,7 @@ class SmtpTransport:
         return _reply(code, reply)[:500]
 
 
-def _quit(smtp: smtplib.SMTP) -> None:
+def quit_quietly(smtp: smtplib.SMTP) -> None:
     """Say goodbye; a failure here changes nothing about the answer we already have for the message.
     (``with smtp:`` would let an error from QUIT replace that answer, and an accepted message be retried.)"""
     with suppress(smtplib.SMTPException, OSError):
