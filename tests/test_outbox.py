@@ -237,6 +237,23 @@ def test_a_message_whose_sender_died_after_handing_it_over_is_looked_for_before_
     assert (row.status, row.sent_at, row.provider_id) == ("sent", T0, "found-in-sent-items")
 
 
+def test_a_submission_found_in_sent_items_after_a_crash_completes_the_waiting_task_and_submits_the_case(
+        runtime: Runtime, virtual: clock.VirtualClock) -> None:
+    deploy_test_process(runtime)
+    case_id = start_timer_case(runtime, "RR-FOUND-1", T0, submit=True)
+    scheduling.advance_due_cases(runtime)
+    dying = HandsOverThenDies()
+    with pytest.raises(Crash):
+        outbox.deliver_due(runtime, dying)
+    virtual.set(T0 + outbox.LEASE)
+    survivor = AskedTransport()
+    survivor.sent = list(dying.sent)
+    outbox.deliver_due(runtime, survivor)
+    case = case_row(runtime, case_id)
+    assert (case.status, case.submitted_at) == (cases.SUBMITTED, T0)  # when it was handed over, not found
+    assert runtime.restore(case).is_completed and survivor.sent == dying.sent
+
+
 def test_an_smtp_message_in_doubt_after_a_crash_is_sent_again_with_its_message_id_and_marked_a_possible_duplicate(
         runtime: Runtime, virtual: clock.VirtualClock, smtp: SmtpServer) -> None:
     message_id = queue(runtime)

@@ -85,8 +85,14 @@ class GraphTransport:
         if draft is None:
             draft = self._build_draft(mail, message)
         mail.handing_over()
-        # Not cleaned up if this fails: the draft is complete and kept for the next attempt to send.
-        self.client.call("POST", f"{self._message_url(draft)}/send", handed_over=True)
+        try:
+            self.client.call("POST", f"{self._message_url(draft)}/send", handed_over=True)
+        except (PermanentMailError, TemporaryMailError) as exc:
+            # The outbox keeps the complete draft for its next attempt to send; a one-off send (mail test)
+            # has no next attempt, so its draft goes, unless it may have been sent.
+            if mail.progress is None and not exc.in_doubt:
+                self._discard(mail, draft)
+            raise
 
     def _earlier_draft(self, mail: OutgoingMail, draft_id: str) -> str | None:
         """``draft_id`` if that draft is complete and can be sent as it is; "" if it was sent already; None

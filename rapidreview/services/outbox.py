@@ -191,16 +191,17 @@ def deliver_next(rt: Runtime, transport: Transport, *, worker: str) -> Delivery 
     can_tell = isinstance(transport, SentItemsLookup)
     doubt = claim.earlier_doubt  # what handed_over_at says after this attempt, unless it ends in doubt itself
     try:
-        if claim.in_doubt and can_tell:
-            found = find_sent(transport, claim.mail.message_id)
-            if found is not None:
-                log.info("outbox message %s was already sent (%s); not sending it again", claim.id, found)
-                return _record_sent(rt, claim, found, claim.earlier_doubt or claim.previous_attempt_at or clock.now(),
+        found = find_sent(transport, claim.mail.message_id) if claim.in_doubt and can_tell else None
+        if found is not None:
+            log.info("outbox message %s was already sent (%s); not sending it again", claim.id, found)
+            delivery = _record_sent(rt, claim, found, claim.earlier_doubt or claim.previous_attempt_at or clock.now(),
                                     recovered=True)
-            doubt = None  # the provider says it never went
-        provider_id = transport.send(claim.mail, clock.now())
-        delivery = _record_sent(rt, claim, provider_id, clock.now(), recovered=False,
-                                possible_duplicate=claim.in_doubt and not can_tell)
+        else:
+            if claim.in_doubt and can_tell:
+                doubt = None  # the provider says it never went
+            provider_id = transport.send(claim.mail, clock.now())
+            delivery = _record_sent(rt, claim, provider_id, clock.now(), recovered=False,
+                                    possible_duplicate=claim.in_doubt and not can_tell)
     except ClaimLost as exc:
         log.warning("%s; this sender stood down without sending it", exc)
         return Delivery(claim.id, SENDING, str(exc))
