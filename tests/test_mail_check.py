@@ -3,6 +3,7 @@ Exchange at the HTTP boundary, and a folder: it names what is missing and exits 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,8 +80,8 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 
 
 def lines(output: str) -> list[str]:
-    """The verdict lines, without their details."""
-    return [line.strip() for line in output.splitlines() if line.startswith("  ") and not line.startswith("    ")]
+    """The verdict lines, without their details (nor any log lines)."""
+    return [line.strip() for line in output.splitlines() if re.match(r"  (ok {7}|MISSING {2}|TRY AGAIN) ", line)]
 
 
 # -- Microsoft Graph ---------------------------------------------------------------------------------------
