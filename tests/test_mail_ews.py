@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 import requests_mock
 from exchangelib.protocol import close_connections
 from lxml import etree
@@ -63,6 +64,7 @@ class FakeExchange:
 
     requests: list[tuple[str, Any, Any]] = field(default_factory=list)
     fail: dict[str, str] = field(default_factory=dict)  # operation -> response body to give instead
+    drop: set[str] = field(default_factory=set)  # operations whose connection breaks after Exchange got them
     deleted: set[str] = field(default_factory=set)
     created: int = 0
 
@@ -71,6 +73,8 @@ class FakeExchange:
         op = etree.QName(body).localname
         self.requests.append((op, body, request))
         context.headers["Content-Type"] = "text/xml; charset=utf-8"
+        if op in self.drop:
+            raise requests.exceptions.ConnectionError("Connection reset by peer")
         if op in self.fail:
             context.status_code = 500 if "Fault" in self.fail[op] else 200
             return self.fail[op]
@@ -226,6 +230,25 @@ def test_a_busy_server_is_a_temporary_error_with_its_back_off(exchange: FakeExch
         transport().send(outgoing(), SENT_AT)
     assert caught.value.retry_after == pytest.approx(297.749)
     assert len(exchange.sent("CreateItem")) == 1  # exchangelib did not sleep and retry by itself
+    assert not caught.value.in_doubt  # Exchange answered: it did not send it
+
+
+def test_a_connection_lost_while_exchange_sends_leaves_the_message_in_doubt(exchange: FakeExchange) -> None:
+    marks: list[str] = []
+
+    class Progress:
+        draft_id = None
+
+        def keep_draft(self, draft_id: str | None) -> None:
+            raise AssertionError("EWS keeps no drafts")
+
+        def handing_over(self) -> None:
+            marks.append("handed over")
+
+    exchange.drop.add("CreateItem")
+    with pytest.raises(TemporaryMailError) as caught:
+        transport().send(replace(outgoing(), progress=Progress()), SENT_AT)
+    assert caught.value.in_doubt and marks == ["handed over"]
 
 
 @pytest.mark.parametrize("code", ["ErrorSendAsDenied", "ErrorAccessDenied", "ErrorInvalidRecipients"])

@@ -133,7 +133,7 @@ def test_cancelling_cancels_for_everyone_and_a_new_meeting_gets_a_new_uid(runtim
 def test_the_meeting_item_table_keeps_one_row_per_meeting(runtime: Runtime, case_id: int) -> None:
     items = SqlMeetingItems(runtime.sessions)
     item = MeetingItem(uid="u-1", transport="graph", mailbox="rr@x.example", item_id="AAMk" + "x" * 200, sequence=0,
-                       cancelled=False, message_id="<a@x>")
+                       cancelled=False, message_id="<a@x>", provider_uid="040000008200E00074C5B7101A82E008" + "0" * 100)
     items.put(item)
     items.put(MeetingItem(**{**item.__dict__, "sequence": 1, "message_id": "<b@x>"}))
     assert items.get("u-1") == MeetingItem(**{**item.__dict__, "sequence": 1, "message_id": "<b@x>"})

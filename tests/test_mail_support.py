@@ -1,22 +1,29 @@
-"""Shared helpers for the mail tests (no tests here): a self-signed certificate for 127.0.0.1, e-mail
-parsing, and factories for outgoing mail and invitations."""
+"""Shared helpers for the mail tests (no tests here): a self-signed certificate for 127.0.0.1, a real SMTP
+server (aiosmtpd) that answers what a test tells it to, e-mail parsing, and factories for outgoing mail and
+invitations."""
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
 import socket
-from dataclasses import dataclass
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from rapidreview.config import SmtpSettings
 from rapidreview.mail.invitation import Invitation
 from rapidreview.mail.message import Attachment, OutgoingMail
 
@@ -56,6 +63,95 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
+
+# -- a real SMTP server --------------------------------------------------------------------------------
+
+SMTP_USER, SMTP_PASSWORD = "rapidreview", "correct horse battery staple"
+ACCEPTED = "250 2.0.0 Ok: queued as 4F2A9C0DE1"
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    data: bytes
+    encrypted: bool
+    user: str | None
+
+
+@dataclass
+class SmtpRecorder:
+    """An aiosmtpd handler that keeps what it accepts, refuses the addresses it is told to, and answers the
+    end of each message body with ``data_reply`` (or, with ``drop_after_data``, queues the message and
+    hangs up before answering)."""
+
+    received: list[Received] = field(default_factory=list)
+    refused_bodies: int = 0
+    refuse: dict[str, str] = field(default_factory=dict)
+    data_reply: str = ACCEPTED
+    drop_after_data: bool = False
+
+    def reset(self) -> None:
+        self.received.clear()
+        self.refuse.clear()
+        self.refused_bodies, self.data_reply, self.drop_after_data = 0, ACCEPTED, False
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if not self.data_reply.startswith("2"):
+            self.refused_bodies += 1
+            return self.data_reply
+        user = session.auth_data.login.decode() if session.authenticated else None
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
+                                      session.ssl is not None, user))
+        if self.drop_after_data:
+            server.transport.close()  # queued, but the answer never reaches the client
+        return self.data_reply
+
+
+def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        SMTP_USER.encode(), SMTP_PASSWORD.encode())
+    return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    handler: SmtpRecorder
+    tls: TlsFiles
+
+
+@contextmanager
+def serve_smtp(tls: TlsFiles, *, starttls: bool) -> Iterator[SmtpServer]:
+    """aiosmtpd on 127.0.0.1 with LOGIN over TLS; ``starttls`` also requires STARTTLS before anything else."""
+    context = None
+    if starttls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls.certificate, tls.key)
+    handler = SmtpRecorder()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), tls_context=context,
+                            require_starttls=starttls, authenticator=_authenticator, auth_require_tls=True,
+                            server_hostname="localhost")
+    controller.start()
+    try:
+        yield SmtpServer(controller.port, handler, tls)
+    finally:
+        controller.stop()
+
+
+def smtp_settings(server: SmtpServer) -> SmtpSettings:
+    return SmtpSettings(host="127.0.0.1", port=server.port, tls="starttls", username=SMTP_USER,
+                        password=SMTP_PASSWORD, ca_file=server.tls.certificate, timeout_s=10,
+                        local_hostname="rapidreview.test")
+
+
+# -- messages -------------------------------------------------------------------------------------------
 
 def parse(data: bytes) -> EmailMessage:
     return message_from_bytes(data, policy=policy.default)  # type: ignore[return-value]

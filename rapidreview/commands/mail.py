@@ -1,6 +1,8 @@
-"""``rapidreview mail test --to ADDRESS``: send a test message through the configured transport.
+"""``rapidreview mail test --to ADDRESS``: send a test message through the configured transport;
+``rapidreview mail check``: try each thing the transport needs (login, permissions, folders) and name what is
+missing.
 
-For whoever sets up mail: it shows at once whether the settings, credentials and permissions work,
+For whoever sets up mail: they show at once whether the settings, credentials and permissions work,
 instead of waiting for the first case to fail (docs/mail.md).
 """
 
@@ -11,6 +13,7 @@ import sys
 from datetime import UTC, datetime
 
 from rapidreview.config import ConfigError, Settings, from_environment
+from rapidreview.mail.check import Finding, check
 from rapidreview.mail.message import OutgoingMail, new_message_id
 from rapidreview.mail.templates import EmailTemplateError, render_email_parts
 from rapidreview.mail.transports import PermanentMailError, TemporaryMailError, make_transport
@@ -25,6 +28,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                                description="Sends templates/email/test_message through RAPIDREVIEW_MAIL_TRANSPORT.")
     test.add_argument("--to", required=True, metavar="ADDRESS", help="who should receive it")
     test.set_defaults(handler=test_cmd)
+    check_parser = commands.add_parser(
+        "check", help="check the transport's login, permissions and mailbox without sending anyone mail",
+        description="graph: a token, then each application permission against the mailbox (the mailbox sends "
+                    "itself one message); smtp: connect, TLS, login, MAIL FROM and RCPT TO, then RSET; "
+                    "ews: log in and find the mailbox's folders; file: the outbox folder is writable. "
+                    "Exit 0: all in place; 2: something is missing; 75: could not check now, try again.")
+    check_parser.add_argument("--to", action="append", default=[], metavar="ADDRESS",
+                              help="smtp: a recipient to try with RCPT TO (default: the National Panel's mailbox)")
+    check_parser.set_defaults(handler=check_cmd)
 
 
 def test_cmd(args: argparse.Namespace) -> int:
@@ -46,6 +58,29 @@ def test_cmd(args: argparse.Namespace) -> int:
     print(f"Message-ID: {mail.message_id}")
     print(f"Provider id: {provider_id}")
     return 0
+
+
+def check_cmd(args: argparse.Namespace) -> int:
+    try:
+        settings = from_environment()
+    except ConfigError as exc:
+        return _fail(str(exc))
+    print(f"Checking the {settings.mail_transport} mail transport:")
+    findings = check(settings, [t.strip() for t in args.to])
+    for finding in findings:
+        print(_line(finding))
+    problems = [f for f in findings if not f.ok]
+    if not problems:
+        print("Everything the app needs is in place.")
+        return 0
+    print(f"{len(problems)} problem(s): see above.", file=sys.stderr)
+    return EX_TEMPFAIL if all(f.temporary for f in problems) else 2
+
+
+def _line(finding: Finding) -> str:
+    mark = "ok     " if finding.ok else ("TRY AGAIN" if finding.temporary else "MISSING")
+    detail = f"\n           {finding.detail}" if finding.detail else ""
+    return f"  {mark:9} {finding.what}{detail}"
 
 
 def test_message(settings: Settings, to: str) -> OutgoingMail:

@@ -72,6 +72,7 @@ def clear_account_cache() -> None:
 
 class EwsTransport:
     name = "ews"
+    reports_handover = True
 
     def __init__(self, config: EwsSettings, *, mailbox: str, meetings: MeetingItems) -> None:
         self.config, self.mailbox, self.meetings = config, mailbox, meetings
@@ -104,21 +105,22 @@ class EwsTransport:
 
     # -- Transport -----------------------------------------------------------------------------------------
     def send(self, mail: OutgoingMail, sent_at: datetime) -> str:
-        with _translated_errors(self.config.url):
+        handed_over = _HandOver(mail)
+        with translated_errors(self.config.url, handed_over):
             if mail.invitation is not None:
-                return self._meeting(mail)
-            return self._message(mail)
+                return self._meeting(mail, handed_over)
+            return self._message(mail, handed_over)
 
     def find_sent(self, message_id: str) -> str | None:
         meeting = self.meetings.by_message_id(message_id)
         if meeting is not None and meeting.transport == self.name:
             return meeting.item_id
-        with _translated_errors(self.config.url):
+        with translated_errors(self.config.url):
             found = list(self.account().sent.filter(message_id=message_id).only("id")[:1])
         return found[0].id if found else None
 
     # -- messages and meetings ---------------------------------------------------------------------------
-    def _message(self, mail: OutgoingMail) -> str:
+    def _message(self, mail: OutgoingMail, hand_over: _HandOver) -> str:
         account = self.account()
         message = Message(account=account, folder=account.sent, author=Mailbox(email_address=self.mailbox),
                           subject=mail.subject, body=_body(mail), to_recipients=list(mail.to),
@@ -126,15 +128,17 @@ class EwsTransport:
         for attachment in mail.attachments:
             message.attach(FileAttachment(name=attachment.filename, content=attachment.content,
                                           content_type=attachment.media_type))
+        hand_over()
         message.send_and_save()  # one CreateItem: sent, and a copy kept in the mailbox's Sent Items
         return mail.message_id
 
-    def _meeting(self, mail: OutgoingMail) -> str:
+    def _meeting(self, mail: OutgoingMail, hand_over: _HandOver) -> str:
         plan = plan_meeting(self.meetings, self.name, self.mailbox, mail)
         inv, account = plan.invitation, self.account()
         if plan.action == "skip":
             return plan.skipped_id
         current = self._current_item(plan.existing.item_id) if plan.existing else None
+        hand_over()
         if plan.action == "cancel":
             assert plan.existing is not None
             if current is not None:  # else deleted in Outlook already, which told the attendees
@@ -175,8 +179,20 @@ def _body(mail: OutgoingMail) -> Body:
     return HTMLBody(mail.html) if mail.html is not None else Body(mail.body)
 
 
+class _HandOver:
+    """Marks the hand-over of ``mail`` and remembers that it happened: an error after it that is no answer
+    from Exchange (the connection broke, the response was garbled) leaves the message in doubt."""
+
+    def __init__(self, mail: OutgoingMail) -> None:
+        self.mail, self.done = mail, False
+
+    def __call__(self) -> None:
+        self.mail.handing_over()
+        self.done = True
+
+
 @contextmanager
-def _translated_errors(url: str) -> Iterator[None]:
+def translated_errors(url: str, hand_over: _HandOver | None = None) -> Iterator[None]:
     """exchangelib's exceptions as TemporaryMailError (retry, with the back-off Exchange asked for) or
     PermanentMailError (a person must look)."""
     try:
@@ -184,7 +200,13 @@ def _translated_errors(url: str) -> Iterator[None]:
     except (PermanentMailError, TemporaryMailError):
         raise
     except Exception as exc:
-        raise _translate(exc, f"Exchange ({url})") from exc
+        translated = _translate(exc, f"Exchange ({url})")
+        # Exchange's own answer is a verdict; a broken connection is not, and exchangelib reports one as
+        # ErrorTimeoutExpired ("Reraised from ConnectionError").
+        answered = isinstance(exc, ews_errors.ResponseMessageError) and not isinstance(exc, ews_errors.ErrorTimeoutExpired)
+        if isinstance(translated, TemporaryMailError) and hand_over is not None and hand_over.done and not answered:
+            translated.in_doubt = True
+        raise translated from exc
 
 
 def _translate(exc: Exception, where: str) -> Exception:

@@ -1,124 +1,68 @@
-"""Microsoft Graph for Exchange Online: app-only tokens from msal (client credentials), mail by
-``sendMail`` (attachments over 3 MB through a draft and upload sessions), meetings as calendar events
-that Exchange Online sends the invitations, updates and cancellations for.
+"""Microsoft Graph for Exchange Online: mail by ``sendMail`` when the request fits Graph's 4 MB limit, else a
+draft, its attachments (an upload session for each one too large to post) and ``send``; meetings as calendar
+events that Exchange Online sends the invitations, updates and cancellations for (graph_events.py).
 
-Permissions (application): Mail.Send, Calendars.ReadWrite for meetings and Mail.ReadBasic for
-``find_sent``, each scoped to the one mailbox (docs/mail.md).
+Application permissions, each scoped to the one mailbox (docs/mail.md): ``Mail.Send`` for sending,
+``Mail.ReadWrite`` for the draft of a large message and for looking in Sent Items, ``Calendars.ReadWrite``
+for meetings.
+
+Drafts are created with immutable ids and the draft's id is kept with the outbox message, so when the final
+``send`` fails and is retried, the same draft is sent rather than a second one built and the first left in
+Drafts.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import threading
+from collections import Counter
 from contextlib import suppress
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-import msal
 import requests
 
 from rapidreview.config import GraphSettings
-from rapidreview.mail.meetings import MeetingItems, plan_meeting, record_meeting
+from rapidreview.mail.graph_client import (
+    IMMUTABLE_IDS,
+    MAX_BODY,
+    GraphClient,
+    ItemNotFound,
+    clear_token_cache,
+    to_json,
+)
+from rapidreview.mail.graph_events import body_json, send_meeting
+from rapidreview.mail.meetings import MeetingItems
 from rapidreview.mail.message import Attachment, OutgoingMail
 from rapidreview.mail.transports import PermanentMailError, TemporaryMailError
 
-INLINE_LIMIT = 3 * 1024 * 1024  # Graph: attachments over 3 MB go through an upload session
-CHUNK = 320 * 1024 * 10  # upload sessions take chunks in multiples of 320 KiB (here 3.2 MB)
-TEMPORARY_STATUS = {408, 429, 500, 502, 503, 504}
+__all__ = ["CHUNK", "GraphTransport", "clear_token_cache"]
 
-_apps: dict[tuple[Any, ...], msal.ConfidentialClientApplication] = {}
-_apps_lock = threading.Lock()
-
-
-def clear_token_cache() -> None:
-    with _apps_lock:
-        _apps.clear()
-
-
-class HttpSession(requests.Session):
-    """requests with our CA file and timeout on every call. (``Session.verify`` alone is not enough:
-    requests lets REQUESTS_CA_BUNDLE override it. Proxy variables are still honoured.)"""
-
-    def __init__(self, verify: str | bool, timeout_s: float) -> None:
-        super().__init__()
-        self.ca, self.timeout_s = verify, timeout_s
-
-    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("verify", self.ca)
-        kwargs.setdefault("timeout", (10, self.timeout_s))
-        return super().request(method, url, *args, **kwargs)
+CHUNK = 320 * 1024 * 10  # upload sessions take chunks in multiples of 320 KiB (here 3.2 MB), each under 4 MB
 
 
 class GraphTransport:
     name = "graph"
+    reports_handover = True
 
     def __init__(self, config: GraphSettings, *, mailbox: str, meetings: MeetingItems,
                  http: requests.Session | None = None) -> None:
-        self.config, self.mailbox, self.meetings = config, mailbox, meetings
-        self.http = http or HttpSession(str(config.ca_file) if config.ca_file else True, config.timeout_s)
-        self.user = f"{config.endpoint}/users/{quote(mailbox, safe='@')}"
-
-    # -- tokens: one msal application per process and credentials, so its cache keeps the token an hour
-    def _token(self) -> str:
-        c = self.config
-        credential: Any = c.client_secret
-        if c.certificate_file is not None:
-            credential = {"private_key": c.certificate_file.read_text(), "thumbprint": c.certificate_thumbprint}
-        fingerprint = hashlib.sha256(repr(credential).encode()).hexdigest()  # the key holds no secret
-        key = (c.authority_host, c.tenant_id, c.client_id, str(c.ca_file), fingerprint)
-        try:
-            with _apps_lock:
-                if key not in _apps:
-                    _apps[key] = msal.ConfidentialClientApplication(
-                        c.client_id, client_credential=credential, authority=f"{c.authority_host}/{c.tenant_id}",
-                        instance_discovery=False, http_client=self.http)
-                app = _apps[key]
-            result = app.acquire_token_for_client(scopes=[f"{_origin(c.endpoint)}/.default"])
-        except requests.exceptions.SSLError as exc:
-            raise PermanentMailError(f"TLS to {c.authority_host} failed (RAPIDREVIEW_GRAPH_CA_FILE?): {exc}") from exc
-        except requests.exceptions.RequestException as exc:
-            raise TemporaryMailError(f"cannot reach {c.authority_host} for a token: {exc}") from exc
-        except ValueError as exc:  # msal: the tenant or authority is wrong
-            raise PermanentMailError(f"Microsoft Entra ID refused the tenant {c.tenant_id!r}: {exc}") from exc
-        except RuntimeError as exc:  # msal: discovery answered 5xx
-            raise TemporaryMailError(f"Microsoft Entra ID is unavailable: {exc}") from exc
-        if "access_token" in result:
-            return str(result["access_token"])
-        error, text = result.get("error", "unknown_error"), result.get("error_description", "")
-        message = f"no token from Microsoft Entra ID for client {c.client_id}: {error}: {text}".strip()
-        if error in ("temporarily_unavailable", "server_error"):
-            raise TemporaryMailError(message)
-        raise PermanentMailError(message)
-
-    def _call(self, method: str, url: str, *, json: Any = None, data: bytes | None = None,
-              params: dict[str, str] | None = None, headers: dict[str, str] | None = None,
-              auth: bool = True) -> requests.Response:
-        sent_headers = dict(headers or {})
-        if auth:
-            sent_headers["Authorization"] = f"Bearer {self._token()}"
-        try:
-            response = self.http.request(method, url, json=json, data=data, params=params, headers=sent_headers)
-        except requests.exceptions.SSLError as exc:
-            raise PermanentMailError(f"TLS to Microsoft Graph failed (RAPIDREVIEW_GRAPH_CA_FILE?): {exc}") from exc
-        except requests.exceptions.RequestException as exc:
-            raise TemporaryMailError(f"cannot reach Microsoft Graph: {exc}") from exc
-        if response.status_code < 400:
-            return response
-        raise _error(method, url, response, self.mailbox)
+        self.mailbox, self.meetings = mailbox, meetings
+        self.client = GraphClient(config, mailbox, http)
+        self.user = self.client.user
 
     # -- Transport ---------------------------------------------------------------------------------------
     def send(self, mail: OutgoingMail, sent_at: datetime) -> str:
         if mail.invitation is not None:
-            return self._meeting(mail)
-        if sum(len(a.content) for a in mail.attachments) < INLINE_LIMIT:
-            message = _message_json(mail)
-            message["attachments"] = [_file_attachment(a) for a in mail.attachments]
-            self._call("POST", f"{self.user}/sendMail", json={"message": message, "saveToSentItems": True})
+            return send_meeting(self.client, self.meetings, self.name, mail)
+        message = _message_json(mail)
+        request = {"message": {**message, "attachments": [_file_attachment(a) for a in mail.attachments]},
+                   "saveToSentItems": True}
+        if len(to_json(request)) <= MAX_BODY:
+            mail.handing_over()
+            self.client.call("POST", f"{self.user}/sendMail", body=request, handed_over=True)
         else:
-            self._send_large(mail)
+            self._send_by_draft(mail, message)
         return mail.message_id
 
     def find_sent(self, message_id: str) -> str | None:
@@ -126,132 +70,87 @@ class GraphTransport:
         if meeting is not None and meeting.transport == self.name:
             return meeting.item_id
         quoted = message_id.replace("'", "''")  # OData doubles quotes inside a string literal
-        response = self._call("GET", f"{self.user}/mailFolders/sentitems/messages", params={
-            "$filter": f"internetMessageId eq '{quoted}'", "$select": "id", "$top": "1"})
+        response = self.client.call("GET", f"{self.user}/mailFolders/sentitems/messages", headers=IMMUTABLE_IDS,
+                                    params={"$filter": f"internetMessageId eq '{quoted}'", "$select": "id",
+                                            "$top": "1"})
         found = response.json().get("value", [])
         return str(found[0]["id"]) if found else None
 
-    # -- large attachments: a draft, an upload session per big file, then send ---------------------------
-    def _send_large(self, mail: OutgoingMail) -> None:
-        draft = self._call("POST", f"{self.user}/messages", json=_message_json(mail)).json()["id"]
-        url = f"{self.user}/messages/{quote(draft, safe='')}"
+    # -- too large for one request: a draft, its attachments, then send ----------------------------------
+    def _send_by_draft(self, mail: OutgoingMail, message: dict[str, Any]) -> None:
+        progress = mail.progress
+        draft = self._earlier_draft(mail, progress.draft_id) if progress and progress.draft_id else None
+        if draft == "":  # the earlier attempt's draft went out after all
+            return
+        if draft is None:
+            draft = self._build_draft(mail, message)
+        mail.handing_over()
         try:
-            for attachment in mail.attachments:
-                if len(attachment.content) < INLINE_LIMIT:
-                    self._call("POST", f"{url}/attachments", json=_file_attachment(attachment))
-                else:
-                    self._upload(url, attachment)
-        except Exception:
-            with suppress(PermanentMailError, TemporaryMailError):  # leave no half-built draft behind
-                self._call("DELETE", url)
+            self.client.call("POST", f"{self._message_url(draft)}/send", handed_over=True)
+        except (PermanentMailError, TemporaryMailError) as exc:
+            # The outbox keeps the complete draft for its next attempt to send; a one-off send (mail test)
+            # has no next attempt, so its draft goes, unless it may have been sent.
+            if mail.progress is None and not exc.in_doubt:
+                self._discard(mail, draft)
             raise
-        # Not inside the clean-up above: if this times out, the message may have gone, and find_sent will say.
-        self._call("POST", f"{url}/send")
+
+    def _earlier_draft(self, mail: OutgoingMail, draft_id: str) -> str | None:
+        """``draft_id`` if that draft is complete and can be sent as it is; "" if it was sent already; None
+        (having deleted any half-built remains) if a new one must be built."""
+        assert mail.progress is not None
+        try:
+            found = self.client.call("GET", self._message_url(draft_id), headers=IMMUTABLE_IDS, params={
+                "$select": "isDraft,internetMessageId", "$expand": "attachments($select=name)"}).json()
+        except ItemNotFound:
+            mail.progress.keep_draft(None)  # deleted in Outlook, or never finished: build another
+            return None
+        if found.get("internetMessageId") != mail.message_id:
+            raise PermanentMailError(f"the draft {draft_id} kept for {mail.message_id} holds another message "
+                                     f"({found.get('internetMessageId')}); a person must look at the mailbox's Drafts")
+        if not found.get("isDraft", True):
+            return ""
+        names = Counter(str(a.get("name")) for a in found.get("attachments", []))
+        if names == Counter(a.filename for a in mail.attachments):
+            return draft_id
+        self._discard(mail, draft_id)  # the attempt that built it died half way
+        return None
+
+    def _build_draft(self, mail: OutgoingMail, message: dict[str, Any]) -> str:
+        draft = str(self.client.call("POST", f"{self.user}/messages", body=message, headers=IMMUTABLE_IDS).json()["id"])
+        try:
+            if mail.progress is not None:
+                mail.progress.keep_draft(draft)  # before anything else: a crash from here on leaves it findable
+            for attachment in mail.attachments:
+                posted = _file_attachment(attachment)
+                if len(to_json(posted)) <= MAX_BODY:
+                    self.client.call("POST", f"{self._message_url(draft)}/attachments", body=posted)
+                else:
+                    self._upload(self._message_url(draft), attachment)
+        except BaseException:
+            self._discard(mail, draft)  # leave no half-built draft behind
+            raise
+        return draft
+
+    def _discard(self, mail: OutgoingMail, draft: str) -> None:
+        with suppress(PermanentMailError, TemporaryMailError):
+            self.client.call("DELETE", self._message_url(draft))
+            if mail.progress is not None:
+                mail.progress.keep_draft(None)
 
     def _upload(self, message_url: str, attachment: Attachment) -> None:
         size = len(attachment.content)
-        session = self._call("POST", f"{message_url}/attachments/createUploadSession", json={"AttachmentItem": {
+        session = self.client.call("POST", f"{message_url}/attachments/createUploadSession", body={"AttachmentItem": {
             "attachmentType": "file", "name": attachment.filename, "size": size, "contentType": attachment.media_type,
         }}).json()
         for start in range(0, size, CHUNK):
             chunk = attachment.content[start:start + CHUNK]
             # The upload URL carries its own token: an Authorization header makes Graph refuse the chunk.
             span = f"bytes {start}-{start + len(chunk) - 1}/{size}"
-            self._call("PUT", session["uploadUrl"], data=chunk, auth=False,
-                       headers={"Content-Type": "application/octet-stream", "Content-Range": span})
+            self.client.call("PUT", session["uploadUrl"], data=chunk, auth=False,
+                             headers={"Content-Type": "application/octet-stream", "Content-Range": span})
 
-    # -- meetings ------------------------------------------------------------------------------------------
-    def _meeting(self, mail: OutgoingMail) -> str:
-        plan = plan_meeting(self.meetings, self.name, self.mailbox, mail)
-        inv = plan.invitation
-        if plan.action == "skip":
-            return plan.skipped_id
-        if plan.action == "cancel":
-            assert plan.existing is not None
-            with suppress(_ItemNotFound):  # deleted in Outlook already, which told the attendees
-                self._call("POST", f"{self.user}/events/{quote(plan.existing.item_id, safe='')}/cancel",
-                           json={"comment": mail.body})
-            record_meeting(self.meetings, self.name, self.mailbox, mail, plan.existing.item_id)
-            return plan.existing.item_id
-        event: dict[str, Any] = {
-            "subject": inv.summary,
-            "body": _body(mail),
-            "start": {"dateTime": _graph_time(inv.starts_at), "timeZone": "UTC"},
-            "end": {"dateTime": _graph_time(inv.ends_at), "timeZone": "UTC"},
-            "location": {"displayName": inv.location},
-            "attendees": [{"emailAddress": {"address": a}, "type": "required"} for a in inv.attendees],
-            "allowNewTimeProposals": False,
-        }
-        if plan.action == "update":
-            assert plan.existing is not None
-            try:
-                # Exchange Online sends the update to the attendees, and a cancellation to any dropped.
-                self._call("PATCH", f"{self.user}/events/{quote(plan.existing.item_id, safe='')}", json=event)
-                record_meeting(self.meetings, self.name, self.mailbox, mail, plan.existing.item_id)
-                return plan.existing.item_id
-            except _ItemNotFound:
-                pass  # someone deleted it from the calendar: invite afresh
-        # transactionId makes Graph ignore a second create of the same meeting after a lost response.
-        event["transactionId"] = hashlib.sha256(f"{inv.uid}:{mail.message_id}".encode()).hexdigest()[:36]
-        created = self._call("POST", f"{self.user}/events", json=event).json()
-        record_meeting(self.meetings, self.name, self.mailbox, mail, str(created["id"]))
-        return str(created["id"])
-
-
-class _ItemNotFound(PermanentMailError):
-    """The event or message is not there (the mailbox is: a missing mailbox is a different error code)."""
-
-
-def _error(method: str, url: str, response: requests.Response, mailbox: str) -> Exception:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    detail = body.get("error") if isinstance(body, dict) else None
-    if isinstance(detail, dict):
-        code = str(detail.get("code", ""))
-        text = f"{code}: {detail.get('message', '')}".strip(": ")
-    else:
-        code, text = "", response.text[:300]
-    where = f"Microsoft Graph {method} {urlsplit(url).path} answered {response.status_code}"
-    status = response.status_code
-    if status in TEMPORARY_STATUS:
-        return TemporaryMailError(f"{where} {text}".strip(), retry_after=_retry_after(response))
-    if status == 404 and code == "ErrorItemNotFound":
-        return _ItemNotFound(f"{where} {text}")
-    if status == 404:
-        return PermanentMailError(f"{where} {text} (is {mailbox} the right mailbox?)")
-    if status in (401, 403):
-        return PermanentMailError(f"{where} {text}: the app needs Mail.Send (and Calendars.ReadWrite for meetings) "
-                                  f"with access to {mailbox}; see docs/mail.md")
-    return PermanentMailError(f"{where} {text}".strip())
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
-def _origin(endpoint: str) -> str:
-    parts = urlsplit(endpoint)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _graph_time(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _body(mail: OutgoingMail) -> dict[str, str]:
-    if mail.html is not None:
-        return {"contentType": "HTML", "content": mail.html}
-    return {"contentType": "Text", "content": mail.body}
+    def _message_url(self, message_id: str) -> str:
+        return f"{self.user}/messages/{quote(message_id, safe='')}"
 
 
 def _recipients(addresses: list[str]) -> list[dict[str, Any]]:
@@ -259,7 +158,7 @@ def _recipients(addresses: list[str]) -> list[dict[str, Any]]:
 
 
 def _message_json(mail: OutgoingMail) -> dict[str, Any]:
-    message: dict[str, Any] = {"subject": mail.subject, "body": _body(mail), "toRecipients": _recipients(mail.to),
+    message: dict[str, Any] = {"subject": mail.subject, "body": body_json(mail), "toRecipients": _recipients(mail.to),
                                "internetMessageId": mail.message_id}
     if mail.cc:
         message["ccRecipients"] = _recipients(mail.cc)

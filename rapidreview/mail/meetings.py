@@ -29,6 +29,7 @@ class MeetingItem:
     sequence: int
     cancelled: bool
     message_id: str
+    provider_uid: str | None = None  # Graph: the event's iCalUId, to find it if its id no longer works
 
 
 class MeetingItems(Protocol):
@@ -76,17 +77,19 @@ class SqlMeetingItems:
             if row is None:
                 session.add(MailMeetingItem(uid=item.uid, transport=item.transport, mailbox=item.mailbox,
                                             item_id=item.item_id, sequence=item.sequence, cancelled=item.cancelled,
-                                            message_id=item.message_id))
+                                            message_id=item.message_id, provider_uid=item.provider_uid))
                 return
             row.transport, row.mailbox, row.item_id = item.transport, item.mailbox, item.item_id
             row.sequence, row.cancelled, row.message_id = item.sequence, item.cancelled, item.message_id
+            row.provider_uid = item.provider_uid
 
 
 def _item(row: MailMeetingItem | None) -> MeetingItem | None:
     if row is None:
         return None
     return MeetingItem(uid=row.uid, transport=row.transport, mailbox=row.mailbox, item_id=row.item_id,
-                       sequence=row.sequence, cancelled=row.cancelled, message_id=row.message_id)
+                       sequence=row.sequence, cancelled=row.cancelled, message_id=row.message_id,
+                       provider_uid=row.provider_uid)
 
 
 # -- what to do with a meeting mail ------------------------------------------------------------------
@@ -130,11 +133,12 @@ def plan_meeting(items: MeetingItems, transport: str, mailbox: str, mail: Outgoi
     return MeetingPlan("update", inv, existing)
 
 
-def record_meeting(items: MeetingItems, transport: str, mailbox: str, mail: OutgoingMail, item_id: str) -> None:
+def record_meeting(items: MeetingItems, transport: str, mailbox: str, mail: OutgoingMail, item_id: str,
+                   provider_uid: str | None = None) -> None:
     inv = mail.invitation
     assert inv is not None
     items.put(MeetingItem(uid=inv.uid, transport=transport, mailbox=mailbox, item_id=item_id, sequence=inv.sequence,
-                          cancelled=inv.cancel == CANCEL_MEETING, message_id=mail.message_id))
+                          cancelled=inv.cancel == CANCEL_MEETING, message_id=mail.message_id, provider_uid=provider_uid))
 
 
 

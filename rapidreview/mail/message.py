@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Protocol
 
 from rapidreview.mail.invitation import Invitation, to_ics
 
@@ -15,6 +16,29 @@ class Attachment:
     filename: str
     media_type: str
     content: bytes
+
+
+class DeliveryProgress(Protocol):
+    """What one attempt at a message tells the outbox as it goes, and what earlier attempts left behind.
+
+    The outbox gives each attempt its own; ``rapidreview mail test`` and other one-off sends give none.
+    """
+
+    @property
+    def draft_id(self) -> str | None:
+        """The provider's draft of this message from an earlier attempt (Graph), which may be sent as it is."""
+        ...
+
+    def keep_draft(self, draft_id: str | None) -> None:
+        """Remember (or, with None, forget) the provider's draft of this message for the next attempt."""
+        ...
+
+    def handing_over(self) -> None:
+        """Called just before the step after which the server may have the message (SMTP DATA, Graph send).
+
+        Raises ``ClaimLost`` when this attempt no longer holds the message: another sender took it over.
+        """
+        ...
 
 
 @dataclass(frozen=True)
@@ -28,6 +52,12 @@ class OutgoingMail:
     attachments: list[Attachment] = field(default_factory=list)
     invitation: Invitation | None = None
     html: str | None = None  # the HTML alternative of ``body``, already escaped by its template
+    progress: DeliveryProgress | None = field(default=None, compare=False, repr=False)
+
+    def handing_over(self) -> None:
+        """Tell the outbox this attempt is about to hand the message to the server (see DeliveryProgress)."""
+        if self.progress is not None:
+            self.progress.handing_over()
 
     @property
     def cancel(self) -> bool:

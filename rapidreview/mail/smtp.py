@@ -1,14 +1,22 @@
 """SMTP with STARTTLS (or implicit TLS), authentication, and TLS enforced for gov.uk recipients.
 
-Recipients are all checked with RCPT before any DATA is sent, so a refused address stops the whole
-message: nobody gets it twice when it is retried. The server's reply to DATA ("2.0.0 Ok: queued as
-...") is the provider id.
+A message counts as sent only when the server answers the end of its body with a 2xx reply ("250 2.0.0
+Ok: queued as ..."), which becomes the provider id. Any other answer is the server refusing it: 4xx is
+temporary (the outbox retries), 5xx permanent (a person must look).
+
+We send with smtplib's own ``mail``/``rcpt``/``data`` and its verdict rule (``sendmail`` raises
+``SMTPDataError`` unless the body is accepted) but not through ``sendmail`` itself: when the server
+refuses some recipients, ``sendmail`` sends to the others and only reports the refusals. Here every
+recipient is checked with RCPT first and one refusal stops the whole message (RSET, no DATA), so nobody
+gets it twice when it is retried.
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from email import policy
 
@@ -28,6 +36,7 @@ def needs_tls(address: str, domains: tuple[str, ...]) -> bool:
 
 class SmtpTransport:
     name = "smtp"
+    reports_handover = True  # just before DATA; an SMTP server cannot be asked what it sent (no find_sent)
 
     def __init__(self, config: SmtpSettings) -> None:
         self.config = config
@@ -37,7 +46,7 @@ class SmtpTransport:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         return context
 
-    def _connect(self) -> tuple[smtplib.SMTP, bool]:
+    def connect(self) -> tuple[smtplib.SMTP, bool]:
         """An open session to the server and whether it is encrypted."""
         c = self.config
         local = c.local_hostname or None
@@ -71,18 +80,23 @@ class SmtpTransport:
             raise PermanentMailError(f"will not send to {', '.join(protected)} without TLS "
                                      f"(RAPIDREVIEW_SMTP_TLS=none); government mail must be encrypted in transit")
         data = to_email_message(mail, sent_at).as_bytes(policy=policy.SMTP)
-        try:
-            smtp, encrypted = self._connect()
-            with smtp:
+        with self.translated_errors():
+            smtp, encrypted = self.connect()
+            try:
                 if protected and not encrypted:
                     raise PermanentMailError(f"will not send to {', '.join(protected)}: the SMTP server {c.host} "
                                              "did not offer STARTTLS, and government mail must be encrypted in transit")
-                if c.username:
-                    if not encrypted:
-                        raise PermanentMailError(f"will not send the SMTP password to {c.host} unencrypted: "
-                                                 "the server did not offer STARTTLS")
-                    smtp.login(c.username, c.password)
-                return self._transaction(smtp, mail.sender, recipients, data)
+                self.login(smtp, encrypted)
+                return self._transaction(smtp, mail, recipients, data)
+            finally:
+                quit_quietly(smtp)
+
+    @contextmanager
+    def translated_errors(self) -> Iterator[None]:
+        """smtplib's, ssl's and the network's exceptions as PermanentMailError or TemporaryMailError."""
+        c = self.config
+        try:
+            yield
         except (PermanentMailError, TemporaryMailError):
             raise
         except smtplib.SMTPAuthenticationError as exc:
@@ -90,6 +104,12 @@ class SmtpTransport:
                                      f"{_reply(exc.smtp_code, exc.smtp_error)}") from exc
         except smtplib.SMTPNotSupportedError as exc:
             raise PermanentMailError(f"the SMTP server {c.host} does not support what we asked: {exc}") from exc
+        except smtplib.SMTPDataError as exc:
+            raise _classify(exc.smtp_code, f"the SMTP server {c.host} refused the message: "
+                                           f"{_reply(exc.smtp_code, exc.smtp_error)}") from exc
+        except smtplib.SMTPSenderRefused as exc:
+            raise _classify(exc.smtp_code, f"the SMTP server {c.host} refused the sender {exc.sender}: "
+                                           f"{_reply(exc.smtp_code, exc.smtp_error)}") from exc
         except smtplib.SMTPResponseException as exc:
             raise _classify(exc.smtp_code, f"the SMTP server {c.host} said {_reply(exc.smtp_code, exc.smtp_error)}") from exc
         except ssl.SSLCertVerificationError as exc:
@@ -98,13 +118,26 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError) as exc:  # disconnected, refused, timed out, TLS broken
             raise TemporaryMailError(f"cannot reach the SMTP server {c.host}:{c.port}: {exc}") from exc
 
-    def _transaction(self, smtp: smtplib.SMTP, sender: str, recipients: list[str], data: bytes) -> str:
-        utf8 = not all(a.isascii() for a in (sender, *recipients))
-        options = ["SMTPUTF8"] if utf8 and smtp.has_extn("smtputf8") else []
+    def login(self, smtp: smtplib.SMTP, encrypted: bool) -> None:
+        c = self.config
+        if not c.username:
+            return
+        if not encrypted:
+            raise PermanentMailError(f"will not send the SMTP password to {c.host} unencrypted: "
+                                     "the server did not offer STARTTLS")
+        smtp.login(c.username, c.password)
+
+    def _transaction(self, smtp: smtplib.SMTP, mail: OutgoingMail, recipients: list[str], data: bytes) -> str:
+        sender = mail.sender
+        options = []
+        if not all(a.isascii() for a in (sender, *recipients)) and smtp.has_extn("smtputf8"):
+            options.append("SMTPUTF8")
+        if smtp.has_extn("size"):  # as sendmail does: a server may refuse an oversized message before DATA
+            options.append(f"SIZE={len(data)}")
         code, reply = smtp.mail(sender, options)
         if code != 250:
             smtp.rset()
-            raise _classify(code, f"the SMTP server refused the sender {sender}: {_reply(code, reply)}")
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
         refused: dict[str, tuple[int, bytes]] = {}
         for address in recipients:
             code, reply = smtp.rcpt(address)
@@ -116,11 +149,26 @@ class SmtpTransport:
             temporary = all(400 <= code < 500 for code, _ in refused.values())
             message = f"the SMTP server refused {detail}; the message was sent to nobody"
             raise TemporaryMailError(message) if temporary else PermanentMailError(message)
-        code, reply = smtp.data(data)
+        mail.handing_over()
+        try:
+            # data() raises SMTPDataError when DATA itself is refused (no body sent) and returns the reply
+            # to the body, which we judge as sendmail does.
+            code, reply = smtp.data(data)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            # The body may have arrived whole and been queued before the connection went: in doubt.
+            raise TemporaryMailError(f"the connection to the SMTP server {self.config.host} broke during DATA, so "
+                                     f"it may or may not have accepted the message: {exc}", in_doubt=True) from exc
+        if not 200 <= code < 300:
+            raise smtplib.SMTPDataError(code, reply)
         return _reply(code, reply)[:500]
 
-    def find_sent(self, message_id: str) -> str | None:
-        return None  # an SMTP server cannot be asked what it has sent
+
+def quit_quietly(smtp: smtplib.SMTP) -> None:
+    """Say goodbye; a failure here changes nothing about the answer we already have for the message.
+    (``with smtp:`` would let an error from QUIT replace that answer, and an accepted message be retried.)"""
+    with suppress(smtplib.SMTPException, OSError):
+        smtp.quit()
+    smtp.close()
 
 
 def _reply(code: int, reply: bytes | str) -> str:

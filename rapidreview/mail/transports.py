@@ -23,23 +23,44 @@ if TYPE_CHECKING:
 
 
 class TemporaryMailError(RuntimeError):
-    """Try again later (server busy, throttled, network down). ``retry_after``: seconds the server asked for."""
+    """Try again later (server busy, throttled, network down). ``retry_after``: seconds the server asked for.
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    ``in_doubt``: the message had been handed over and no verdict came back (the connection dropped after
+    the body was sent, an HTTP response was lost), so the server may have accepted it.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None, *, in_doubt: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.in_doubt = in_doubt
 
 
 class PermanentMailError(RuntimeError):
     """Retrying will not help (bad address, rejected content, missing permission): a person must look."""
+
+    in_doubt = False  # a permanent error is always a verdict: the server said no
+
+
+class ClaimLost(TemporaryMailError):
+    """This attempt's lease on the message lapsed and another sender took it: stop without sending."""
 
 
 class Transport(Protocol):
     name: str
 
     def send(self, mail: OutgoingMail, sent_at: datetime) -> str:
-        """Deliver ``mail``; return the provider's id for it."""
+        """Deliver ``mail``; return the provider's id for it.
+
+        Our transports call ``mail.handing_over()`` just before the step after which the server may have the
+        message, and say so with ``reports_handover = True``.
+        """
         ...
+
+
+def reports_handover(transport: Transport) -> bool:
+    """Whether ``transport`` marks the hand-over, so the outbox can tell a message that never reached the
+    server (safe to send again) from one that may have (ask first, or count it as a possible duplicate)."""
+    return bool(getattr(transport, "reports_handover", False))
 
 
 @runtime_checkable
@@ -60,6 +81,7 @@ class FileTransport:
     """Writes each message as an ``.eml`` file: the default, and what the simulator shows users."""
 
     name = "file"
+    reports_handover = True
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -73,6 +95,7 @@ class FileTransport:
         path = self.directory / f"{sent_at.strftime('%Y%m%dT%H%M%SZ')}-{self._stem(mail.message_id)}.eml"
         data = to_email_message(mail, sent_at).as_bytes()
         tmp = path.with_suffix(".tmp")
+        mail.handing_over()
         try:
             tmp.write_bytes(data)
             os.replace(tmp, path)  # a reader never sees half a message

@@ -6,16 +6,25 @@ and a crash neither loses a message nor quietly sends it twice:
 1. claim (own transaction): the oldest due message, locked ``FOR UPDATE SKIP LOCKED`` so any number of
    senders (scheduler processes, web workers) take different ones. It becomes ``sending`` with one more
    attempt and a lease: ``next_attempt_at`` is now + ``LEASE``.
-2. send, outside any transaction.
-3. record (own transaction): ``sent`` with the provider's id and the time it was accepted; ``pending``
-   again after a temporary failure, backing off exponentially; ``failed`` after a permanent failure (or
-   about a day of temporary ones), which waits for a person: :func:`failed_messages`, then :func:`retry_message`
-   or :func:`cancel_message`.
+2. send, outside any transaction. Just before the step after which the server may have the message (SMTP
+   DATA, Graph ``sendMail`` or ``send``, EWS ``CreateItem``) the transport calls ``handing_over``: in its own
+   transaction that confirms this attempt still holds the claim (else it stops, sending nothing: a sender
+   whose lease lapsed never sends a message another sender has taken), renews the lease, and records
+   ``handed_over_at``.
+3. record (own transaction): ``sent`` with the provider's id and the time it was accepted, only when the
+   server accepted it (SMTP: a 2xx answer to the body); ``pending`` again after a temporary failure
+   (4xx), backing off exponentially; ``failed`` after a permanent failure (5xx, or about a day of temporary
+   ones), which waits for a person: :func:`failed_messages`, then :func:`retry_message` or
+   :func:`cancel_message`. A refusal clears ``handed_over_at``: the server has not got it.
 
-A message whose sender died between 1 and 3 stays ``sending`` until its lease lapses; the next sender then
-claims it and, because it may have gone out, asks the transport first (``find_sent``: Exchange can search
-Sent Items) and records it as sent rather than sending it again. A transport that cannot tell (SMTP) sends
-it again: at least once, never lost. The same check runs before every retry of a failed attempt.
+A message is *in doubt* when ``handed_over_at`` is set on a message not yet sent: its sender died after the
+hand-over, or the connection broke before the server's answer came back. Only then may it have gone out,
+and before it is sent again the transport is asked (``find_sent``: Graph and EWS search Sent Items for our
+Message-ID, the file transport looks for its file) and the message recorded as sent if found. An SMTP server
+cannot be asked, so an in-doubt SMTP message is sent again, with the same Message-ID, and its ``email_sent``
+event says ``possible_duplicate``: at least once, never lost. The window for that is the time between the
+server's answer to the body and our commit of it (milliseconds), or a connection lost in that same moment.
+A sender dying any earlier leaves a message that is simply sent again: it never reached the server.
 
 A service task may wait for its message (:func:`await_delivery`): the National Panel submission completes
 when the Panel's server accepted the e-mail. The sender then completes that task at once; should that
@@ -29,7 +38,7 @@ import os
 import socket
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,7 +50,15 @@ from rapidreview import clock
 from rapidreview.engine.scripting import Awaiting
 from rapidreview.mail.invitation import Invitation
 from rapidreview.mail.message import Attachment, OutgoingMail, new_message_id
-from rapidreview.mail.transports import PermanentMailError, TemporaryMailError, Transport, find_sent
+from rapidreview.mail.transports import (
+    ClaimLost,
+    PermanentMailError,
+    SentItemsLookup,
+    TemporaryMailError,
+    Transport,
+    find_sent,
+    reports_handover,
+)
 from rapidreview.services import audit
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.db import transaction
@@ -50,7 +67,10 @@ from rapidreview.store.models import Case, Document, OutboxMessage
 log = logging.getLogger(__name__)
 
 NATIONAL_PANEL_SUBMISSION = "national_panel_submission"
-LEASE = timedelta(minutes=10)  # transports time out well within this (SMTP 60 s, EWS 120 s)
+# From the claim, and again from the hand-over: transports time out well within it (SMTP 60 s per command,
+# Graph 70 s, EWS 120 s), so a live sender is never overtaken after the hand-over; one overtaken before it
+# finds out at the hand-over and stands down.
+LEASE = timedelta(minutes=10)
 FIRST_RETRY = timedelta(seconds=5)
 LONGEST_RETRY = timedelta(minutes=15)
 MAX_ATTEMPTS = 100  # with the back-off above, about 24 hours of temporary failures
@@ -100,13 +120,48 @@ class Delivery:
     error: str | None = None
 
 
+class _Attempt:
+    """The outbox side of one attempt (mail.message.DeliveryProgress): each call is its own short transaction
+    on the message's row, made only while this attempt still holds the claim."""
+
+    def __init__(self, rt: Runtime, message_id: int, attempt: int, draft_id: str | None) -> None:
+        self.rt, self.message_id, self.attempt = rt, message_id, attempt
+        self._draft_id = draft_id
+        self.handed_over_at: datetime | None = None
+
+    @property
+    def draft_id(self) -> str | None:
+        return self._draft_id
+
+    def keep_draft(self, draft_id: str | None) -> None:
+        self._update(provider_draft_id=draft_id)
+        self._draft_id = draft_id
+
+    def handing_over(self) -> None:
+        now = clock.now()
+        self._update(handed_over_at=now, next_attempt_at=now + LEASE)
+        self.handed_over_at = now
+
+    def _update(self, **values: Any) -> None:
+        with transaction(self.rt.sessions) as session:
+            done = session.execute(update(OutboxMessage).where(
+                OutboxMessage.id == self.message_id, OutboxMessage.status == SENDING,
+                OutboxMessage.attempts == self.attempt).values(**values))
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                raise ClaimLost(f"outbox message {self.message_id}: the lease of attempt {self.attempt} lapsed and "
+                                "another sender took the message over")
+
+
 @dataclass(frozen=True)
 class _Claim:
     id: int
     attempt: int
     mail: OutgoingMail
     in_doubt: bool  # an earlier attempt may have reached the server
+    earlier_doubt: datetime | None  # when that attempt handed it over (None: the transport does not say)
     previous_attempt_at: datetime | None
+    progress: _Attempt
+    handover_known: bool  # the transport marks its hand-overs
 
 
 def default_worker() -> str:
@@ -128,32 +183,51 @@ def deliver_due(rt: Runtime, transport: Transport, *, worker: str | None = None,
 
 def deliver_next(rt: Runtime, transport: Transport, *, worker: str) -> Delivery | None:
     """Claim, send and record the oldest due message; None when no message is due."""
-    claim = _claim(rt, clock.now(), worker)
+    claim = _claim(rt, clock.now(), worker, handover_known=reports_handover(transport))
     if claim is None:
         return None
     if isinstance(claim, Delivery):
         return claim
+    can_tell = isinstance(transport, SentItemsLookup)
+    doubt = claim.earlier_doubt  # what handed_over_at says after this attempt, unless it ends in doubt itself
     try:
-        found = find_sent(transport, claim.mail.message_id) if claim.in_doubt else None
+        found = find_sent(transport, claim.mail.message_id) if claim.in_doubt and can_tell else None
         if found is not None:
             log.info("outbox message %s was already sent (%s); not sending it again", claim.id, found)
-            delivery = _record_sent(rt, claim, found, claim.previous_attempt_at or clock.now(), recovered=True)
+            delivery = _record_sent(rt, claim, found, claim.earlier_doubt or claim.previous_attempt_at or clock.now(),
+                                    recovered=True)
         else:
+            if claim.in_doubt and can_tell:
+                doubt = None  # the provider says it never went
             provider_id = transport.send(claim.mail, clock.now())
-            delivery = _record_sent(rt, claim, provider_id, clock.now(), recovered=False)
+            delivery = _record_sent(rt, claim, provider_id, clock.now(), recovered=False,
+                                    possible_duplicate=claim.in_doubt and not can_tell)
+    except ClaimLost as exc:
+        log.warning("%s; this sender stood down without sending it", exc)
+        return Delivery(claim.id, SENDING, str(exc))
     except TemporaryMailError as exc:
-        return _record_failure(rt, claim, str(exc), permanent=False, retry_after=exc.retry_after)
+        return _record_failure(rt, claim, str(exc), permanent=False, retry_after=exc.retry_after,
+                               doubt=_doubt_after(claim, doubt, in_doubt=exc.in_doubt))
     except PermanentMailError as exc:
-        return _record_failure(rt, claim, str(exc), permanent=True)
+        return _record_failure(rt, claim, str(exc), permanent=True, doubt=doubt)
     except Exception as exc:  # a transport bug or an unforeseen error: retried like a temporary one
         log.exception("outbox message %s: unexpected error from the %s transport", claim.id, transport.name)
-        return _record_failure(rt, claim, f"{type(exc).__name__}: {exc}", permanent=False)
+        return _record_failure(rt, claim, f"{type(exc).__name__}: {exc}", permanent=False,
+                               doubt=_doubt_after(claim, doubt, in_doubt=True))
     if delivery.status == SENT:
         _complete_waiting_task(rt, claim.id, worker)
     return delivery
 
 
-def _claim(rt: Runtime, now: datetime, worker: str) -> _Claim | Delivery | None:
+def _doubt_after(claim: _Claim, earlier: datetime | None, *, in_doubt: bool) -> datetime | None:
+    """handed_over_at after an attempt that failed: its own hand-over when the server may have the message
+    (a transport that does not mark hand-overs is taken at its word), else what it was before."""
+    if in_doubt and (claim.progress.handed_over_at is not None or not claim.handover_known):
+        return claim.progress.handed_over_at or clock.now()
+    return earlier
+
+
+def _claim(rt: Runtime, now: datetime, worker: str, *, handover_known: bool) -> _Claim | Delivery | None:
     for _ in range(10):  # only SQLite, where two senders can read the same row, ever goes round again
         with transaction(rt.sessions) as session:
             candidate = session.execute(
@@ -170,20 +244,27 @@ def _claim(rt: Runtime, now: datetime, worker: str) -> _Claim | Delivery | None:
                 .values(status=SENDING, attempts=candidate.attempts + 1, claimed_by=worker, next_attempt_at=now + LEASE)
             )
             if taken.rowcount == 1:  # type: ignore[attr-defined]
-                return _claimed(session, rt, candidate.id, now)
+                # A message still "sending" here lost its sender: if that sender cannot have said whether it
+                # handed the message over, it may have.
+                lapsed_blind = candidate.status == SENDING and not handover_known
+                return _claimed(session, rt, candidate.id, now, lapsed_blind=lapsed_blind,
+                                handover_known=handover_known)
     return None
 
 
-def _claimed(session: Session, rt: Runtime, message_id: int, now: datetime) -> _Claim | Delivery:
+def _claimed(session: Session, rt: Runtime, message_id: int, now: datetime, *, lapsed_blind: bool,
+             handover_known: bool) -> _Claim | Delivery:
     row = session.get(OutboxMessage, message_id)
     assert row is not None
     previous_attempt_at, row.last_attempt_at = row.last_attempt_at, now
+    progress = _Attempt(rt, row.id, row.attempts, row.provider_draft_id)
     try:
-        mail = _outgoing(session, rt, row)
+        mail = replace(_outgoing(session, rt, row), progress=progress)
     except (PermanentMailError, OSError, KeyError, ValueError) as exc:  # it can never be built: a person must look
         _fail(session, row, f"cannot build the message: {exc}", permanent=True)
         return Delivery(row.id, FAILED, row.last_error)
-    return _Claim(row.id, row.attempts, mail, previous_attempt_at is not None, previous_attempt_at)
+    return _Claim(row.id, row.attempts, mail, row.handed_over_at is not None or lapsed_blind, row.handed_over_at,
+                  previous_attempt_at, progress, handover_known)
 
 
 def _outgoing(session: Session, rt: Runtime, row: OutboxMessage) -> OutgoingMail:
@@ -215,7 +296,8 @@ def _record(rt: Runtime, apply: Any) -> Delivery:
     raise AssertionError("unreachable")
 
 
-def _record_sent(rt: Runtime, claim: _Claim, provider_id: str, accepted_at: datetime, *, recovered: bool) -> Delivery:
+def _record_sent(rt: Runtime, claim: _Claim, provider_id: str, accepted_at: datetime, *, recovered: bool,
+                 possible_duplicate: bool = False) -> Delivery:
     def apply(session: Session) -> Delivery:
         row = session.get(OutboxMessage, claim.id, with_for_update=True)
         assert row is not None
@@ -226,7 +308,7 @@ def _record_sent(rt: Runtime, claim: _Claim, provider_id: str, accepted_at: date
         audit.record(session, row.case_id, "email_sent", to=list(row.to), cc=list(row.cc or []) or None,
                      subject=row.subject, attachments=names, purpose=row.purpose, template=row.template,
                      message_id=row.message_id, invitation=bool(row.calendar) or None, attempts=row.attempts,
-                     found_already_sent=recovered or None)
+                     found_already_sent=recovered or None, possible_duplicate=possible_duplicate or None)
         if row.case_id is not None and (row.purpose == NATIONAL_PANEL_SUBMISSION or row.task_waits):
             case = session.get(Case, row.case_id, with_for_update=True)
             assert case is not None
@@ -240,13 +322,14 @@ def _record_sent(rt: Runtime, claim: _Claim, provider_id: str, accepted_at: date
     return _record(rt, apply)
 
 
-def _record_failure(rt: Runtime, claim: _Claim, error: str, *, permanent: bool,
+def _record_failure(rt: Runtime, claim: _Claim, error: str, *, permanent: bool, doubt: datetime | None,
                     retry_after: float | None = None) -> Delivery:
     def apply(session: Session) -> Delivery:
         row = session.get(OutboxMessage, claim.id, with_for_update=True)
         assert row is not None
         if row.status != SENDING or row.attempts != claim.attempt:  # our lease lapsed; another sender has it
             return Delivery(row.id, row.status, error)
+        row.handed_over_at = doubt
         _fail(session, row, error, permanent=permanent, retry_after=retry_after)
         return Delivery(row.id, row.status, error)
 
@@ -264,7 +347,8 @@ def _fail(session: Session, row: OutboxMessage, error: str, *, permanent: bool, 
         row.next_attempt_at = now + backoff(row.attempts, retry_after)
     audit.record(session, row.case_id, "email_failed", message_id=row.message_id, subject=row.subject, error=error,
                  attempts=row.attempts, permanent=row.status == FAILED,
-                 retry_at=row.next_attempt_at.isoformat() if row.status == PENDING else None)
+                 retry_at=row.next_attempt_at.isoformat() if row.status == PENDING else None,
+                 may_have_been_sent=row.handed_over_at is not None or None)
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -307,6 +391,7 @@ class UndeliveredMessage:
     queued_at: datetime
     last_attempt_at: datetime | None
     next_attempt_at: datetime | None  # None when failed
+    handed_over_at: datetime | None = None  # set: an attempt handed it over and no answer came, so it may have gone
 
 
 def failed_messages(session: Session, case_id: int | None = None, scope: Any = None) -> list[UndeliveredMessage]:
@@ -332,6 +417,7 @@ def _undelivered(session: Session, case_id: int | None, condition: Any, scope: A
         id=m.id, case_id=m.case_id, case_reference=reference, subject=m.subject, to=list(m.to), purpose=m.purpose,
         status=m.status, reason=m.last_error, attempts=m.attempts, queued_at=m.created_at,
         last_attempt_at=m.last_attempt_at, next_attempt_at=None if m.status == FAILED else m.next_attempt_at,
+        handed_over_at=m.handed_over_at,
     ) for m, reference in session.execute(query)]
 
 

@@ -233,6 +233,10 @@ class OutboxMessage(Base):
     last_attempt_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(200))  # the worker sending (or last sending) it
     task_waits: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # a service task waits for it
+    # When an attempt handed the message to the server without a verdict coming back (yet): set, the message
+    # may have gone out. Cleared by a refusal; kept once sent.
+    handed_over_at: Mapped[datetime | None]
+    provider_draft_id: Mapped[str | None] = mapped_column(String(1000))  # Graph: the draft an earlier attempt built
 
 
 class SchedulerHeartbeat(Base):
@@ -361,4 +365,5 @@ class MailMeetingItem(Base):
     sequence: Mapped[int] = mapped_column(Integer)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     message_id: Mapped[str] = mapped_column(String(200), index=True)  # the outbox message last applied
+    provider_uid: Mapped[str | None] = mapped_column(String(1000))  # Graph: the event's iCalUId, to find it again
     updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)

@@ -31,6 +31,8 @@ def _sign_in(app: Flask, email: str, password: str, forwarded_for: str) -> str:
     client = app.test_client()
     headers = {"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "https"}
     token = csrf_of(client.get("/sign-in", headers=headers).get_data(as_text=True))
+    # Over HTTPS the CSRF check also wants the page's own origin as Referer, which browsers send (same-origin policy).
+    headers["Referer"] = "https://localhost/sign-in"
     response = client.post("/sign-in", headers=headers,
                            data={"email": email, "password": password, "csrf_token": token})
     return "signed in" if response.status_code == 302 else response.get_data(as_text=True)
