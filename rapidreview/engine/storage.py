@@ -29,6 +29,24 @@ class MissingProcess(ValueError):
     """A stored workflow without its spec was restored without the process version it needs."""
 
 
+def _in_restore_order(workflow: Any) -> dict[Any, Any]:
+    """The workflow's sub-processes in the order the loader rebuilds them (each parent's tasks in turn, a
+    sub-process before its own children), so a saved case saved again after a restore is the same text."""
+    ordered: dict[Any, Any] = {}
+
+    def visit(owner: Any) -> None:
+        for task in owner.tasks.values():
+            sub = workflow.subprocesses.get(task.id)
+            if sub is not None and task.id not in ordered:
+                ordered[task.id] = sub
+                visit(sub)
+
+    visit(workflow)
+    for key, sub in workflow.subprocesses.items():  # anything unreachable (should not happen) keeps its place
+        ordered.setdefault(key, sub)
+    return ordered
+
+
 class _StateOnlyConverter(BpmnWorkflowConverter):
     """SpiffWorkflow's converter for the top-level workflow, minus the specs."""
 
@@ -36,7 +54,7 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
         # The parent's to_dict converts the specs first; skip straight to the state it adds after them.
         dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
         dct[PROCESS_KEY] = workflow.spec.name
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["subprocesses"] = self.mapping_to_dict(_in_restore_order(workflow))
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 

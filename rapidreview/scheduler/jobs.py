@@ -15,7 +15,7 @@ from datetime import datetime
 
 from rapidreview import clock
 from rapidreview.mail.transports import Transport, make_transport
-from rapidreview.services import outbox, scheduling
+from rapidreview.services import notifications, outbox, scheduling
 from rapidreview.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,11 @@ def send_outbox(rt: Runtime, worker: Worker | None = None) -> datetime | None:
         if delivery.status != outbox.SENT:
             log.warning("outbox message %s is %s: %s", delivery.message_id, delivery.status, delivery.error)
     return outbox.next_attempt_after(rt, started)
+
+
+def send_digests(rt: Runtime, worker: Worker | None = None) -> datetime | None:
+    """The 08:00 summary for people who chose one; returns the next 08:00."""
+    return notifications.send_due_digests(rt)
 
 
 def heartbeat(rt: Runtime, worker: Worker) -> datetime | None:

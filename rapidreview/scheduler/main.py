@@ -49,6 +49,7 @@ class ScheduledJob:
 SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("advance_due_cases", jobs.advance_due_cases, None, wakeups.CASES),
     ScheduledJob("send_outbox", jobs.send_outbox, None, wakeups.OUTBOX),
+    ScheduledJob("send_digests", jobs.send_digests, None, None),
     ScheduledJob("heartbeat", jobs.heartbeat, HEARTBEAT_SECONDS, None),
 )
 

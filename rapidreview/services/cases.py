@@ -30,7 +30,7 @@ from rapidreview.engine.runtime import (
     UserTaskView,
 )
 from rapidreview.forms import FieldError, without_decisions
-from rapidreview.services import audit
+from rapidreview.services import audit, notifications
 from rapidreview.services.defaults import STAMPS
 from rapidreview.services.forms import FormAnswersError, check_answers, form_schema
 from rapidreview.services.operators import CaseOperators
@@ -59,7 +59,7 @@ class CaseError(ValueError):
 # hyphens and underscores, joined by single slashes; no part may be a word the case pages use after it.
 REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(?:/[A-Za-z0-9][A-Za-z0-9_-]*)*$")
 REFERENCE_MAX = 50
-RESERVED_REFERENCE_PARTS = frozenset({"new", "documents", "upload", "compare"})
+RESERVED_REFERENCE_PARTS = frozenset({"new", "documents", "upload", "compare", "actions", "comments", "break-glass"})
 
 
 def reference_problem(reference: str) -> str | None:
@@ -208,29 +208,6 @@ def _signature(session: Session, actor: str, partnership_id: int) -> dict[str, s
     return stamp
 
 
-@dataclass(frozen=True)
-class ActionForm:
-    """A case action's form, for the page that sends it."""
-
-    case_reference: str
-    element_id: str
-    name: str
-    form: str
-    version_id: int
-
-
-def case_action(rt: Runtime, case_id: int, element_id: str) -> ActionForm | None:
-    """The action ``element_id`` if the case waits for it now; None otherwise."""
-    with transaction(rt.sessions) as session:
-        case = session.get(Case, case_id)
-        if case is None or case.status != OPEN:
-            return None
-        action = next((a for a in rt.restore(case).waiting_actions() if a.element_id == element_id), None)
-        if action is None or action.form is None:
-            return None
-        return ActionForm(case.reference, action.element_id, action.name, action.form, case.process_version_id)
-
-
 def waiting_actions(rt: Runtime, case: Case) -> list[CaseAction]:
     """The actions the case waits for (its workflow restored from the row; nothing is saved)."""
     return rt.restore(case).waiting_actions() if case.status == OPEN else []
@@ -308,13 +285,17 @@ def _after_step(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflo
         audit.record(session, case.id, "timer_fired", actor=actor, id=fired.element_id, partner=fired.partner,
                      agency=(fired.agency or {}).get("id"), due=fired.due.isoformat() if fired.due else None,
                      late_ms=late_ms)
-    _sync_human_tasks(session, case, workflow)
+    _sync_human_tasks(session, rt, case, workflow)
+    for task in notifications.overdue_tasks(session, case.id, clock.now()):
+        notifications.tell_overdue(rt, session, case, task)
     if NOT_COMMISSIONED_DECIDED in result.completed_elements and case.status == OPEN:
         case.status = NOT_COMMISSIONED
         audit.record(session, case.id, "status_changed", actor=actor, **{"from": OPEN, "to": NOT_COMMISSIONED})
     case.workflow_json = workflow.dump()
     case.next_timer_due = workflow.next_timer_due()
-    case.wake_at = case.next_timer_due
+    # Woken for its next timer, or when an open task falls overdue (its holder hears of it then).
+    case.wake_at = min((t for t in (case.next_timer_due, notifications.next_overdue(session, case.id)) if t is not None),
+                       default=None)
     case.engine_error, case.engine_attempts, case.engine_failed_since = None, 0, None
     case.updated_at = clock.now()
 
@@ -329,7 +310,7 @@ def _reopened_draft(session: Session, case: Case, view: UserTaskView) -> dict[st
     return kept or None
 
 
-def _sync_human_tasks(session: Session, case: Case, workflow: CaseWorkflow) -> None:
+def _sync_human_tasks(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflow) -> None:
     """Make the task rows match the engine: new ready tasks appear, vanished ones are cancelled."""
     ready = workflow.ready_user_task_ids()
     # No autoflush: this step's changes so far are flushed once, at commit. Rows this step has already
@@ -362,6 +343,7 @@ def _sync_human_tasks(session: Session, case: Case, workflow: CaseWorkflow) -> N
     for view, row in added:
         audit.record(session, case.id, "task_ready", id=view.element_id, name=view.name, partner=view.partner,
                      agency=(view.agency or {}).get("id"), task=row.id, due=view.due.isoformat() if view.due else None)
+        notifications.tell_task_ready(rt, session, case, row, view.agency)
 
 
 __all__ = ["Notification", "start_case", "complete_task", "advance_case", "CaseError", "TaskUnavailable",

@@ -80,12 +80,13 @@ PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "faile
 
 def queue(session: Session, rt: Runtime, *, case_id: int | None, template: str, to: Sequence[str], subject: str,
           body: str, cc: Sequence[str] = (), attachments: Sequence[int] = (), purpose: str = "notification",
-          calendar: dict[str, Any] | None = None, body_html: str | None = None) -> OutboxMessage:
+          calendar: dict[str, Any] | None = None, body_html: str | None = None,
+          tags: dict[str, Any] | None = None) -> OutboxMessage:
     message = OutboxMessage(
         case_id=case_id, message_id=new_message_id(rt.settings.mail_from), purpose=purpose, template=template,
         sender=rt.settings.mail_from, to=list(to), cc=list(cc), subject=subject, body_text=body, body_html=body_html,
         attachments=list(attachments), calendar=calendar, status=PENDING, attempts=0,
-        next_attempt_at=clock.now(), created_at=clock.now(),
+        next_attempt_at=clock.now(), created_at=clock.now(), tags=tags,
     )
     session.add(message)
     session.flush()
@@ -308,7 +309,8 @@ def _record_sent(rt: Runtime, claim: _Claim, provider_id: str, accepted_at: date
         audit.record(session, row.case_id, "email_sent", to=list(row.to), cc=list(row.cc or []) or None,
                      subject=row.subject, attachments=names, purpose=row.purpose, template=row.template,
                      message_id=row.message_id, invitation=bool(row.calendar) or None, attempts=row.attempts,
-                     found_already_sent=recovered or None, possible_duplicate=possible_duplicate or None)
+                     found_already_sent=recovered or None, possible_duplicate=possible_duplicate or None,
+                     **(row.tags or {}))
         if row.case_id is not None and (row.purpose == NATIONAL_PANEL_SUBMISSION or row.task_waits):
             case = session.get(Case, row.case_id, with_for_update=True)
             assert case is not None

@@ -151,6 +151,12 @@ def may_change_versions(user: SignedIn) -> bool:
     return user.role in VERSION_OWNERS
 
 
+def may_send_action(user: SignedIn, case: Case, facts: CaseFacts, sent_by: str | None) -> bool:
+    """A case action (moving the meeting, say): the role the process names (``sentBy``), of the case's
+    partnership, who sees the case in full. With no role named, nobody: an action must say who sends it."""
+    return sent_by is not None and user.role == sent_by and case_view(user, case, facts) == "full"
+
+
 def may_break_glass(user: SignedIn, case: Case) -> bool:
     return user.role == ADMIN and same_partnership(user, case)
 

@@ -92,7 +92,7 @@ class _Loop:
                 case = s.get(Case, self.case_id)
                 assert case is not None
                 finished = rt_finished(case)
-                next_timer = case.next_timer_due
+                next_timer = case.wake_at  # its next timer, or a task falling overdue
             if finished:
                 return
             candidates = [t for t in (next_timer, *self._scheduled_times()) if t is not None]

@@ -178,6 +178,8 @@ class HumanTask(Base):
     completed_by: Mapped[str | None] = mapped_column(String(200))
     answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Its holder and the Partnership Manager were told it is overdue (once; 0016).
+    overdue_alerted_at: Mapped[datetime | None]
 
 
 class Document(Base):
@@ -233,6 +235,8 @@ class OutboxMessage(Base):
     last_attempt_at: Mapped[datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(200))  # the worker sending (or last sending) it
     task_waits: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # a service task waits for it
+    # What the message is about, copied to its e-mail events: {"task": element id, "task_id": row id} (0016).
+    tags: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # When an attempt handed the message to the server without a verdict coming back (yet): set, the message
     # may have gone out. Cleared by a refusal; kept once sent.
     handed_over_at: Mapped[datetime | None]
@@ -330,6 +334,23 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # A new password or a reset authenticator: sessions signed in before this time end (0009).
     credentials_changed_at: Mapped[datetime | None]
+    # How the person hears that a task is theirs: "immediate" e-mails, or one "digest" at 08:00 (0016).
+    notify_by: Mapped[str] = mapped_column(String(20), default="immediate", server_default="immediate")
+
+
+class DigestItem(Base):
+    """A task someone who chose the daily digest will hear about at 08:00 (``sent_at`` once it went; 0016)."""
+
+    __tablename__ = "digest_items"
+    __table_args__ = (Index("ix_digest_items_unsent", "sent_at", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(20), default="your_turn")
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
 
 
 class WebSession(Base):

@@ -84,7 +84,7 @@ def test_changing_your_own_password_ends_your_other_sessions(app: Flask, virtual
     elsewhere = sign_in(app, "la.lead@demo.example")
     virtual_clock.set(virtual_clock.now() + timedelta(seconds=5))
     here = sign_in(app, "la.lead@demo.example")
-    assert 'href="/account/password"' in here.get("/tasks").get_data(as_text=True)
+    assert 'href="/account/password"' in here.get("/account").get_data(as_text=True)
     assert change(here, DEMO_PASSWORD, NEW_PASSWORD).status_code == 302
     assert here.get("/tasks").status_code == 200
     assert elsewhere.get("/tasks").status_code == 302

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from werkzeug.wrappers import Response
 
 from rapidreview import calendar, clock
-from rapidreview.services import users
+from rapidreview.services import notifications, users
 from rapidreview.services.sign_in_throttle import AccountLocked, LockoutPolicy
 from rapidreview.services.users import SignedIn, UserError, authenticate, totp_enrolment, verify_totp
 from rapidreview.web import runtime, signed_in_session
@@ -140,6 +140,26 @@ def change_password() -> tuple[str, int] | Response:
                 return redirect(url_for("tasks.worklist"))
     return render_template("auth/change_password.html", title="Change your password", errors=errors,
                            required=g.user.must_change_password), 400 if errors else 200
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@allow(SIGNED_IN)
+def account() -> tuple[str, int] | Response:
+    """Your account: who you are, and whether task e-mails come at once or as one daily summary."""
+    errors: dict[str, str] = {}
+    current = notifications.preference(runtime(), g.user.id)
+    if request.method == "POST":
+        choice = request.form.get("notify_by", "")
+        try:
+            notifications.set_preference(runtime(), g.user.id, choice)
+        except ValueError as exc:
+            errors["notify_by"] = str(exc)
+        else:
+            flash("Your choice has been saved.", "success")
+            return redirect(url_for("auth.account"))
+    choices = [{"value": k, "text": v, "checked": k == current} for k, v in notifications.NOTIFY_CHOICES.items()]
+    return render_template("auth/account.html", title="Your account", choices=choices, errors=errors), \
+        400 if errors else 200
 
 
 @bp.post("/sign-out")

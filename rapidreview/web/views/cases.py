@@ -11,7 +11,8 @@ from werkzeug.wrappers import Response
 
 from rapidreview import forms as form_schemas
 from rapidreview.calendar import london_time
-from rapidreview.services import case_views, cases, policy
+from rapidreview.services import case_actions, case_views, cases, policy
+from rapidreview.services.forms import FormAnswersError
 from rapidreview.web import HERE, runtime
 from rapidreview.web.access import SIGNED_IN, allow
 from rapidreview.web.downloads import send_stored
@@ -81,7 +82,8 @@ def show(reference: str) -> str | tuple[str, int]:
         abort(404)
     diagram = {"files": page.diagram_files, "states": page.states}
     return render_template("cases/show.html", title=f"Case {reference}", page=page,
-                           diagram_json=json.dumps(diagram))
+                           diagram_json=json.dumps(diagram),
+                           actions=case_actions.available(runtime(), g.user, reference))
 
 
 @bp.get("/cases/<path:reference>/documents/<int:document_id>")
@@ -106,4 +108,44 @@ def break_glass(reference: str) -> tuple[str, int] | Response:
         abort(404)
     flash("You can see this case for the next hour. Your reason has been recorded and is shown on the case.",
           "success")
+    return redirect(url_for("cases.show", reference=reference))
+
+
+def _action_page(action: case_actions.ActionForm, answers: dict[str, Any] | None, errors: list[Any],
+                 status: int = 200) -> tuple[str, int]:
+    fields = build_fields(action.schema, action.registry, action.uischema, answers, errors)
+    return render_template("cases/action.html", title=f"{action.name}: case {action.case_reference}", action=action,
+                           fields=fields, summary=error_summary(errors, fields) if errors else []), status
+
+
+@bp.get("/cases/<path:reference>/actions/<element_id>")
+@allow(SIGNED_IN)
+def action(reference: str, element_id: str) -> tuple[str, int]:
+    """A case action's form (moving or cancelling the meeting): only for whom the process names, while the case
+    waits for it."""
+    found = case_actions.action_form(runtime(), g.user, reference, element_id)
+    if found is None:
+        abort(404)
+    return _action_page(found, None, [])
+
+
+@bp.post("/cases/<path:reference>/actions/<element_id>")
+@allow(SIGNED_IN)
+def take_action(reference: str, element_id: str) -> tuple[str, int] | Response:
+    found = case_actions.action_form(runtime(), g.user, reference, element_id)
+    if found is None:
+        abort(404)
+    answers, form_action = parse_submission(found.schema, found.registry, request.form)
+    if form_action is not None:
+        return _action_page(found, answers, [])
+    try:
+        case_actions.send(runtime(), g.user, reference, element_id, answers)
+    except FormAnswersError as exc:
+        return _action_page(found, answers, exc.errors, 400)
+    except LookupError:
+        abort(404)
+    except cases.TaskUnavailable as exc:
+        flash(str(exc))
+        return redirect(url_for("cases.show", reference=reference))
+    flash(f"{found.name}: done. Everyone concerned has been told.", "success")
     return redirect(url_for("cases.show", reference=reference))
