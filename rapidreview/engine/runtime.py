@@ -58,6 +58,8 @@ class UserTaskView:
     data: Mapping[str, Any] = field(repr=False)
     # The form's starting answers the process gives (task metadata "default:<field>"), evaluated now.
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    # What the task's page shows above the form (task metadata "show": panel names, comma-separated).
+    show: tuple[str, ...] = ()
 
 
 DEFAULT_PREFIX = "default:"
@@ -237,6 +239,7 @@ class CaseWorkflow:
             agency=agency if isinstance(agency, dict) else None, due=due,
             previous_answers=copy.deepcopy(previous) if isinstance(previous, dict) else None,
             data=task.data, defaults=defaults,
+            show=tuple(p.strip() for p in str(metadata.get("show") or "").split(",") if p.strip()),
         )
 
     # -- acting ----------------------------------------------------------------------------------

@@ -208,3 +208,13 @@ def set_meeting_contacts(rt: Runtime, partnership_id: int, contacts: list[Meetin
         row.profile = {**(row.profile or {}), "meeting_contacts": kept}
         audit.record(session, None, "meeting_contacts_changed", actor=actor, partnership=row.code,
                      contacts=[c["role"] for c in kept])
+
+
+def standing_meeting_contacts(rt: Runtime, partnership_id: int) -> list[MeetingContact]:
+    """The invitees for the admin page: those saved, then an empty row for each standing role not yet filled,
+    then two spare rows."""
+    with transaction(rt.sessions) as session:
+        saved = meeting_contacts(session, partnership_id)
+    roles = {c.role for c in saved}
+    rows = saved + [MeetingContact(role, "", "", "") for role in STANDING_MEETING_ROLES if role not in roles]
+    return rows + [MeetingContact("", "", "", "")] * 2

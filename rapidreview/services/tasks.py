@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateError
@@ -13,6 +13,7 @@ from rapidreview.services import policy
 from rapidreview.services.defaults import computed_defaults
 from rapidreview.services.forms import example_answers, form_schema, form_uischema
 from rapidreview.services.runtime import Runtime
+from rapidreview.services.task_context import Panel, panels
 from rapidreview.services.users import SignedIn
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, HumanTask
@@ -46,6 +47,7 @@ class TaskDetail:
     uischema: dict[str, Any] | None
     answers: dict[str, Any]
     previous_round: dict[str, Any] | None = None  # what was sent last time, when the task has come back
+    panels: list[Panel] = field(default_factory=list)  # the facts the page shows above the form
 
 
 def task_detail(rt: Runtime, task_id: int, user: SignedIn, *, for_page: bool = True) -> TaskDetail | None:
@@ -69,17 +71,19 @@ def task_detail(rt: Runtime, task_id: int, user: SignedIn, *, for_page: bool = T
             uischema = form_uischema(session, case.process_version_id, task.form)
         instructions = ""
         previous_round: dict[str, Any] | None = None
+        shown: list[Panel] = []
         answers: dict[str, Any] = dict(task.draft or {})
         if task.state == "ready" and for_page:
             view = next((v for v in rt.restore(case).ready_user_tasks() if v.id == task.engine_task_id), None)
             if view is not None:
                 instructions = render_instructions(view.instructions or "", view.data)
                 previous_round = dict(view.previous_answers) if view.previous_answers else None
+                shown = panels(rt, session, case, task, view.data, list(view.show))
                 if not answers:
                     answers = computed_defaults(rt, case, task.element_id, view.data, schema, view.defaults)
         elif task.answers:
             answers = dict(task.answers)
-        return TaskDetail(task, case, instructions, schema, registry, uischema, answers, previous_round)
+        return TaskDetail(task, case, instructions, schema, registry, uischema, answers, previous_round, shown)
 
 
 _SANDBOX = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)

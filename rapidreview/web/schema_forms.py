@@ -713,3 +713,11 @@ def _step(container: Any, segment: str | int) -> Any:
     if isinstance(segment, int):
         return container[segment] if isinstance(container, list) and segment < len(container) else None
     return container.get(segment) if isinstance(container, dict) else None
+
+
+def readonly_rows(schema: Schema, registry: Registry[Any] | None, uischema: Mapping[str, Any] | None,
+                  answers: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """Another form's answers as (question, answer) rows, labelled as that form labels them; unanswered
+    questions are left out."""
+    fields = build_fields(schema, registry, uischema, dict(answers or {}), [])
+    return [(f.label, text) for f in fields if (text := f.answer_text)]

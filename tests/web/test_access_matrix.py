@@ -54,6 +54,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "admin.users":                   (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
     "admin.user_new":                (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
     "admin.user":                    (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    "admin.meeting_contacts":        (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
     "auth.change_password":          (302, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "auth.account":                  (302, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     # The sample case waits for no action (the meeting is not arranged yet): nobody finds one.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from rapidreview.services import case_views, policy, sessions, users
+from rapidreview.services import case_views, partnerships, policy, sessions, users
 from rapidreview.services import outbox as outbox_service
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Agency, User
@@ -144,6 +144,29 @@ def agencies() -> tuple[str, int] | Response:
     with transaction(runtime().sessions) as session:
         rows = users.list_agencies(session, g.user.partnership_id)
     return render_template("admin/agencies.html", title="Agencies", rows=rows, values=values,
+                           errors=errors), 400 if errors else 200
+
+
+@bp.route("/admin/meeting-contacts", methods=["GET", "POST"])
+@allow(*policy.USER_ADMINS)
+def meeting_contacts() -> tuple[str, int] | Response:
+    """The partnership's standing meeting invitees (Legal Services, the Designated Health Professionals, the PCFSW)."""
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        rows = [partnerships.MeetingContact(*(request.form.get(f"{k}-{n}", "").strip()
+                                              for k in ("role", "name", "email", "organisation")))
+                for n in range(1, partnerships.MAX_MEETING_CONTACTS + 1) if f"role-{n}" in request.form]
+        try:
+            partnerships.set_meeting_contacts(runtime(), g.user.partnership_id, rows, actor=g.user.email)
+        except partnerships.PartnershipError as exc:
+            number = str(exc).split(":", 1)[0].replace("row ", "")
+            errors[f"row-{number}" if number.isdigit() else "row-1"] = str(exc)[0].upper() + str(exc)[1:]
+        else:
+            flash("The people every meeting invites have been saved.", "success")
+            return redirect(url_for("admin.meeting_contacts"))
+    else:
+        rows = partnerships.standing_meeting_contacts(runtime(), g.user.partnership_id)
+    return render_template("admin/meeting_contacts.html", title="Meeting invitees", rows=rows,
                            errors=errors), 400 if errors else 200
 
 

@@ -12,7 +12,7 @@ from rapidreview.services.forms import FormAnswersError
 from rapidreview.services.tasks import TaskDetail, save_draft, task_detail
 from rapidreview.web import runtime
 from rapidreview.web.access import SIGNED_IN, allow
-from rapidreview.web.schema_forms import build_fields, error_summary, parse_submission
+from rapidreview.web.schema_forms import build_fields, error_summary, parse_submission, readonly_rows
 
 bp = Blueprint("tasks", __name__)
 STORAGE_FULL = ("Your answers could not be submitted because the server has no room to store files at the moment. "
@@ -50,11 +50,22 @@ def _visible(detail: TaskDetail | None) -> TaskDetail:
     return detail
 
 
+def _shown(detail: TaskDetail) -> list[dict[str, Any]]:
+    """The task's panels for the template, other forms' answers turned into labelled rows."""
+    return [{"name": p.name, "title": p.title, "sections": [
+        {"heading": s.heading, "tag": s.tag, "rows": s.rows, "links": s.links,
+         "answer_rows": readonly_rows(s.answers.schema, s.answers.registry, s.answers.uischema, s.answers.answers)
+         if s.answers else []} for s in p.sections]} for p in detail.panels]
+
+
 def _render(detail: TaskDetail, answers: dict[str, Any] | None, errors: list[Any], status: int = 200,
             problem: str | None = None) -> tuple[str, int]:
     fields = build_fields(detail.schema, detail.registry, detail.uischema, answers, errors) if detail.schema else []
     summary = error_summary(errors, fields) if errors else []
-    return render_template("tasks/show.html", title=detail.task.name, detail=detail, fields=fields,
+    previous = readonly_rows(detail.schema, detail.registry, detail.uischema, detail.previous_round) \
+        if detail.schema and detail.previous_round else []
+    return render_template("tasks/show.html", title=f"{detail.task.name}: case {detail.case.reference}", detail=detail,
+                           fields=fields, shown=_shown(detail), previous_round=previous,
                            summary=summary, errors=errors, problem=problem,
                            can_complete=detail.task.state == "ready" and detail.task.assignee == g.user.email,
                            eligible=worklist.eligible_users(runtime(), detail.task.id, g.user.partnership_id)
