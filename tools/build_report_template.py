@@ -241,7 +241,8 @@ def _cell_text(cell: _Cell, text: str, *, bold: bool = False) -> Paragraph:
     para = cell.paragraphs[0]
     para.paragraph_format.space_after = Pt(0)
     run = para.add_run(text)
-    run.bold = bold
+    if bold:
+        run.bold = True  # never an explicit "not bold": a heading cell's style makes it bold
     return para
 
 
@@ -284,17 +285,15 @@ def _new_document(title: str, subject: str) -> DocumentObject:
     normal.paragraph_format.space_after = Pt(6)
     normal.paragraph_format.line_spacing = 1.15
 
-    title_style = styles["Title"]
+    # The document's title is a real heading (Heading 1, so H1 in the tagged PDF); sections are Heading 2 and
+    # their parts Heading 3. Word's "Title" style would be tagged as a plain paragraph.
+    title_style = styles["Heading 1"]
     assert isinstance(title_style, ParagraphStyle)
     _style_font(title_style, size=24, bold=True, color=ACCENT)
     title_style.paragraph_format.space_before = Pt(0)
     title_style.paragraph_format.space_after = Pt(4)
+    title_style.paragraph_format.keep_with_next = True
     _bottom_border(title_style, "1D3A6B", size=12)
-    # Title has a character-spacing/kern in the python-docx default; drop it for a plain look
-    trpr = title_style.element.get_or_add_rPr()
-    for tag in ("w:spacing", "w:kern"):
-        for el in trpr.findall(qn(tag)):
-            trpr.remove(el)
 
     subtitle = styles["Subtitle"]
     assert isinstance(subtitle, ParagraphStyle)
@@ -305,16 +304,16 @@ def _new_document(title: str, subject: str) -> DocumentObject:
     subtitle.paragraph_format.space_before = Pt(6)
     subtitle.paragraph_format.space_after = Pt(12)
 
-    for name, size, before in (("Heading 1", 14, 18), ("Heading 2", 12, 12)):
+    for name, size, before in (("Heading 2", 14, 18), ("Heading 3", 12, 12)):
         style = styles[name]
         assert isinstance(style, ParagraphStyle)
         _style_font(style, size=size, bold=True, color=ACCENT)
         style.paragraph_format.space_before = Pt(before)
         style.paragraph_format.space_after = Pt(6)
         style.paragraph_format.keep_with_next = True
-    h1 = styles["Heading 1"]
-    assert isinstance(h1, ParagraphStyle)
-    _bottom_border(h1, "9AA9C4", size=4)
+    h2 = styles["Heading 2"]
+    assert isinstance(h2, ParagraphStyle)
+    _bottom_border(h2, "9AA9C4", size=4)
 
     for name in ("Header", "Footer"):
         style = styles[name]
@@ -335,6 +334,14 @@ def _new_document(title: str, subject: str) -> DocumentObject:
         _style_font(table_text, size=10)
         table_text.paragraph_format.space_after = Pt(0)
         table_text.paragraph_format.line_spacing = 1.0
+    # Header cells: LibreOffice tags a cell whose paragraph has the style "Table Heading" as TH (with a
+    # scope) in the PDF, as it does the cells of a repeated header row.
+    if "Table Heading" not in [s.name for s in styles]:
+        table_heading = styles.add_style("Table Heading", WD_STYLE_TYPE.PARAGRAPH)
+        table_heading.base_style = styles["Table Text"]
+        _style_font(table_heading, size=10, bold=True)
+        table_heading.paragraph_format.space_after = Pt(0)
+        table_heading.paragraph_format.line_spacing = 1.0
 
     props = doc.core_properties
     props.title = title
@@ -386,11 +393,15 @@ class Builder:
         """A paragraph holding only a docxtpl {%p ... %} tag (removed when rendered)."""
         return self.doc.add_paragraph(tag)
 
-    def h1(self, text: str) -> Paragraph:
+    def title(self, text: str) -> Paragraph:
         return self.doc.add_heading(text, level=1)
 
-    def h2(self, text: str) -> Paragraph:
+    def h1(self, text: str) -> Paragraph:
+        """A section (Heading 2: the document's title is the one Heading 1)."""
         return self.doc.add_heading(text, level=2)
+
+    def h2(self, text: str) -> Paragraph:
+        return self.doc.add_heading(text, level=3)
 
     def labelled(self, label: str, value: str) -> Paragraph:
         p = self.doc.add_paragraph()
@@ -411,9 +422,9 @@ class Builder:
         table.style = self.doc.styles["Table Grid"]
         table.alignment = WD_TABLE_ALIGNMENT.LEFT
         for row, (label, value) in zip(table.rows, rows, strict=True):
-            row.cells[0].paragraphs[0].style = self.doc.styles["Table Text"]
+            row.cells[0].paragraphs[0].style = self.doc.styles["Table Heading"]  # row headers
             row.cells[1].paragraphs[0].style = self.doc.styles["Table Text"]
-            _cell_text(row.cells[0], label, bold=True)
+            _cell_text(row.cells[0], label)
             _shade(row.cells[0], LABEL_FILL)
             _cell_text(row.cells[1], value)
         _set_widths(table, widths)
@@ -429,8 +440,8 @@ class Builder:
         table.style = self.doc.styles["Table Grid"]
         table.alignment = WD_TABLE_ALIGNMENT.LEFT
         for cell, heading in zip(table.rows[0].cells, headings, strict=True):
-            cell.paragraphs[0].style = self.doc.styles["Table Text"]
-            _cell_text(cell, heading, bold=True)
+            cell.paragraphs[0].style = self.doc.styles["Table Heading"]
+            _cell_text(cell, heading)
             _shade(cell, HEADER_FILL)
         _repeat_header(table)
         _cell_text(table.rows[1].cells[0], f"{{%tr for {loop} %}}")
@@ -472,7 +483,7 @@ def build_report(out: Path) -> None:
     )
     b = Builder(doc)
 
-    doc.add_heading("{{ document.title }}", level=0)
+    b.title("{{ document.title }}")
     b.para("{{ partnership.name }}", style="Subtitle")
 
     b.key_values(
@@ -494,7 +505,6 @@ def build_report(out: Path) -> None:
             ("Day 1 of the Rapid Review", "{{ case.day_one }}"),
             ("Deadline for submission (Day 15)", "{{ case.deadline }}"),
             ("Rapid Review meeting", "{{ meeting.starts_at }}"),
-            ("Submitted to the National Panel", "{{ case.submitted_at }}"),
         ]
     )
 
@@ -564,13 +574,17 @@ def build_report(out: Path) -> None:
     b.bullets("process in report.parallel_processes", "{{ process }}")
     b.para("{{ report.parallel_processes_details }}")
 
-    b.h1("9. Decision on a Local Child Safeguarding Practice Review")
-    b.h2("Safeguarding partners' views on the criteria")
+    b.h1("9. Rapid Review criteria")
+    b.para(
+        "On Day 1 the statutory safeguarding partners each gave their view on whether the case meets the "
+        "criteria for a Rapid Review. This is not the decision on a Local Child Safeguarding Practice Review "
+        "(section 11)."
+    )
     b.loop_table(
-        ["Partner", "Criteria met?", "Rationale"],
+        ["Partner", "Criteria for a Rapid Review met?", "Rationale"],
         "view in criteria.views",
         ["{{ view.partner }}", "{{ view.criteria_met }}", "{{ view.rationale }}"],
-        [4.2, 2.8, 9.6],
+        [4.2, 3.2, 9.2],
     )
     b.tag("{%p if not criteria.views %}")
     b.para(NR)
@@ -578,12 +592,46 @@ def build_report(out: Path) -> None:
     b.tag("{%p if criteria.chair_consulted %}")
     b.h2("Consultation with the Independent Chair")
     b.para("The safeguarding partners did not agree, so the Independent Chair was consulted.")
-    b.labelled("Chair's decision", "{{ criteria.chair_decision }}")
+    b.labelled("Chair's decision on whether the criteria for a Rapid Review are met", "{{ criteria.chair_decision }}")
     b.labelled("Chair's rationale", "{{ criteria.chair_rationale }}")
     b.labelled("Advice from the National Panel's Regional Lead", "{{ criteria.regional_lead_advice }}")
     b.tag("{%p endif %}")
 
-    b.h2("Decision")
+    b.h1("10. The Rapid Review Meeting")
+    b.labelled("Held on", "{{ meeting.held_on }}")
+    b.labelled("Background information agreed", "{{ meeting.background_agreed }}")
+    b.h2("Attendees")
+    b.tag("{%p if meeting.present %}")
+    b.loop_table(
+        ["Name", "Role", "Organisation"],
+        "person in meeting.present",
+        ["{{ person.name }}", "{{ person.role }}", "{{ person.organisation }}"],
+        [5.0, 5.4, 6.2],
+    )
+    b.tag("{%p else %}")
+    b.para("{{ meeting.present_text }}")
+    b.tag("{%p endif %}")
+    b.h2("What is working well")
+    b.para("{{ meeting.working_well }}")
+    b.h2("Areas of concern")
+    b.para("{{ meeting.concerns }}")
+    b.h2("Themes for the summary and analysis")
+    b.para("{{ meeting.themes }}")
+    b.h2("Actions already taken or required")
+    b.para("{{ meeting.actions }}")
+    b.h2("Agency leads for the response")
+    b.tag("{%p if meeting.agency_leads %}")
+    b.loop_table(
+        ["Agency", "Lead or senior member leading the response"],
+        "lead in meeting.agency_leads",
+        ["{{ lead.agency }}", "{{ lead.lead }}"],
+        [6.6, 10.0],
+    )
+    b.tag("{%p else %}")
+    b.para(NR)
+    b.tag("{%p endif %}")
+
+    b.h1("11. Decision on a Local Child Safeguarding Practice Review")
     b.tag("{%p if outcome.decided and outcome.lcspr_recommended is true %}")
     b.para("The criteria for a Local Child Safeguarding Practice Review are met.", bold=True)
     b.tag("{%p elif outcome.decided and outcome.lcspr_recommended is false %}")
@@ -591,35 +639,41 @@ def build_report(out: Path) -> None:
     b.tag("{%p else %}")
     b.para(
         "The decision on whether the criteria for a Local Child Safeguarding Practice Review are met "
-        "has not yet been recorded.",
+        "has not yet been recorded: the Rapid Review Meeting makes it.",
         bold=True,
     )
+    b.h2("The chair's provisional view")
+    b.para("{{ outcome.provisional_view }}")
     b.tag("{%p endif %}")
+    b.tag("{%p if outcome.decided %}")
     b.labelled("Decision as recorded", "{{ outcome.decision_text }}")
     b.para("Grounds:", bold=True)
     b.bullets("ground in outcome.grounds", "{{ ground }}")
     b.labelled("Rationale", "{{ outcome.rationale }}")
+    b.tag("{%p endif %}")
     b.tag("{%p if outcome.lcspr_recommended is true %}")
     b.h2("Key lines of enquiry for the Local Child Safeguarding Practice Review")
     b.bullets("line in outcome.key_lines_of_enquiry", "{{ line }}")
     b.tag("{%p endif %}")
 
-    b.h1("10. National review")
+    b.h1("12. National review")
     b.tag("{%p if outcome.national_review_recommended is true %}")
     b.para("The safeguarding partners consider that a national review may be appropriate.", bold=True)
     b.tag("{%p elif outcome.national_review_recommended is false %}")
     b.para("The safeguarding partners do not consider that a national review is appropriate.", bold=True)
     b.tag("{%p else %}")
-    b.para("Whether a national review may be appropriate: Not recorded.", bold=True)
+    b.para("Whether a national review may be appropriate: Not answered.", bold=True)
     b.tag("{%p endif %}")
     b.labelled("Reason", "{{ outcome.national_review_reason }}")
 
-    b.h1("11. Immediate learning and actions")
+    b.h1("13. Immediate learning and actions")
     b.para("{{ report.immediate_learning_and_actions }}")
     b.h2("Recommendations")
     b.para("{{ outcome.recommendations }}")
+    b.h2("How the learning will be disseminated and acted on across the partnership")
+    b.para("{{ outcome.learning_dissemination }}")
 
-    b.h1("12. Chair of the Rapid Review")
+    b.h1("14. Chair of the Rapid Review")
     b.key_values(
         [
             ("Name", "{{ chair.name }}"),
@@ -629,24 +683,20 @@ def build_report(out: Path) -> None:
         ]
     )
 
-    b.h1("13. Sign-off by the statutory safeguarding partners")
+    b.h1("15. Sign-off by the statutory safeguarding partners")
     b.tag("{%p if sign_offs %}")
+    b.para(
+        "Each partner signed off in Rapid Review with their own account; the name and role are the account's."
+    )
     b.loop_table(
-        ["Partner", "Name", "Role", "Organisation", "Decision", "Date and time"],
+        ["Organisation", "Name", "Role", "Decision", "Date and time"],
         "s in sign_offs",
-        [
-            "{{ s.partner }}",
-            "{{ s.name }}",
-            "{{ s.role }}",
-            "{{ s.organisation }}",
-            "{{ s.decision }}",
-            "{{ s.at }}",
-        ],
-        [2.7, 2.9, 3.0, 3.2, 2.2, 2.6],
+        ["{{ s.organisation }}", "{{ s.name }}", "{{ s.role }}", "{{ s.decision }}", "{{ s.at }}"],
+        [3.6, 3.4, 3.6, 2.4, 3.6],
     )
     b.h2("Comments made on sign-off")
     b.tag("{%p for s in sign_offs %}")
-    b.labelled("{{ s.partner }} ({{ s.name }})", "{{ s.comments }}")
+    b.labelled("{{ s.organisation }} ({{ s.name }})", "{{ s.comments }}")
     b.tag("{%p endfor %}")
     b.tag("{%p else %}")
     b.para(
@@ -696,7 +746,7 @@ def build_agenda(out: Path) -> None:
     )
     b = Builder(doc)
 
-    doc.add_heading("Rapid Review Meeting: Agenda", level=0)
+    b.title("Rapid Review Meeting: Agenda")
     b.para("{{ partnership.name }}", style="Subtitle")
     b.key_values(
         [
@@ -719,8 +769,8 @@ def build_agenda(out: Path) -> None:
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.LEFT
     for cell, heading in zip(table.rows[0].cells, ("Item", "Business", "Lead"), strict=True):
-        cell.paragraphs[0].style = doc.styles["Table Text"]
-        _cell_text(cell, heading, bold=True)
+        cell.paragraphs[0].style = doc.styles["Table Heading"]
+        _cell_text(cell, heading)
         _shade(cell, HEADER_FILL)
     _repeat_header(table)
     for number, (row, (business, lead)) in enumerate(zip(table.rows[1:], AGENDA_ITEMS, strict=True), 1):
@@ -741,6 +791,114 @@ def build_agenda(out: Path) -> None:
     b.tag("{%p if not meeting.attendees %}")
     b.para(NR)
     b.tag("{%p endif %}")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(str(out))
+
+
+# --------------------------------------------------------------------------------------------------
+# Decision record: what the National Panel receives when the criteria for a Rapid Review are not met
+# --------------------------------------------------------------------------------------------------
+
+
+def build_decision_record(out: Path) -> None:
+    doc = _new_document(
+        title="{{ document.title }} – {{ case.reference }}",
+        subject="Decision on the criteria for a Rapid Review, for the Child Safeguarding Practice Review Panel",
+    )
+    _header_footer(
+        doc,
+        right_header="{{ document.status_label }} – version {{ document.version }}",
+        left_footer="{{ document.title }} – {{ case.reference }}",
+    )
+    b = Builder(doc)
+    b.title("{{ document.title }}")
+    b.para("{{ partnership.name }}", style="Subtitle")
+    b.key_values(
+        [
+            ("Case reference", "{{ case.reference }}"),
+            ("Safeguarding partnership", "{{ partnership.name }}"),
+            ("Partnership contact", "{{ partnership.contact_name }}"),
+            ("Contact e-mail", "{{ partnership.contact_email }}"),
+            ("Document status", "{{ document.status_label }} (version {{ document.version }})"),
+            ("Generated", "{{ document.generated_at }}"),
+        ]
+    )
+
+    b.h1("1. Decision")
+    b.tag("{%p if decision.made %}")
+    b.para("{{ decision.text }}", bold=True)
+    b.tag("{%p else %}")
+    b.para("The decision on the criteria for a Rapid Review has not been recorded.", bold=True)
+    b.tag("{%p endif %}")
+
+    b.h1("2. The Serious Incident Notification")
+    b.key_values(
+        [
+            ("Date of incident", "{{ incident.date }}"),
+            ("Notification to the National Panel", "{{ case.notified_at }}"),
+            ("Day 1", "{{ case.day_one }}"),
+            ("Child's name or pseudonym", "{{ child.name }}"),
+            ("Date of birth", "{{ child.date_of_birth }}"),
+            ("Age", "{{ child.age }}"),
+            ("Sex", "{{ child.sex }}"),
+        ]
+    )
+    b.h2("The incident")
+    b.para("{{ incident.summary }}")
+
+    b.h1("3. The safeguarding partners' views on the criteria for a Rapid Review")
+    b.loop_table(
+        ["Partner", "Criteria for a Rapid Review met?", "Rationale"],
+        "view in criteria.views",
+        ["{{ view.partner }}", "{{ view.criteria_met }}", "{{ view.rationale }}"],
+        [4.2, 3.2, 9.2],
+    )
+    b.h2("Immediate action to keep a child safe")
+    b.loop_table(
+        ["Partner", "Immediate action needed?", "Details", "Recorded by"],
+        "view in criteria.views",
+        [
+            "{{ view.partner }}",
+            "{{ view.immediate_action_needed }}",
+            "{{ view.immediate_action_details }}",
+            "{{ view.name }}, {{ view.role }}, {{ view.at }}",
+        ],
+        [3.6, 2.8, 5.6, 4.6],
+    )
+    b.tag("{%p if not criteria.views %}")
+    b.para(NR)
+    b.tag("{%p endif %}")
+
+    b.h1("4. Consultation with the Independent Chair")
+    b.tag("{%p if criteria.chair_consulted %}")
+    b.para("The safeguarding partners did not agree, so the Independent Chair was consulted.")
+    b.key_values(
+        [
+            ("Criteria for a Rapid Review met?", "{{ criteria.chair_decision }}"),
+            ("Rationale", "{{ criteria.chair_rationale }}"),
+            ("Advice sought from the National Panel's Regional Lead", "{{ criteria.regional_lead_advice_sought }}"),
+            ("The Regional Lead's advice", "{{ criteria.regional_lead_advice }}"),
+            ("Decided by", "{{ criteria.chair_decided_by }}, {{ criteria.chair_decided_by_role }}"),
+            ("Date and time", "{{ criteria.chair_decided_at }}"),
+        ]
+    )
+    b.tag("{%p else %}")
+    b.para("The safeguarding partners agreed, so the Independent Chair was not consulted.")
+    b.tag("{%p endif %}")
+
+    b.h1("5. Confirmation by the Partnership Manager")
+    b.h2("Summary of the decision")
+    b.para("{{ confirmation.summary }}")
+    b.h2("Immediate safeguarding of the child and any other children")
+    b.para("{{ confirmation.immediate_safeguarding }}")
+    b.key_values(
+        [
+            ("Confirmed by", "{{ confirmation.name }}"),
+            ("Role", "{{ confirmation.role }}"),
+            ("Date and time", "{{ confirmation.at }}"),
+        ]
+    )
 
     out.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(out))
@@ -783,7 +941,7 @@ def build_information_sharing_form(out: Path, schema_path: Path = ISF_SCHEMA) ->
         left_footer="Information Sharing Form – {{ case.reference }} – {{ agency.name }}",
     )
     b = Builder(doc)
-    doc.add_heading("Rapid Review Information Sharing Form", level=0)
+    b.title("Rapid Review Information Sharing Form")
     b.para("{{ partnership.name }}", style="Subtitle")
     b.key_values(
         [
@@ -820,6 +978,7 @@ def build_information_sharing_form(out: Path, schema_path: Path = ISF_SCHEMA) ->
 BUILDERS = {
     "rapid_review_report.docx": build_report,
     "meeting_agenda.docx": build_agenda,
+    "decision_record.docx": build_decision_record,
     "information_sharing_form.docx": build_information_sharing_form,
 }
 
