@@ -172,6 +172,9 @@ def test_the_draft_shows_the_provisional_view_and_leaves_the_national_review_una
     assert "Local Authority | Yes | Abuse suspected and serious harm." in text
     lcspr = text.split("11. Decision on a Local Child Safeguarding Practice Review", 1)[1]
     assert "Criteria for a Rapid Review met?" not in lcspr  # the Day 1 views are apart from the LCSPR decision
+    meeting = text.split("10. The Rapid Review Meeting", 1)[1].split("11. Decision", 1)[0]
+    assert meeting.strip() == ("The Rapid Review Meeting (3 June 2026, 10:00) has not been held yet: what it agrees "
+                               "is recorded here after it.")
 
 
 def test_once_decided_the_provisional_view_gives_way_to_the_decision(tmp_path: Path) -> None:

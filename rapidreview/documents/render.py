@@ -51,6 +51,7 @@ LIST_FIELDS: frozenset[str] = frozenset(
 FLAG_FIELDS: frozenset[str] = frozenset(
     {
         "criteria.chair_consulted",
+        "meeting.recorded",
         "decision.made",
         "decision.criteria_met",
         "outcome.decided",

@@ -274,6 +274,7 @@ def _meeting(data: Mapping[str, Any], outcome: Mapping[str, Any]) -> dict[str, A
     present = outcome.get("attendees_present")
     agreed = outcome.get("background_agreed")
     return {
+        "recorded": bool(outcome),  # False before the meeting: the draft says what the meeting will record
         "starts_at": display_datetime(data.get("meeting_starts_at")),
         "location": meeting.get("location", ""),
         "attendees": [dict(a) for a in meeting.get("attendees", [])],
