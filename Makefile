@@ -15,7 +15,7 @@ UNOSERVER_PORT ?= 2003
 UNO_PORT ?= 2002
 
 .DEFAULT_GOAL := help
-.PHONY: wheel help setup system-deps warm-converter unoserver run demo test test-sqlite test-postgres lint bench bench-quick clean
+.PHONY: template-tags wheel help setup system-deps warm-converter unoserver run demo test test-sqlite test-postgres lint bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -102,3 +102,6 @@ bench-quick: setup ## the harness at reduced sizes, about a minute; writes the s
 
 clean: ## remove the virtualenvs, caches and simulation output
 	rm -rf $(VENV) $(UNO_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache out var
+
+template-tags: ## print the names each Word template may use, for docs/process-owners.md
+	@$(BIN)/python -c 'from rapidreview.documents.template_check import tags_markdown; print(tags_markdown(), end="")'

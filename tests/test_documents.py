@@ -95,6 +95,14 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
+def _outline(items: list[Any]) -> Iterator[Any]:
+    for item in items:
+        if isinstance(item, list):
+            yield from _outline(item)
+        else:
+            yield item
+
+
 # --------------------------------------------------------------------------------------------------
 # rendering
 # --------------------------------------------------------------------------------------------------
@@ -116,7 +124,6 @@ def test_report_contains_every_mandatory_item(tmp_path: Path) -> None:
         ctx["case"]["day_one"],
         ctx["case"]["deadline"],
         ctx["meeting"]["starts_at"],
-        ctx["case"]["submitted_at"],
         *ctx["child"].values(),
         ctx["report"]["family_structure"],
         ctx["report"]["health_and_disability"],
@@ -140,6 +147,7 @@ def test_report_contains_every_mandatory_item(tmp_path: Path) -> None:
         "The safeguarding partners do not consider that a national review is appropriate.",
         ctx["outcome"]["national_review_reason"],
         ctx["outcome"]["recommendations"],
+        ctx["outcome"]["learning_dissemination"],
         ctx["chair"]["name"],
         ctx["chair"]["role"],
         ctx["chair"]["type_label"],
@@ -154,7 +162,13 @@ def test_report_contains_every_mandatory_item(tmp_path: Path) -> None:
     for view in ctx["criteria"]["views"]:
         expected += [view["partner"], view["criteria_met"], view["rationale"]]
     for sign_off in ctx["sign_offs"]:
-        expected += [sign_off[k] for k in ("partner", "name", "role", "organisation", "decision", "at")]
+        expected += [sign_off[k] for k in ("name", "role", "organisation", "decision", "at")]
+    meeting = ctx["meeting"]
+    expected += [meeting[k] for k in ("held_on", "working_well", "concerns", "themes", "actions")]
+    for person in meeting["present"]:
+        expected += [person["name"], person["role"], person["organisation"]]
+    for lead in meeting["agency_leads"]:
+        expected += [lead["agency"], lead["lead"]]
 
     missing = [item for item in expected if item not in text]
     assert not missing, f"missing from the rendered report: {missing}"
@@ -184,12 +198,12 @@ def test_empty_values_render_not_recorded(tmp_path: Path) -> None:
     ctx["report"]["parallel_processes"] = []
     ctx["outcome"]["grounds"] = None
     ctx["sign_offs"][1]["comments"] = "   "
-    del ctx["case"]["submitted_at"]  # missing altogether: the template still shows the placeholder
+    del ctx["case"]["deadline"]  # missing altogether: the template still shows the placeholder
     out = render(tmp_path, ctx)
 
     assert table_value(out, "Disability") == NOT_RECORDED
     assert table_value(out, "Ethnicity") == NOT_RECORDED
-    assert table_value(out, "Submitted to the National Panel") == NOT_RECORDED
+    assert table_value(out, "Deadline for submission (Day 15)") == NOT_RECORDED
     assert paragraph_after(out, "Race, ethnicity, disability and other inequalities") == NOT_RECORDED
     assert paragraph_after(out, "8. Parallel processes") == NOT_RECORDED
     lines = docx_lines(out)
@@ -202,7 +216,7 @@ def test_empty_values_render_not_recorded(tmp_path: Path) -> None:
         "Ilford Community Nursery",
         "Not returned",
         NOT_RECORDED,
-        ctx["agencies"][5]["involvement"],
+        ctx["agencies"][-1]["involvement"],
     ] in rows
 
 
@@ -250,7 +264,7 @@ def test_decision_not_met_all_returned_chair_consulted_and_sign_off_pending(tmp_
     ctx["outcome"]["national_review_recommended"] = True
     ctx["agencies_not_returned"] = []
     ctx["criteria"]["chair_consulted"] = True
-    ctx["criteria"]["chair_decision"] = "Criteria not met"
+    ctx["criteria"]["chair_decision"] = "No"
     ctx["sign_offs"] = []
     ctx["document"].update(kind="final_draft_report", status_label="FINAL DRAFT", version=3)
     text = docx_text(render(tmp_path, ctx))
@@ -260,7 +274,7 @@ def test_decision_not_met_all_returned_chair_consulted_and_sign_off_pending(tmp_
     assert "The safeguarding partners consider that a national review may be appropriate." in text
     assert "All agencies returned their information sharing form." in text
     assert "did not return" not in text
-    assert "Chair's decision: Criteria not met" in text
+    assert "Chair's decision on whether the criteria for a Rapid Review are met: No" in text
     assert "Chair's rationale: Not recorded" in text
     assert "sign-off" in text.lower() and "is pending" in text
     assert "Angela Morris" not in text
@@ -273,7 +287,7 @@ def test_undecided_outcome_is_not_reported_as_a_decision(tmp_path: Path) -> None
     text = docx_text(render(tmp_path, ctx))
     assert MET not in text and NOT_MET not in text
     assert "has not yet been recorded" in text
-    assert "Whether a national review may be appropriate: Not recorded." in text
+    assert "Whether a national review may be appropriate: Not answered." in text
 
 
 def test_agenda_has_terms_of_reference_and_attendees(tmp_path: Path) -> None:
@@ -450,5 +464,6 @@ def test_pdf_is_pdfa_2b_tagged_with_title_and_outline(report_pdf: tuple[Path, fl
     assert bool(mark_info["/Marked"])
     assert "/StructTreeRoot" in root
     assert str(root.get("/Lang", "")).lower().startswith("en")
-    titles = [item.title for item in reader.outline if not isinstance(item, list)]
-    assert "9. Decision on a Local Child Safeguarding Practice Review" in titles
+    titles = [item.title for item in _outline(reader.outline)]
+    assert titles[0] == "Rapid Review Report"  # the document's title heads the outline; sections below it
+    assert "11. Decision on a Local Child Safeguarding Practice Review" in titles

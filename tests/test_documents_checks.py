@@ -75,7 +75,7 @@ def test_a_rendered_report_is_accepted_with_its_tables_text(tmp_path: Path) -> N
     out = tmp_path / "report.docx"
     render_docx(REPO / "templates" / "rapid_review_report.docx", context(), out)
     paragraphs = check_docx(out.name, out.read_bytes()).paragraphs
-    assert "Child Q (pseudonym)" in paragraphs and "9. Decision on a Local Child Safeguarding Practice Review" in paragraphs
+    assert "Child Q (pseudonym)" in paragraphs and "11. Decision on a Local Child Safeguarding Practice Review" in paragraphs
 
 
 @pytest.mark.parametrize(("filename", "data", "message"), [
@@ -217,10 +217,10 @@ def test_the_signed_report_needs_all_three_sign_offs() -> None:
     ctx = context()
     assert ctx["document"]["kind"] == "signed_report"
     ctx["sign_offs"] = [s for s in ctx["sign_offs"] if s["partner"] != "Metropolitan Police Service"]
-    ctx["sign_offs"][0]["role"] = ""
+    ctx["sign_offs"][0]["at"] = ""
     ctx["sign_offs"][1]["decision"] = "Returned"
     assert missing_items(ctx) == [
-        "Sign-off by the Local Authority: the signatory's role",
+        "Sign-off by the Local Authority: the signatory's date",
         "Sign-off by the Metropolitan Police Service",
         "Sign-off by the Integrated Care Board: approval (the report was returned)"]
     ctx["document"]["kind"] = "final_report"

@@ -83,7 +83,6 @@ def test_the_signed_report_holds_every_mandatory_item_from_the_case(result: Simu
     content = example("incorporate_comments")
     outcome = example("record_meeting_outcomes")
     commission = example("commission_rapid_review")
-    sign_off = example("sign_off_final_report")
     information = example("complete_information_sharing_form")
     expected = {
         "child's name": "Child M", "date of birth (from incorporate_comments)": "2 March 2019", "age": "7 years",
@@ -96,8 +95,7 @@ def test_the_signed_report_holds_every_mandatory_item_from_the_case(result: Simu
         "agency returned": "Elm Street Surgery", "nature of contact": information["nature_of_involvement"],
         "decision": "The criteria for a Local Child Safeguarding Practice Review are not met",
         "rationale": outcome["grounds_rationale"], "learning": content["immediate_learning_and_actions"],
-        "chair": commission["chair_name"], "signatory": sign_off["signatory_name"],
-        "signatory role": sign_off["signatory_role"], "signatory organisation": sign_off["organisation"],
+        "chair": commission["chair_name"], "learning plan": outcome["learning_dissemination"],
         "partners": "Metropolitan Police Service", "partnership contact": "partnership.manager@partnership.example",
     }
     word = docx_text(document(result, "signed_report"))
@@ -105,7 +103,8 @@ def test_the_signed_report_holds_every_mandatory_item_from_the_case(result: Simu
     text = flat(" ".join(page.extract_text() or "" for page in reader.pages))
     assert {k: v for k, v in expected.items() if flat(v) not in word} == {}
     assert {k: v for k, v in expected.items() if flat(v) not in text} == {}
-    assert word.count("Approved") >= 3 and "Not recorded" not in text.split("13. Sign-off")[-1]
+    assert word.count("Approved") >= 3 and "Not recorded" not in text.split("15. Sign-off")[-1]
+    assert "Submitted to the National Panel" not in text  # the PDF is made before the e-mail goes
 
 
 def test_the_pdf_is_tagged_pdfa_2b_and_is_the_file_the_panel_receives(result: SimulationResult) -> None:

@@ -304,9 +304,11 @@ def test_a_converter_failure_at_the_last_sign_off_is_explained_and_nothing_is_lo
     case_id = start(runtime, child={"name": "Child D", "date_of_birth": "2019-03-02", "sex": "female"})
     drive(runtime, virtual_clock, case_id, "sign_off_final_report")
     with transaction(runtime.sessions) as session:
-        la, mps, icb = sorted(cases.ready_tasks(session, case_id), key=lambda t: str(t.partner))[::-1][:3]
-    for task in (la, mps):
-        cases.complete_task(runtime, task.id, starting_answers(runtime, task.id, with_examples=True), actor="test")
+        signing = {t.partner: t for t in cases.ready_tasks(session, case_id) if t.element_id == "sign_off_final_report"}
+    la, mps, icb = signing["LA"], signing["MPS"], signing["ICB"]
+    # each partner signs with its own lead's account: a signed report needs three such accounts
+    for task, account in ((la, "la.lead@demo.example"), (mps, "police.lead@demo.example")):
+        cases.complete_task(runtime, task.id, starting_answers(runtime, task.id, with_examples=True), actor=account)
     monkeypatch.delenv("RAPIDREVIEW_UNOSERVER", raising=False)
     monkeypatch.setenv("RAPIDREVIEW_SOFFICE", _soffice(tmp_path, "echo 'soffice.bin crashed' >&2\nexit 134\n"))
     lead = sign_in(app, "icb.lead@demo.example")

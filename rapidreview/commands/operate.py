@@ -25,9 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     db_sub.add_parser("status", help="the database's migration, and those still to apply (exit 1 when any)"
                       ).set_defaults(handler=db_status)
 
-    validate = subparsers.add_parser("validate", help="check process files and forms before deploying them")
+    validate = subparsers.add_parser("validate", help="check process files, forms and Word templates")
     validate.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="process folders or files (default: bpmn/)")
     validate.add_argument("--forms", type=Path, help="forms folder (default: forms/)")
+    validate.add_argument("--templates", type=Path, help="Word templates folder (default: templates/)")
     validate.add_argument("--no-lint", action="store_true", help="skip bpmnlint")
     validate.set_defaults(handler=validate_cmd)
 
@@ -128,13 +129,19 @@ def validate_cmd(args: argparse.Namespace) -> int:
         files = versions.files_from_paths(args.paths or [settings.bpmn_dir], args.forms or settings.forms_dir)
     except (ConfigError, versions.VersionError) as exc:
         return _fail(exc)
+    # The Word templates are checked with the process (their tags against the documents' contexts), though
+    # they are not part of a deployed version.
+    templates = args.templates or settings.templates_dir
+    files.update({f"templates/{p.name}": p.read_bytes() for p in sorted(templates.glob("*.docx"))
+                  if not p.name.startswith("~$")})
     calendar = WorkingCalendar.from_settings(settings.bank_holidays_file, settings.closure_dates)
     problems = validate_files(files, calendar, process_id=settings.main_process_id, lint=not args.no_lint)
     if problems:
         _print_problems(problems)
         return 1
     names = ", ".join(sorted(p.split("/", 1)[1] for p in files if p.startswith("bpmn/")))
-    print(f"valid: {names} with {sum(p.startswith('forms/') for p in files)} form files")
+    print(f"valid: {names} with {sum(p.startswith('forms/') for p in files)} form files and "
+          f"{sum(p.startswith('templates/') for p in files)} Word templates")
     if not args.no_lint and lint_skipped():
         print("note: bpmnlint is not part of an installed package, so its rules were not checked "
               "(run `rapidreview validate` in a checkout with `npm ci` done for them)", file=sys.stderr)

@@ -21,7 +21,8 @@ SECTION_LABELS = {
     "partnership": "Partnership", "case": "Case", "child": "Child", "incident": "Incident",
     "report": "Report", "criteria": "Criteria views", "chair": "Chair", "meeting": "Meeting",
     "agencies": "Agencies involved", "agencies_not_returned": "Agencies that did not return a form",
-    "outcome": "Decision", "sign_offs": "Sign-off",
+    "outcome": "Decision", "sign_offs": "Sign-off", "decision": "Decision on the criteria for a Rapid Review",
+    "confirmation": "Confirmation by the Partnership Manager",
 }
 FIELD_LABELS = {
     "case.notified_at": "Notified", "case.day_one": "Day 1", "case.deadline": "Deadline",
@@ -39,9 +40,14 @@ FIELD_LABELS = {
     "outcome.national_review_recommended": "National review recommended",
     "outcome.national_review_reason": "National review: reason", "chair.type_label": "Chair type",
     "partnership.contact_name": "Contact", "partnership.contact_email": "Contact e-mail",
+    "meeting.present": "Attendees", "meeting.present_text": "Attendees", "meeting.actions": "Actions taken or required",
+    "meeting.themes": "Themes for the summary and analysis", "meeting.agency_leads": "Agency leads",
+    "outcome.provisional_view": "Chair's provisional view",
+    "outcome.learning_dissemination": "How the learning will be disseminated",
 }
 # Lists of rows are matched on a natural key, so a new agency is "added", not "everything shifted".
-ROW_KEYS = {"agencies": "name", "criteria.views": "partner", "sign_offs": "partner", "meeting.attendees": "name"}
+ROW_KEYS = {"agencies": "name", "criteria.views": "partner", "sign_offs": "partner", "meeting.attendees": "name",
+            "meeting.present": "name", "meeting.agency_leads": "agency"}
 _WORDS = re.compile(r"\s+|[^\s]+")
 
 

@@ -1,8 +1,9 @@
 """Render Word documents (.docx) from docxtpl templates.
 
-Templates live in ``templates/`` (see tools/build_report_template.py for how they were first built; the
-committed .docx files are what process owners edit). The context is the display-ready dict described in
-tools/build_report_template.py; :func:`prepare_context` makes it safe to show:
+Templates live in ``templates/``: the committed .docx files are the source, edited in Word by process owners
+(docs/process-owners.md), and ``rapidreview validate`` refuses a tag the context does not provide
+(rapidreview.documents.template_check). The context is the display-ready dict built by
+rapidreview.documents.report_context / decision_record; :func:`prepare_context` makes it safe to show:
 
 * ``None``, ``""`` and whitespace-only strings become ``"Not recorded"``;
 * lists stay lists (blank items are dropped), and ``None`` where a list is expected becomes ``[]``;
@@ -38,6 +39,8 @@ LIST_FIELDS: frozenset[str] = frozenset(
         "sign_offs",
         "criteria.views",
         "meeting.attendees",
+        "meeting.present",
+        "meeting.agency_leads",
         "report.parallel_processes",
         "outcome.grounds",
         "outcome.key_lines_of_enquiry",
@@ -48,6 +51,9 @@ LIST_FIELDS: frozenset[str] = frozenset(
 FLAG_FIELDS: frozenset[str] = frozenset(
     {
         "criteria.chair_consulted",
+        "meeting.recorded",
+        "decision.made",
+        "decision.criteria_met",
         "outcome.decided",
         "outcome.lcspr_recommended",
         "outcome.national_review_recommended",

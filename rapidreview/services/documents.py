@@ -26,19 +26,28 @@ from sqlalchemy.orm import Session, object_session
 from rapidreview import clock
 from rapidreview.documents.compare import Change, field_changes, paragraph_changes
 from rapidreview.documents.completeness import missing_items
+from rapidreview.documents.decision_record import build_decision_record_context
 from rapidreview.documents.docx_check import DOCX_MEDIA_TYPE, UploadRejected, check_docx, docx_paragraphs
 from rapidreview.documents.pdf import convert_to_pdf
 from rapidreview.documents.render import render_docx
-from rapidreview.documents.report_context import build_report_context, display_datetime
+from rapidreview.documents.report_context import (
+    build_report_context,
+    display_datetime,
+    information_sharing_form_context,
+)
 from rapidreview.services import audit, partnerships, policy
 from rapidreview.services.runtime import Runtime
-from rapidreview.services.users import SignedIn
+from rapidreview.services.users import ROLES, SignedIn
 from rapidreview.store.db import transaction
-from rapidreview.store.models import Case, Document, HumanTask
+from rapidreview.store.models import Case, Document, HumanTask, User
 
-REPORT_KINDS = ("draft_report", "final_draft_report", "final_report", "signed_report")
+DECISION_RECORD = "decision_record"
+REPORT_KINDS = ("draft_report", "final_draft_report", "final_report", "signed_report", DECISION_RECORD)
 AGENDA = "meeting_agenda"
 SIGNED_PDF = "signed_report_pdf"
+DECISION_RECORD_PDF = "decision_record_pdf"
+# The documents the National Panel receives: refused when incomplete, and converted to PDF/A.
+PDF_KINDS = {"signed_report": SIGNED_PDF, DECISION_RECORD: DECISION_RECORD_PDF}
 ISF_UPLOAD = "information_sharing_upload"
 ISF_TASK = "complete_information_sharing_form"
 ISF_TASKS = (ISF_TASK, "quality_assure_information_sharing_form")
@@ -47,10 +56,12 @@ FINAL_TASK = "incorporate_comments"
 UPLOADABLE_KINDS = ("draft_report", "final_draft_report", "final_report")  # never the signed report
 DOCX = DOCX_MEDIA_TYPE
 PDF = "application/pdf"
-TEMPLATES = {**{kind: "rapid_review_report.docx" for kind in REPORT_KINDS}, AGENDA: "meeting_agenda.docx"}
+TEMPLATES = {**{kind: "rapid_review_report.docx" for kind in REPORT_KINDS}, AGENDA: "meeting_agenda.docx",
+             DECISION_RECORD: "decision_record.docx"}
 KIND_NAMES = {
     "draft_report": "Draft report", "final_draft_report": "Final draft report", "final_report": "Final report",
     "signed_report": "Signed report", SIGNED_PDF: "Signed report (PDF)", AGENDA: "Meeting agenda",
+    DECISION_RECORD: "Decision record", DECISION_RECORD_PDF: "Decision record (PDF)",
     ISF_UPLOAD: "Information sharing form (uploaded)",
 }
 
@@ -104,12 +115,43 @@ def _store(session: Session, rt: Runtime, case: Case, kind: str, version: int, p
 
 
 def _context(rt: Runtime, case: Case, kind: str, version: int, data: Mapping[str, Any]) -> dict[str, Any]:
+    session = object_session(case)
+    assert session is not None
+    settings = partnerships.settings_for(rt, session, case.partnership_id)
+    if kind == DECISION_RECORD:
+        return build_decision_record_context(
+            data=data, version=version, reference=case.reference, notified_at=case.notified_at,
+            day_one=case.day_one, settings=settings, generated_at=clock.now())
+    if kind == "signed_report":
+        data = _with_signatories(session, case, data)
     return build_report_context(
         data=data, kind=kind, version=version, reference=case.reference, notified_at=case.notified_at,
-        day_one=case.day_one, deadline=case.deadline, calendar=rt.calendar,
-        settings=partnerships.settings_for(rt, object_session(case), case.partnership_id),
-        generated_at=clock.now(), submitted_at=case.submitted_at,
+        day_one=case.day_one, deadline=case.deadline, calendar=rt.calendar, settings=settings,
+        generated_at=clock.now(),
     )
+
+
+def _with_signatories(session: Session, case: Case, data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Sign-offs stamped before the application recorded the account's name and role take them from the
+    account that made them (found by its e-mail in the case's partnership), so a case signed across an
+    upgrade is still judged by who signed. Stamped values are never replaced."""
+    sign_offs = data.get("sign_offs")
+    if not isinstance(sign_offs, Mapping):
+        return data
+    unstamped = {str(a.get("completed_by") or "").strip().lower() for a in sign_offs.values()
+                 if isinstance(a, Mapping) and a.get("completed_by") and not a.get("completed_by_role")}
+    if not unstamped:
+        return data
+    accounts = {u.email: u for u in session.scalars(select(User).where(
+        User.email.in_(unstamped), User.partnership_id == case.partnership_id))}
+    completed = {}
+    for partner, answers in sign_offs.items():
+        user = accounts.get(str(answers.get("completed_by") or "").strip().lower()) \
+            if isinstance(answers, Mapping) and not answers.get("completed_by_role") else None
+        completed[partner] = answers if user is None else {
+            **answers, "completed_by_name": answers.get("completed_by_name") or user.name,
+            "completed_by_role": ROLES.get(user.role, user.role)}
+    return {**data, "sign_offs": completed}
 
 
 def _render(session: Session, rt: Runtime, case: Case, kind: str, data: Mapping[str, Any], author: str,
@@ -126,25 +168,28 @@ def create_report(session: Session, rt: Runtime, case: Case, kind: str, data: Ma
                   author: str = "system") -> list[Document]:
     """Render a report of ``kind`` from the case data, as its next version.
 
-    The draft report comes with the meeting agenda (kind ``meeting_agenda``). The signed report is refused
-    when it lacks mandatory content (:class:`IncompleteReport`), and otherwise also becomes a tagged PDF/A-2b
-    (kind ``signed_report_pdf``).
+    The draft report comes with the meeting agenda (kind ``meeting_agenda``). What the National Panel
+    receives, the signed report and the decision record (when the criteria for a Rapid Review are not met),
+    is refused when it lacks mandatory content (:class:`IncompleteReport`), and otherwise also becomes a
+    tagged PDF/A-2b (kind ``signed_report_pdf`` / ``decision_record_pdf``).
     """
     if kind not in REPORT_KINDS:
         raise UnknownDocumentKind(f"unknown document kind {kind!r}; expected one of {', '.join(REPORT_KINDS)}")
-    if kind == "signed_report":
+    if kind in PDF_KINDS:
         missing = missing_items(_context(rt, case, kind, 0, data))
         if missing:
-            raise IncompleteReport("the signed report was not made because it lacks mandatory content: "
+            name = KIND_NAMES[kind].lower()
+            raise IncompleteReport(f"the {name} was not made because it lacks mandatory content: "
                                    + "; ".join(missing))
     doc, _ = _render(session, rt, case, kind, data, author)
     stored = [doc]
     if kind == "draft_report":
         stored.append(_render(session, rt, case, AGENDA, data, author)[0])
-    if kind == "signed_report":
+    if kind in PDF_KINDS:
+        pdf_kind = PDF_KINDS[kind]
         docx_path = rt.settings.documents_dir / doc.path
         pdf_path = convert_to_pdf(docx_path, docx_path.parent, timeout=rt.settings.pdf_timeout_s)
-        stored.append(_store(session, rt, case, SIGNED_PDF, _next_version(session, case.id, SIGNED_PDF), pdf_path,
+        stored.append(_store(session, rt, case, pdf_kind, _next_version(session, case.id, pdf_kind), pdf_path,
                              PDF, author))
     return stored
 
@@ -376,14 +421,9 @@ def information_sharing_form(rt: Runtime, user: SignedIn, task_id: int) -> tuple
         case = session.get(Case, task.case_id) if task else None
         if task is None or case is None or task.element_id not in ISF_TASKS or not _task_visible(user, task, case):
             return None
-        own = partnerships.settings_for(rt, session, case.partnership_id)
-        context = {
-            "partnership": {"name": own.partnership_name, "contact_name": own.partnership_contact_name,
-                            "contact_email": own.partnership_contact_email},
-            "case": {"reference": case.reference},
-            "agency": {"name": task.agency_name or task.agency_id or ""},
-            "due": display_datetime(task.due_at) if task.due_at else "",
-        }
+        context = information_sharing_form_context(
+            partnerships.settings_for(rt, session, case.partnership_id), reference=case.reference,
+            agency=task.agency_name or task.agency_id or "", due=display_datetime(task.due_at) if task.due_at else "")
         with tempfile.TemporaryDirectory(prefix="rapidreview-isf-") as tmp:
             out = Path(tmp) / "form.docx"
             render_docx(rt.settings.templates_dir / ISF_TEMPLATE, context, out)

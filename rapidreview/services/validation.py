@@ -5,7 +5,8 @@ A version is its files keyed as they are stored: ``bpmn/<name>.bpmn`` / ``.dmn``
 the version may be deployed. The checks follow ``docs/process-model.md``: safe XML, BPMN that
 SpiffWorkflow accepts, forms for user tasks, lanes that are roles, known service operators with their
 parameters, scripts and conditions that compile, timers that give an aware date and time on a sample
-case, a complete diagram, and bpmnlint's recommended rules.
+case, a complete diagram, and bpmnlint's recommended rules; ``templates/<name>.docx`` files, when given, are
+checked by rapidreview.documents.template_check.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from lxml import etree
 from rapidreview import forms as form_schemas
 from rapidreview import resources
 from rapidreview.calendar import WorkingCalendar
+from rapidreview.documents.template_check import check_template_files
 from rapidreview.engine import inspect
 from rapidreview.engine.scripting import RESERVED_NAMES
 from rapidreview.services.operators import OPERATORS
@@ -87,6 +89,10 @@ def validate_files(files: Mapping[str, bytes], calendar: WorkingCalendar, *, pro
         problems += _check_code(name, root)
         problems += _check_diagram(name, root)
     problems += _check_timers(bpmn_roots, examples, calendar, process_id)
+    templates = {p.split("/", 1)[1]: c for p, c in files.items() if p.startswith("templates/") and p.endswith(".docx")}
+    if templates:  # the Word templates, when the version's files include them (rapidreview validate does)
+        problems += [Problem(f"templates/{name}", None, None, message)
+                     for name, message in check_template_files(templates, form_files)]
     if lint:
         problems += lint_problems(bpmn_roots, process_files)
     return problems
