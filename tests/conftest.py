@@ -85,3 +85,11 @@ def app(runtime: Runtime, virtual_clock: clock.VirtualClock) -> Flask:
     deploy_directory(runtime, PROJECT_ROOT / "bpmn", PROJECT_ROOT / "forms", deployed_by="test")
     seed_demo(runtime)
     return create_app("test", runtime=runtime)
+
+
+@pytest.fixture
+def deployed(runtime: Runtime, virtual_clock: clock.VirtualClock) -> Runtime:
+    """The runtime with the bundled process deployed and the demo accounts, without a web app."""
+    deploy_directory(runtime, PROJECT_ROOT / "bpmn", PROJECT_ROOT / "forms", deployed_by="test")
+    seed_demo(runtime)
+    return runtime

@@ -19,7 +19,8 @@ AGENCIES = [{"id": "school", "name": "Oak Primary School", "contact_email": "dsl
 def start_case(runtime: Runtime, reference: str = "RR-F-1", notified_at: datetime | None = None,
                agencies: list[dict[str, str]] | None = None, child: dict[str, Any] | None = None) -> int:
     notification = cases.Notification(
-        reference=reference, notified_at=notified_at or clock.now(), child=child or {"name": "Child F"},
+        reference=reference, notified_at=notified_at or clock.now(),
+        child=child or {"name": "Child F", "date_of_birth": "2019-03-02", "sex": "female"},
         incident={"date": "2026-05-20", "summary": "Admitted to hospital with a head injury."},
         agencies=AGENCIES if agencies is None else agencies)
     return cases.start_case(runtime, notification, actor="test")

@@ -11,21 +11,11 @@ from sqlalchemy import select
 from rapidreview import clock
 from rapidreview.calendar import london_time, to_london
 from rapidreview.services import cases
-from rapidreview.services.demo import seed_demo
 from rapidreview.services.forms import FormAnswersError
-from rapidreview.services.process_versions import deploy_directory
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, OutboxMessage
-from tests.conftest import PROJECT_ROOT
 from tests.factories import complete, drive_until, ready_tasks, start_case
-
-
-@pytest.fixture
-def deployed(runtime: Runtime, virtual_clock: clock.VirtualClock) -> Runtime:
-    deploy_directory(runtime, PROJECT_ROOT / "bpmn", PROJECT_ROOT / "forms", deployed_by="test")
-    seed_demo(runtime)
-    return runtime
 
 
 def _local(when) -> str:  # type: ignore[no-untyped-def]

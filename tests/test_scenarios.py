@@ -76,7 +76,7 @@ def test_the_happy_path_is_submitted_on_time_with_every_step_done(out_root: Path
     assert done == {"record_criteria_view", "commission_rapid_review", "share_agency_list",
                     "schedule_rapid_review_meeting", "complete_information_sharing_form",
                     "quality_assure_information_sharing_form", "prepare_draft_report", "record_meeting_outcomes",
-                    "prepare_final_draft", "incorporate_comments", "sign_off_final_report"}
+                    "prepare_final_draft", "incorporate_comments", "sign_off_final_report", "submit_to_national_panel"}
     assert {e["partner"] for e in events(result, "task_completed", id="sign_off_final_report")} == {"LA", "MPS", "ICB"}
     assert [e["kind"] for e in events(result, "document_created")] == [
         "draft_report", "meeting_agenda", "final_draft_report", "final_report", "signed_report", "signed_report_pdf"]
@@ -84,9 +84,15 @@ def test_the_happy_path_is_submitted_on_time_with_every_step_done(out_root: Path
     assert [name.split("-v")[0] for name in draft_mail["attachments"]] == ["RR-2026-001-draft-report",
                                                                           "RR-2026-001-meeting-agenda"]
     assert events(result, "status_changed")[-1]["to"] == "submitted"
-    # The meeting is on Day 8 at 10:00 London time and the outcome is recorded after it.
+    # The meeting is on Day 8 at 14:00 London time (the process's default) and the outcome is recorded after it.
     [meeting] = events(result, "timer_fired", id="wait_for_meeting")
-    assert meeting["day"] == 8 and london(meeting).strftime("%H:%M") == "10:00"
+    assert meeting["day"] == 8 and london(meeting).strftime("%H:%M") == "14:00"
+    # Each step is done by an account that may do it: the three sign-offs by three leads.
+    signers = {e["partner"]: e["by"] for e in events(result, "task_completed", id="sign_off_final_report")}
+    assert signers == {"LA": "la.lead@simulation.example", "MPS": "police.lead@simulation.example",
+                       "ICB": "icb.lead@simulation.example"}
+    [submitted] = events(result, "task_completed", id="submit_to_national_panel")
+    assert submitted["by"] == "partnership.manager@simulation.example"
     invitations = [e for e in events(result, "email_sent") if e.get("invitation")]
     assert len(invitations) == 1 and "dsl@oak.example" in invitations[0]["to"]
 
@@ -117,7 +123,7 @@ def test_a_returned_sign_off_is_revised_and_signed_again_by_all_three(out_root: 
     result = run("sign_off_returned", out_root)
     sign_offs = events(result, "task_completed", id="sign_off_final_report")
     assert len(sign_offs) == 6
-    assert [e["by"] for e in sign_offs if e["partner"] == "ICB"] == ["simulator (scenario)", "simulator (autopilot)"]
+    assert [e["by"] for e in sign_offs if e["partner"] == "ICB"] == ["icb.lead@simulation.example"] * 2
     assert len(events(result, "task_completed", id="incorporate_comments")) == 2
     assert [e["version"] for e in events(result, "document_created", kind="final_report")] == [1, 2]
     assert len(events(result, "document_created", kind="signed_report")) == 1
@@ -127,21 +133,30 @@ def test_a_returned_sign_off_is_revised_and_signed_again_by_all_three(out_root: 
 def test_when_the_partners_disagree_the_chair_decides(out_root: Path) -> None:
     result = run("partners_disagree", out_root)
     [chair] = events(result, "task_completed", id="consult_independent_chair")
-    assert chair["by"] == "simulator (scenario)" and chair["day"] == 2
+    assert chair["by"] == "independent.chair@simulation.example" and chair["day"] == 2
     assert events(result, "task_completed", id="commission_rapid_review")
     assert result.case["status"] == "submitted"
 
 
-def test_when_all_three_partners_say_no_nothing_goes_to_the_panel(out_root: Path) -> None:
+def test_when_all_three_partners_say_no_the_panel_is_told_with_the_decision_record(out_root: Path) -> None:
     result = run("not_commissioned", out_root)
     assert result.case["status"] == "not_commissioned" and result.case["submitted_at"] is None
     assert result.case["late"] is False
     assert not events(result, "task_ready", id="commission_rapid_review")
     assert not events(result, "task_ready", id="consult_independent_chair")
-    assert not [e for e in events(result, "email_sent") if PANEL in e["to"]]
-    [told] = [e for e in events(result, "email_sent") if e["template"] == "not_commissioned"]
-    assert {"la.lead@council.example", "police.lead@police.example", "icb.lead@icb.example"} <= set(told["to"])
-    assert not events(result, "document_created")
+    [confirmed] = events(result, "task_completed", id="confirm_decision_record")
+    assert confirmed["by"] == "partnership.manager@simulation.example"
+    # Not commissioned from the partners' decision on, while the record goes to the Panel.
+    [status] = events(result, "status_changed", to="not_commissioned")
+    assert status["at"] <= confirmed["at"]
+    told = panel_email(result)
+    assert told["template"] == "national_panel_decision" and told["purpose"] == "national_panel_decision"
+    assert {"la.lead@council.example", "police.lead@police.example", "icb.lead@icb.example"} <= set(told["cc"])
+    [record] = events(result, "document_created", kind="decision_record_pdf")
+    assert told["attachments"] == [record["path"].rsplit("/", 1)[-1]]
+    text = " ".join(pdf_text(result.out_dir / record["path"]).split())
+    assert "criteria for a Rapid Review" in text and "RR-" in text
+    assert "Child" not in told["subject"]
 
 
 def test_a_late_agency_is_reminded_and_escalated_and_a_missing_one_is_closed_out(out_root: Path) -> None:
@@ -154,9 +169,11 @@ def test_a_late_agency_is_reminded_and_escalated_and_a_missing_one_is_closed_out
     assert {(e["day"], london(e).strftime("%H:%M")) for e in escalations} == {(7, "17:00")}
     [closed] = events(result, "timer_fired", id="information_sharing_closed")
     assert closed["agency"] == "school" and closed["day"] == 8 and london(closed).strftime("%H:%M") == "09:00"
-    # Reminders go to the agency; escalations to the chair and the Partnership Manager.
+    # Reminders go to the agency's practitioner and manager; escalations to the chair and the Partnership Manager.
     reminder_mail = [e for e in events(result, "email_sent") if e["template"] == "information_sharing_reminder"]
-    assert sorted(tuple(e["to"]) for e in reminder_mail) == [("dsl@oak.example",), ("safeguarding@elmsurgery.example",)]
+    assert sorted(tuple(e["to"]) for e in reminder_mail) == [
+        ("dsl@oak.example", "head@oak.example"),
+        ("safeguarding@elmsurgery.example", "practice.manager@elmsurgery.example")]
     escalation_mail = [e for e in events(result, "email_sent") if e["template"] == "information_sharing_escalation"]
     assert len(escalation_mail) == 2
     for mail in escalation_mail:
@@ -175,11 +192,12 @@ def test_a_late_agency_is_reminded_and_escalated_and_a_missing_one_is_closed_out
 def test_a_form_returned_by_the_manager_is_corrected_and_approved(out_root: Path) -> None:
     result = run("form_returned_for_correction", out_root)
     school = [(e["id"], e["by"]) for e in events(result, "task_completed", agency="school")]
+    practitioner, manager = "agency.practitioner.school@simulation.example", "agency.manager.school@simulation.example"
     assert school == [
-        ("complete_information_sharing_form", "simulator (scenario)"),
-        ("quality_assure_information_sharing_form", "simulator (scenario)"),
-        ("complete_information_sharing_form", "simulator (scenario)"),
-        ("quality_assure_information_sharing_form", "simulator (scenario)"),
+        ("complete_information_sharing_form", practitioner),
+        ("quality_assure_information_sharing_form", manager),
+        ("complete_information_sharing_form", practitioner),
+        ("quality_assure_information_sharing_form", manager),
     ]
     assert [e["day"] for e in events(result, "task_completed", agency="school")] == [3, 3, 4, 4]
     assert not events(result, "timer_fired", id="information_sharing_reminder")
@@ -233,3 +251,48 @@ def test_the_json_timeline_follows_the_documented_shape(out_root: Path) -> None:
     for event in result["events"]:
         assert datetime.fromisoformat(event["at"]).tzinfo is not None and isinstance(event["day"], int)
     assert [e["at"] for e in result["events"]] == sorted(e["at"] for e in result["events"])
+
+
+def test_two_leads_signing_on_day_15_are_reminded_on_day_14_and_the_report_still_goes_that_day(out_root: Path) -> None:
+    result = run("sign_offs_on_day_15", out_root)
+    reminders = events(result, "timer_fired", id="sign_off_reminder")
+    assert sorted(e["partner"] for e in reminders) == ["ICB", "MPS"]
+    assert {(e["day"], london(e).strftime("%H:%M")) for e in reminders} == {(14, "09:00")}
+    reminded = sorted(tuple(e["to"]) for e in events(result, "email_sent") if e["template"] == "sign_off_reminder")
+    assert reminded == [("icb.lead@icb.example",), ("police.lead@police.example",)]
+    [due_today] = events(result, "timer_fired", id="submission_due_today")
+    assert due_today["day"] == 15 and london(due_today).strftime("%H:%M") == "09:00"
+    [alert] = [e for e in events(result, "email_sent") if e["template"] == "submission_due_today"]
+    assert alert["to"] == ["partnership.manager@partnership.example", "helen.osei@northbridge-scp.example"]
+    assert not events(result, "timer_fired", id="deadline_missed")
+    assert result.case["status"] == "submitted" and result.case["late"] is False and result.case["submitted_on_day"] == 15
+
+
+def test_a_late_friday_notification_before_a_bank_holiday_gives_the_partners_until_tuesday_noon(out_root: Path) -> None:
+    result = run("late_friday_before_bank_holiday", out_root)
+    assert result.case["day_one"] == "2026-05-22"
+    views = events(result, "task_ready", id="record_criteria_view")
+    assert len(views) == 3 and {e["due"] for e in views} == {"2026-05-26T11:00:00+00:00"}
+    for later in ("commission_rapid_review", "share_agency_list", "schedule_rapid_review_meeting"):
+        [ready] = events(result, "task_ready", id=later)
+        assert ready["due"] == "2026-05-26T11:00:00+00:00", later
+    assert result.case["status"] == "submitted"
+
+
+def test_everyone_hears_when_a_task_is_theirs_by_reference_only(out_root: Path) -> None:
+    result = run("happy_path", out_root)
+    for ready in events(result, "task_ready"):
+        told = [e for e in events(result, "email_sent", purpose="your_turn") if e.get("task") == ready["id"]
+                and e["at"] >= ready["at"]]
+        assert told, f"nobody was told that {ready['id']} was theirs"
+    for mail in (result.out_dir / "outbox").glob("*.eml"):
+        message = message_from_bytes(mail.read_bytes(), policy=policy.default)
+        if "is yours to do" in message.get_body(("plain",)).get_content():
+            assert "Child M" not in message.get_body(("plain",)).get_content() and "Child M" not in message["Subject"]
+
+
+def test_the_signed_report_carries_what_the_meeting_agreed_and_how_the_learning_will_spread(out_root: Path) -> None:
+    text = " ".join(pdf_text(signed_pdf(run("happy_path", out_root))).split())
+    for expected in ("Chair of the Rapid Review", "Knowing who lives in the household", "A 7-minute briefing to all agencies",
+                     "Sam Adeyemi, Head of Service"):
+        assert expected in text, expected

@@ -134,14 +134,16 @@ def send_due_digests(rt: Runtime) -> datetime | None:
     """At or after 08:00 London time, one e-mail to each person with tasks waiting in their digest. Returns when
     to run next. Several schedulers may run it: each person's items are claimed with their rows locked."""
     now = clock.now()
-    if now < london_time(to_london(now).date(), DIGEST_AT):
-        return next_digest_time(rt, now)
+    today = london_time(to_london(now).date(), DIGEST_AT)
+    # The digest of 08:00 covers what became someone's before 08:00; later tasks wait for the next one.
+    cutoff = today if now >= today else london_time(to_london(now).date() - timedelta(days=1), DIGEST_AT)
+    unsent = (DigestItem.sent_at.is_(None)) & (DigestItem.created_at < cutoff)
     with transaction(rt.sessions) as session:
-        user_ids = list(session.scalars(select(DigestItem.user_id).where(DigestItem.sent_at.is_(None)).distinct()))
+        user_ids = list(session.scalars(select(DigestItem.user_id).where(unsent).distinct()))
     for user_id in user_ids:
         with transaction(rt.sessions) as session:
-            items = list(session.scalars(select(DigestItem).where(
-                DigestItem.user_id == user_id, DigestItem.sent_at.is_(None)).with_for_update(skip_locked=True)))
+            items = list(session.scalars(select(DigestItem).where(DigestItem.user_id == user_id, unsent)
+                                         .with_for_update(skip_locked=True)))
             user = session.get(User, user_id)
             if not items or user is None:
                 continue
