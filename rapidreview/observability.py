@@ -90,6 +90,9 @@ def configure_logging(environ: Mapping[str, str] | None = None) -> None:
     root.setLevel(level)
     # Alembic announces its dialect on every connection; `db upgrade` names the migrations it applies itself.
     logging.getLogger("alembic.runtime.migration").setLevel(max(level, logging.WARNING))
+    # SpiffWorkflow logs every task's change of state at INFO: thousands of lines per case, none an operator
+    # needs (the audit trail records what happened). DEBUG still shows them.
+    logging.getLogger("spiff").setLevel(level if level <= logging.DEBUG else max(level, logging.WARNING))
 
 
 # -- case events: logged and counted once committed -----------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from email import message_from_bytes, policy
 import re
 import shutil
 import subprocess
@@ -26,8 +27,15 @@ def test_simulate_prints_the_case_and_its_events_as_json(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["case"]["status"] == "not_commissioned"
-    assert [e["partner"] for e in result["events"] if e["type"] == "task_completed"] == ["LA", "MPS", "ICB"]
-    assert len(list((tmp_path / "out" / "outbox").glob("*.eml"))) == 1
+    completed = [e for e in result["events"] if e["type"] == "task_completed"]
+    assert [e.get("partner") for e in completed] == ["LA", "MPS", "ICB", None]
+    assert completed[-1]["id"] == "confirm_decision_record"
+    subjects = [message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"]
+                for p in (tmp_path / "out" / "outbox").glob("*.eml")]
+    # each task's holder is told it is theirs, and the Panel gets the decision
+    assert sorted(subjects) == sorted([f"Rapid Review {result['case']['reference']}: criteria for a Rapid Review not met"]
+                                      + [s for s in subjects if "criteria for a Rapid Review not met" not in s])
+    assert len(subjects) == 5
 
 
 def test_simulate_without_json_prints_a_readable_timeline(tmp_path: Path) -> None:

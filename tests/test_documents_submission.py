@@ -71,7 +71,7 @@ def docx_text(path: Path) -> str:
 
 def test_an_incomplete_final_report_goes_back_and_only_the_completed_one_is_signed(result: SimulationResult) -> None:
     assert [e["by"] for e in events(result, "task_completed", id="incorporate_comments")] == [
-        "simulator (scenario)", "simulator (scenario)"]
+        "partnership.manager@simulation.example", "partnership.manager@simulation.example"]
     assert [e["version"] for e in events(result, "document_created", kind="final_report")] == [1, 2]
     signing = events(result, "task_ready", id="sign_off_final_report")
     final_2 = events(result, "document_created", kind="final_report")[1]

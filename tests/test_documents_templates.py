@@ -107,8 +107,8 @@ def test_the_paper_form_must_ask_the_web_forms_questions(tmp_path: Path) -> None
     (forms / "complete_information_sharing_form.schema.json").write_text(json.dumps(schema))
     assert check_templates(folder, forms) == [
         "information_sharing_form.docx: the form does not ask the web form's question "
-        "'9. Other children in the household': add it as a heading",
-        "information_sharing_form.docx: the form asks '9. Siblings and other children', which the web "
+        "'10. Other children in the household': add it as a heading",
+        "information_sharing_form.docx: the form asks '10. Siblings and other children', which the web "
         "form does not: change or remove it",
     ]
 

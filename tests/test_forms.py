@@ -36,6 +36,9 @@ USER_TASKS = [
     "prepare_final_draft",
     "incorporate_comments",
     "sign_off_final_report",
+    "submit_to_national_panel",
+    "confirm_decision_record",
+    "change_rapid_review_meeting",  # not a task: the form of the case action that moves or cancels the meeting
 ]
 REPORT_FORMS = ["prepare_draft_report", "prepare_final_draft", "incorporate_comments"]
 RESERVED_NAMES = {
@@ -69,11 +72,19 @@ EMAIL_TEMPLATES = [
     "national_panel_submission",
     "deadline_at_risk",
     "deadline_missed",
-    "not_commissioned",
+    "national_panel_decision",
     "meeting_invitation",
+    "meeting_update",
+    "meeting_cancellation",
+    "information_returned",
+    "information_complete",
+    "sign_off_reminder",
+    "submission_due_today",
     "test_message",
 ]
-EMAIL_VARIABLES = {"case", "agency", "meeting", "link", "partnership_name", "chair_name"}
+# What a case's e-mail may use (operators.Operators.email_context gives exactly these).
+EMAIL_VARIABLES = {"case", "agency", "meeting", "link", "partnership_name", "chair_name", "due", "partner_name",
+                   "national_panel_address", "submission"}
 
 SCHEMA_FILES = sorted(p.name for p in FORMS_DIR.glob("*.schema.json"))
 
@@ -310,8 +321,8 @@ def test_the_meeting_length_must_be_between_30_and_480_minutes(forms: dict[str, 
 
 
 def test_long_text_has_a_limit(forms: dict[str, Form]) -> None:
-    errors = errors_for(forms["sign_off_final_report"], signatory_name="x" * 201)
-    assert errors == {"signatory_name": "Your full name must be 200 characters or fewer"}
+    errors = errors_for(forms["record_criteria_view"], rationale="x" * 10_001)
+    assert errors == {"rationale": "Rationale must be 10000 characters or fewer"}
 
 
 def test_an_answer_the_form_does_not_ask_for_is_rejected(forms: dict[str, Form]) -> None:
@@ -380,10 +391,16 @@ EMAIL_CONTEXT = {
     "case": {"reference": "RR-2026-014", "day_one": "22 May 2026", "deadline": "12 June 2026", "day": 6,
              "days": {n: f"Day {n} date" for n in range(1, 16)}},
     "agency": {"id": "oak-primary", "name": "Oak Primary School"},
-    "meeting": {"starts_at": "Wednesday 3 June 2026 at 10:00", "location": "Microsoft Teams"},
+    "meeting": {"starts_at": "Wednesday 3 June 2026 at 10:00", "location": "Microsoft Teams",
+                "previous_starts_at": "Tuesday 2 June 2026 at 14:00", "for_everyone": True},
     "link": "https://rapidreview.example/cases/RR-2026-014",
     "partnership_name": "Northbridge Safeguarding Children Partnership",
     "chair_name": "Dr Helen Osei",
+    "due": {element: {"at": "12pm on Tuesday 2 June 2026 (Day 8)", "day": 8}
+            for element in ("prepare_draft_report", "sign_off_final_report", "submit_to_national_panel")},
+    "partner_name": "Police",
+    "national_panel_address": "mailbox@nationalpanel.example",
+    "submission": {"covering_note": "", "completed_by_name": "Pat Manager"},
 }
 
 
@@ -398,3 +415,32 @@ def test_every_email_has_a_subject_line_a_blank_line_and_a_body(name: str) -> No
         assert "RR-2026-014" in subject
     assert "Oak Primary School" not in subject
     assert "Child M" not in source
+
+
+# A person's own notices (notifications.py) are not a case's e-mails: they speak of one task, or list several.
+PERSONAL_TEMPLATES = {"your_turn": {"case", "task", "partnership_name"},
+                      "task_overdue": {"case", "task", "partnership_name"},
+                      "task_digest": {"tasks", "name", "partnership_name"}}
+TASK_CONTEXT = {"case": {"reference": "RR-2026-014", "day": 6, "deadline": "Friday 12 June 2026"},
+                "task": {"name": "Complete the information sharing form", "agency": "Oak Primary School",
+                         "partner": None, "due": {"at": "5pm on Tuesday 2 June 2026", "day": 7},
+                         "link": "https://rapidreview.example/tasks/7"},
+                "partnership_name": "Northbridge Safeguarding Children Partnership"}
+
+
+def test_every_email_template_is_known_to_these_tests() -> None:
+    on_disk = {p.stem for p in EMAIL_DIR.glob("*.txt")}
+    assert on_disk == set(EMAIL_TEMPLATES) | set(PERSONAL_TEMPLATES)
+
+
+@pytest.mark.parametrize("name", sorted(PERSONAL_TEMPLATES))
+def test_a_persons_notice_uses_only_its_own_variables_and_no_case_detail_in_the_subject(name: str) -> None:
+    source = (EMAIL_DIR / f"{name}.txt").read_text(encoding="utf-8")
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    assert meta.find_undeclared_variables(env.parse(source)) <= PERSONAL_TEMPLATES[name]
+    context = ({"tasks": [TASK_CONTEXT, TASK_CONTEXT], "name": "Sam Agency", "partnership_name": "Northbridge"}
+               if name == "task_digest" else TASK_CONTEXT)
+    subject, blank, *body = env.from_string(source).render(context).split("\n")
+    assert subject.startswith("Subject: ") and blank == ""
+    assert "Oak Primary School" not in subject and "Oak Primary School" in "\n".join(body)
+    assert "https://rapidreview.example/tasks/7" in "\n".join(body)

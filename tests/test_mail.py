@@ -10,6 +10,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import icalendar
+from markupsafe import escape
 import pytest
 
 from rapidreview.config import PROJECT_ROOT, Settings
@@ -66,7 +67,10 @@ def test_the_file_transport_writes_a_complete_eml_with_attachment_and_invitation
 TEMPLATES = PROJECT_ROOT / "templates"
 EMAILS = sorted(p.stem for p in (TEMPLATES / "email").glob("*.txt"))
 # Mail that goes outside the partnership carries no link into the system.
-WITHOUT_LINK = {"test_message", "national_panel_submission"}
+WITHOUT_LINK = {"test_message", "national_panel_submission", "national_panel_decision"}
+# A person's own notices link to the task, and the day's summary lists tasks of several cases.
+PERSONAL = {"your_turn", "task_overdue", "task_digest"}
+TASK_LINK = "https://rapidreview.partnership.example/tasks/7"
 
 
 def context(**changes: object) -> dict[str, object]:
@@ -78,8 +82,15 @@ def context(**changes: object) -> dict[str, object]:
                     "for_everyone": True},
         "link": "https://rapidreview.partnership.example/cases/RR-2026-014",
         "partnership_name": "Safeguarding Children Partnership", "chair_name": "Dr Jane Chair",
+        "due": {e: {"at": "12pm on Tuesday 9 June 2026 (Day 7)", "day": 7}
+                for e in ("prepare_draft_report", "sign_off_final_report", "submit_to_national_panel")},
+        "partner_name": "Police", "submission": {"covering_note": "", "completed_by_name": "Pat Manager"},
+        "task": {"name": "Complete the information sharing form", "agency": "Oak School", "partner": None,
+                 "due": {"at": "5pm on Tuesday 9 June 2026", "day": 7}, "link": TASK_LINK},
+        "name": "Sam Agency",
     }
     values.update(changes)
+    values["tasks"] = [{"case": values["case"], "task": values["task"]}]
     return values
 
 
@@ -87,10 +98,14 @@ def context(**changes: object) -> dict[str, object]:
 def test_every_email_has_an_html_alternative_with_the_same_reference_and_link(name: str) -> None:
     mail = render_email_parts(TEMPLATES, name, context())
     assert mail.html is not None, f"templates/email/{name}.html is missing"
-    assert mail.html.startswith("<!DOCTYPE html>") and f"<title>{mail.subject}</title>" in mail.html
+    assert mail.html.startswith("<!DOCTYPE html>") and f"<title>{escape(mail.subject)}</title>" in mail.html
+    if name not in ("test_message", "task_digest"):
+        assert "RR-2026-014" in mail.subject
     if name != "test_message":
-        assert "RR-2026-014" in mail.subject and "RR-2026-014" in mail.text and "RR-2026-014" in mail.html
-    if name not in WITHOUT_LINK:
+        assert "RR-2026-014" in mail.text and "RR-2026-014" in mail.html
+    if name in PERSONAL:
+        assert TASK_LINK in mail.text and f'href="{TASK_LINK}"' in mail.html
+    elif name not in WITHOUT_LINK:
         assert context()["link"] in mail.text
         assert f'href="{context()["link"]}"' in mail.html
 
@@ -100,7 +115,8 @@ def test_subject_lines_name_only_the_case_reference_and_the_partnership(name: st
     # A subject line is shown in notification pop-ups and mail lists: never the child's name or any detail.
     subject_line = (TEMPLATES / "email" / f"{name}.txt").read_text().splitlines()[0]
     assert subject_line.startswith("Subject: ")
-    assert set(re.findall(r"{{\s*(.*?)\s*}}", subject_line)) <= {"case.reference", "partnership_name"}
+    # A task's name is the BPMN step's, the same for every case, so it may say which task it is.
+    assert set(re.findall(r"{{\s*(.*?)\s*}}", subject_line)) <= {"case.reference", "partnership_name", "task.name"}
     assert "{%" not in subject_line
 
 

@@ -90,7 +90,7 @@ def test_an_unknown_service_operator_is_named(files: dict[str, bytes], calendar:
 
 def test_a_service_task_missing_a_parameter_or_with_a_broken_one_is_named(files: dict[str, bytes],
                                                                           calendar: WorkingCalendar) -> None:
-    changed = edit(files, CALLED, '''<spiffworkflow:parameter id="to" type="list" value="[agency['contact_email']]" />''', "")
+    changed = edit(files, CALLED, '''<spiffworkflow:parameter id="to" type="list" value="[agency['contact_email']]"/>''', "")
     changed = edit(changed, MAIN, "value=\"'deadline_missed'\"", "value=\"deadline missed'\"")
     found = sorted(problems(changed, calendar), key=str)
     assert [(p.file, p.message.split(" (")[0]) for p in found] == [

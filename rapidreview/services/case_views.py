@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,11 +14,12 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, defer
 
 from rapidreview import clock
-from rapidreview.services import audit, partnerships, policy
+from rapidreview.services import audit, case_progress, partnerships, policy
+from rapidreview.services.case_progress import Progress
 from rapidreview.services.runtime import Runtime
-from rapidreview.services.users import SignedIn
+from rapidreview.services.users import ROLES, SignedIn
 from rapidreview.store.db import transaction
-from rapidreview.store.models import AuditEvent, Case, Document, HumanTask, OutboxMessage, ProcessFile
+from rapidreview.store.models import AuditEvent, Case, Document, HumanTask, OutboxMessage, ProcessFile, User
 
 # Staff see every case of their partnership in full whatever the facts, so the list does not look them up.
 _STAFF_FACTS = policy.CaseFacts(agency_has_task=False, holds_task=False, break_glass_until=None)
@@ -80,6 +81,21 @@ class CasePage:
     states: dict[str, dict[str, str]]
     agency_view: bool
     break_glass: list[AuditEvent]  # administrators who opened the case without a role in it, and why
+    progress: Progress | None = None  # the stages, for the task list at the top
+    people: dict[str, str] = field(default_factory=dict)  # e-mail -> "Lee Authority, Local Authority lead"
+    steps: list[Step] = field(default_factory=list)  # the diagram as text: every step begun, with its state
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the process diagram as text: its name, state (done, waiting for someone, waiting for a time)
+    and when it is due or fires."""
+
+    file: str
+    element_id: str
+    name: str
+    state: str
+    due: datetime | None
 
 
 def own_case(session: Session, user: SignedIn, reference: str) -> Case | None:
@@ -154,8 +170,64 @@ def case_page(rt: Runtime, user: SignedIn, reference: str) -> CasePage | None:
         states = _element_states(rt, case)
         audit.record(session, case.id, "case_viewed", actor=user.email)
         glass = [] if agency_view else [e for e in events if e.type == "break_glass"]
+        people = {u.email: f"{u.name}, {ROLES.get(u.role, u.role)}" for u in session.scalars(
+            select(User).where(User.partnership_id == case.partnership_id))}
         return CasePage(case, rt.calendar.case_day(case.day_one, now), _late(rt, case, now), events, documents,
-                        open_tasks, failed, files, states, agency_view, glass)
+                        open_tasks, failed, files, states, agency_view, glass,
+                        case_progress.progress(session, rt, case, agency_view), people,
+                        [] if agency_view else _steps(rt, case, files, states, open_tasks))
+
+
+_STATE_WORDS = {"done": "Done", "active": "Waiting for someone", "waiting": "Waiting for a date or time"}
+
+
+def _steps(rt: Runtime, case: Case, files: dict[str, str], states: dict[str, dict[str, str]],
+           open_tasks: list[HumanTask]) -> list[Step]:
+    """The diagram's text equivalent: each step the case has reached, in process order, with its state and when
+    the waiting ones are due (people's tasks) or fire (timers)."""
+    timers = _timers(rt, case)
+    task_due = {t.element_id: t.due_at for t in open_tasks if t.due_at}
+    steps = []
+    for file, content in sorted(files.items()):
+        marked = states.get(file, {})
+        for element_id, name in _element_names(content):
+            state = marked.get(element_id)
+            if state is None:
+                continue
+            due = timers.get(element_id) if state == "waiting" else task_due.get(element_id) if state == "active" else None
+            steps.append(Step(file, element_id, name, _STATE_WORDS[state], due))
+    return steps
+
+
+_NAMES = None  # built on first use (the BPMN files of a version never change)
+
+
+def _element_names(content: str) -> list[tuple[str, str]]:
+    global _NAMES
+    if _NAMES is None:
+        _NAMES = _Memo(64)
+    key = hashlib.blake2b(content.encode("utf-8"), digest_size=16).hexdigest()
+    found: list[tuple[str, str]] | None = _NAMES.get(key)
+    if found is None:
+        from lxml import etree
+
+        root = etree.fromstring(content.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
+        model = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+        found = [(el.get("id"), el.get("name") or el.get("id")) for el in root.iter()
+                 if isinstance(el.tag, str) and el.tag.startswith(model) and el.get("id")
+                 and el.tag[len(model):] not in ("sequenceFlow", "lane", "laneSet", "process", "collaboration",
+                                                 "participant", "property", "message", "definitions")]
+        _NAMES.put(key, found)
+    return found
+
+
+def _timers(rt: Runtime, case: Case) -> dict[str, datetime]:
+    key = f"timers:{case.process_version_id}:" + hashlib.blake2b(case.workflow_json.encode("utf-8"), digest_size=20).hexdigest()
+    timers: dict[str, datetime] | None = _STATES.get(key)
+    if timers is None:
+        timers = dict(rt.restore(case).waiting_timers())
+        _STATES.put(key, timers)
+    return timers
 
 
 class _Memo:

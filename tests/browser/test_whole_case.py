@@ -112,8 +112,8 @@ def test_a_whole_case_from_notification_to_the_national_panel(
     chair = Person(new_page, base, "chair@demo.example")
     chair.do("Prepare the draft Rapid Review Report", example_answers("prepare_draft_report"))
 
-    # The meeting is on Day 8 at 10:00; the chair records its outcome after it.
-    advance(runtime, virtual_clock, runtime.calendar.day_at(runtime.calendar.day_one(clock.now()), 8, "10:01"))
+    # The meeting is on Day 8 at 14:00 (the form's suggestion); the chair records its outcome after it.
+    advance(runtime, virtual_clock, runtime.calendar.day_at(runtime.calendar.day_one(clock.now()), 8, "14:01"))
     outcome = {**example_answers("record_meeting_outcomes"), "lcspr_recommended": True,
                "lcspr_grounds": ["reg11_c_multi_agency_working"],
                "key_lines_of_enquiry": ["How did agencies share information?"]}
@@ -123,9 +123,10 @@ def test_a_whole_case_from_notification_to_the_national_panel(
     # Two working days for comments, then the Partnership Manager incorporates them.
     advance(runtime, virtual_clock, clock.now() + timedelta(days=5))
     pm.do("Incorporate comments into the final report", {"changes_summary": "Accuracy comments from the police added."})
-    for partner, lead in leads.items():
-        lead.do("Sign off the final report", {**example_answers("sign_off_final_report"), "decision": "approve",
-                                              "organisation": partner})
+    for lead in leads.values():
+        lead.do("Sign off the final report", {**example_answers("sign_off_final_report"), "decision": "approve"})
+    # Signed by all three: the Partnership Manager checks the signed report and sends it.
+    pm.do("Submit the signed report to the National Panel", {"report_checked": True})
     advance(runtime, virtual_clock, clock.now() + timedelta(seconds=1))
 
     # The Panel e-mail is in the outbox with the signed PDF, and the case says so.
