@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from email import message_from_bytes, policy
 import re
 import shutil
 import subprocess
 import sys
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest

@@ -10,8 +10,8 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import icalendar
-from markupsafe import escape
 import pytest
+from markupsafe import escape
 
 from rapidreview.config import PROJECT_ROOT, Settings
 from rapidreview.mail.invitation import Invitation, to_ics
