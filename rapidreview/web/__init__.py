@@ -100,9 +100,9 @@ def _event_text(event: Any) -> tuple[str, str]:
 
 
 def _register(app: Flask) -> None:
-    from rapidreview.web.views import admin, auth, cases, documents, pages, tasks, versions
+    from rapidreview.web.views import admin, auth, cases, dashboard, documents, pages, tasks, versions
 
-    for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, versions.bp, documents.bp):
+    for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, versions.bp, documents.bp, dashboard.bp):
         app.register_blueprint(blueprint)
 
     @app.get("/assets/<path:filename>")
