@@ -29,20 +29,20 @@ def a_task(element_id: str, ready_at: datetime, completed_at: datetime | None = 
 
 def test_working_time_leaves_out_the_weekend() -> None:
     # Friday 16:00 to Monday 10:00: eight hours on Friday and ten on Monday.
-    assert f.WorkingTime(CAL).between(at("2026-05-15", "16:00"), at("2026-05-18", "10:00")) == 0.75
+    assert f.WorkingDays(CAL).between(at("2026-05-15", "16:00"), at("2026-05-18", "10:00")) == 0.75
     # The same over the Spring bank holiday (Monday 25 May 2026): Friday's eight hours, then Tuesday's ten.
-    assert f.WorkingTime(CAL).between(at("2026-05-22", "16:00"), at("2026-05-26", "10:00")) == 0.75
+    assert f.WorkingDays(CAL).between(at("2026-05-22", "16:00"), at("2026-05-26", "10:00")) == 0.75
 
 
 def test_working_time_leaves_out_bank_holidays_and_counts_summer_time_on_the_wall_clock() -> None:
     # Friday 29 May 2026 12:00 to Tuesday 2 June 12:00, with no bank holiday: Friday half, Monday, Tuesday half.
-    assert f.WorkingTime(CAL).between(at("2026-05-29", "12:00"), at("2026-06-02", "12:00")) == 2.0
+    assert f.WorkingDays(CAL).between(at("2026-05-29", "12:00"), at("2026-06-02", "12:00")) == 2.0
     # Christmas 2026: Thursday 24 Dec 12:00 to Tuesday 29 Dec 12:00 (25, 28 Dec holidays; 26, 27 weekend).
-    assert f.WorkingTime(CAL).between(at("2026-12-24", "12:00"), at("2026-12-29", "12:00")) == 1.0
+    assert f.WorkingDays(CAL).between(at("2026-12-24", "12:00"), at("2026-12-29", "12:00")) == 1.0
 
 
 def test_working_time_within_a_day_is_a_fraction_of_it() -> None:
-    assert f.WorkingTime(CAL).between(at("2026-05-21", "09:00"), at("2026-05-21", "15:00")) == 0.25
+    assert f.WorkingDays(CAL).between(at("2026-05-21", "09:00"), at("2026-05-21", "15:00")) == 0.25
 
 
 def test_nearest_rank_percentiles() -> None:
@@ -118,10 +118,10 @@ def test_the_step_that_slipped_is_the_first_one_past_its_due_time() -> None:
              a_task("prepare_draft_report", at("2026-06-01", "09:00"), at("2026-06-03", "12:00"),
                     due_at=at("2026-06-02", "09:00"), id=2),
              a_task("sign_off_final_report", at("2026-06-08", "09:00"), due_at=at("2026-06-11", "17:00"), id=3)]
-    step = f.slipped_step(CAL, case, tasks, now)
+    step = f.slipped_step(f.WorkingDays(CAL), case, tasks, now)
     assert step is not None and step.name == "prepare_draft_report"
     assert (step.due_day, step.done_day) == (7, 8)  # Monday 25 May 2026 is a bank holiday
-    assert f.slipped_step(CAL, case, tasks[:1], now) is None
+    assert f.slipped_step(f.WorkingDays(CAL), case, tasks[:1], now) is None
 
 
 def test_step_times_come_in_process_order_with_their_median_and_90th_percentile() -> None:
@@ -129,14 +129,22 @@ def test_step_times_come_in_process_order_with_their_median_and_90th_percentile(
              *[a_task("record_criteria_view", at("2026-05-21", "09:00"), at("2026-05-21", hhmm), id=n,
                       due_at=at("2026-05-21", "12:00")) for n, hhmm in enumerate(("15:00", "11:00", "21:00"), 2)],
              a_task("record_criteria_view", at("2026-05-21", "09:00"), state="cancelled", id=9)]
-    found = f.step_times(f.WorkingTime(CAL), tasks)
+    found = f.step_times(f.WorkingDays(CAL), tasks)
     assert [s.element_id for s in found] == ["record_criteria_view", "sign_off_final_report"]
     views = found[0]
     assert (views.count, views.median, views.p90, views.after_due) == (3, 0.25, 0.5, 2)
 
 
 def test_working_time_stays_right_when_later_tasks_come_first() -> None:
-    working = f.WorkingTime(CAL)
+    working = f.WorkingDays(CAL)
     assert working.between(at("2026-12-24", "12:00"), at("2026-12-29", "12:00")) == 1.0
     assert working.between(at("2026-05-15", "16:00"), at("2026-05-18", "10:00")) == 0.75
     assert working.between(at("2026-12-24", "12:00"), at("2026-12-29", "12:00")) == 1.0
+
+
+def test_case_days_are_the_calendars() -> None:
+    days = f.WorkingDays(CAL)
+    for day_one in (date(2026, 5, 22), date(2026, 12, 18), date(2027, 3, 25)):
+        for offset in range(-3, 40, 2):
+            when = london_time(date.fromordinal(day_one.toordinal() + offset), "10:00")
+            assert days.case_day(day_one, when) == CAL.case_day(day_one, when), (day_one, offset)

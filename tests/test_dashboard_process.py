@@ -59,7 +59,7 @@ def test_step_times_and_returns_of_a_real_case_match_its_audit_trail(
         partnership_id = session.scalar(select(cases.Case.partnership_id).where(cases.Case.id == case_id))
     assert partnership_id is not None
     ready = {e.payload["task"]: e for e in events if e.type == "task_ready"}
-    working = f.WorkingTime(runtime.calendar)
+    working = f.WorkingDays(runtime.calendar)
     from_trail: dict[str, list[float]] = defaultdict(list)
     for done in (e for e in events if e.type == "task_completed"):
         from_trail[done.payload["id"]].append(working.between(ready[done.payload["task"]].at, done.at))

@@ -112,7 +112,7 @@ def _read(rt: Runtime, session: Session, user: SignedIn, period: Period) -> Dash
 
 def _figures(rt: Runtime, name: str, period: Period, now: datetime, in_period: list[CaseFacts],
              open_now: list[CaseFacts], tasks: list[TaskFacts]) -> Dashboard:
-    calendar = rt.calendar
+    days = figures.WorkingDays(rt.calendar)
     outcomes = {c.id: figures.outcome(c, now) for c in in_period}
     period_ids = set(outcomes)
     tasks_by_case: dict[int, list[TaskFacts]] = defaultdict(list)
@@ -121,21 +121,21 @@ def _figures(rt: Runtime, name: str, period: Period, now: datetime, in_period: l
     in_period_tasks = [t for t in tasks if t.case_id in period_ids]
     agencies, returns_by_case = figures.agency_returns(in_period_tasks)
     lines = [CaseLine(c.reference, c.notified_at, c.day_one, c.deadline, c.status, outcomes[c.id], c.submitted_at,
-                      calendar.case_day(c.day_one, c.submitted_at) if c.submitted_at else None, c.lcspr_recommended,
+                      days.case_day(c.day_one, c.submitted_at) if c.submitted_at else None, c.lcspr_recommended,
                       returns_by_case.get(c.id, dict.fromkeys(figures.RETURN_LABELS, 0)),
-                      figures.slipped_step(calendar, c, tasks_by_case.get(c.id, []), now)
+                      figures.slipped_step(days, c, tasks_by_case.get(c.id, []), now)
                       if outcomes[c.id] in (figures.LATE, figures.OVERDUE) else None)
              for c in in_period]
     return Dashboard(
         partnership=name, period=period, generated_at=now,
         on_time=figures.on_time_counts(outcomes.values()),
         quarters=figures.by_quarter(period, in_period, outcomes),
-        days_to_submission=figures.days_to_submission(calendar, in_period),
-        steps=figures.step_times(figures.WorkingTime(calendar), in_period_tasks),
+        days_to_submission=figures.days_to_submission(days, in_period),
+        steps=figures.step_times(days, in_period_tasks),
         agencies=agencies,
         lcspr=figures.lcspr(in_period),
-        open_cases=figures.open_case_rows(calendar, open_now, tasks_by_case, now),
-        late_cases=figures.late_case_rows(calendar, in_period, outcomes, tasks_by_case, now),
+        open_cases=figures.open_case_rows(days, open_now, tasks_by_case, now),
+        late_cases=figures.late_case_rows(days, in_period, outcomes, tasks_by_case, now),
         cases=lines,
     )
 

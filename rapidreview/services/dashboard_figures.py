@@ -70,39 +70,54 @@ def nearest_rank(values: Sequence[float], percent: float) -> float | None:
     return ordered[max(1, math.ceil(percent / 100 * len(ordered))) - 1]
 
 
-class WorkingTime:
-    """Elapsed working time in working days: only time on working days (London) counts, 24 hours a day.
-
-    Positions on the working-day line are memoised per date, so a request with thousands of tasks asks the
-    calendar about each date once.
+class WorkingDays:
+    """The calendar's day arithmetic, memoised for one request: elapsed working time between two moments (only
+    time on working days, London, counts, 24 hours a day) and case day numbers as ``WorkingCalendar.case_day``
+    gives them. Each date's place on the working-day line is worked out once (a request measures thousands of
+    tasks over a few hundred dates).
     """
 
     def __init__(self, calendar: WorkingCalendar) -> None:
         self._calendar = calendar
         self._first: date | None = None
         self._before: list[int] = []  # working days from _first up to (not including) _first + i
+        self._dates: dict[date, tuple[int, bool]] = {}
 
     def _working_days_before(self, day: date) -> int:
         if self._first is None or day < self._first:
-            self._first, self._before = day - timedelta(days=7), [0]
+            self._first, self._before, self._dates = day - timedelta(days=7), [0], {}
         index = (day - self._first).days
         while len(self._before) <= index:
             last = self._first + timedelta(days=len(self._before) - 1)
             self._before.append(self._before[-1] + (1 if self._calendar.is_working_day(last) else 0))
         return self._before[index]
 
-    def _position(self, when: datetime) -> float:
-        """Working seconds from the table's first date to ``when`` (whole seconds stay exact)."""
-        local = to_london(when)
-        before = self._working_days_before(local.date()) * 86400
-        if not self._calendar.is_working_day(local.date()):
+    def _date(self, day: date) -> tuple[int, bool]:
+        found = self._dates.get(day)
+        if found is None:
+            found = self._dates[day] = (self._working_days_before(day) * 86400, self._calendar.is_working_day(day))
+        return found
+
+    def _position(self, local: datetime) -> float:
+        """Working seconds from the table's first date to ``local`` (London time; whole seconds stay exact)."""
+        before, working = self._date(local.date())
+        if not working:
             return before  # a closed day adds nothing: its every moment sits where the next day starts
         return before + local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
 
+    def case_day(self, day_one: date, when: datetime | date) -> int:
+        """Which day of the review ``when`` falls on: ``WorkingCalendar.case_day``, in two look-ups."""
+        end = to_london(when).date() if isinstance(when, datetime) else when
+        if end < day_one:
+            return 0
+        self._working_days_before(day_one)
+        return self._working_days_before(end + timedelta(days=1)) - self._working_days_before(day_one)
+
     def between(self, start: datetime, end: datetime) -> float:
+        first, last = to_london(start), to_london(end)
         # An earlier date than the table holds rebuilds it: do that first, so both positions share one table.
-        self._working_days_before(min(to_london(start).date(), to_london(end).date()))
-        return max(0.0, self._position(end) - self._position(start)) / 86400
+        self._working_days_before(min(first.date(), last.date()))
+        return max(0.0, self._position(last) - self._position(first)) / 86400
 
 
 def outcome(case: CaseFacts, now: datetime) -> str:
@@ -181,13 +196,13 @@ class DaysToSubmission:
     on_or_before_day_15: int
 
 
-def days_to_submission(calendar: WorkingCalendar, cases: Sequence[CaseFacts]) -> DaysToSubmission:
-    days = [calendar.case_day(c.day_one, c.submitted_at) for c in cases if c.submitted_at is not None]
-    bins = [(f"{DAY_BINS_FROM} or fewer", sum(1 for d in days if d <= DAY_BINS_FROM), DAY_BINS_FROM)]
-    bins += [(str(n), days.count(n), n) for n in range(DAY_BINS_FROM + 1, DAY_BINS_TO + 1)]
-    bins.append((f"{DAY_BINS_TO + 1} or more", sum(1 for d in days if d > DAY_BINS_TO), DAY_BINS_TO + 1))
-    return DaysToSubmission(bins, len(days), nearest_rank(days, 50), nearest_rank(days, 90),
-                            sum(1 for d in days if d <= 15))
+def days_to_submission(days: WorkingDays, cases: Sequence[CaseFacts]) -> DaysToSubmission:
+    found = [days.case_day(c.day_one, c.submitted_at) for c in cases if c.submitted_at is not None]
+    bins = [(f"{DAY_BINS_FROM} or fewer", sum(1 for d in found if d <= DAY_BINS_FROM), DAY_BINS_FROM)]
+    bins += [(str(n), found.count(n), n) for n in range(DAY_BINS_FROM + 1, DAY_BINS_TO + 1)]
+    bins.append((f"{DAY_BINS_TO + 1} or more", sum(1 for d in found if d > DAY_BINS_TO), DAY_BINS_TO + 1))
+    return DaysToSubmission(bins, len(found), nearest_rank(found, 50), nearest_rank(found, 90),
+                            sum(1 for d in found if d <= 15))
 
 
 @dataclass(frozen=True)
@@ -200,7 +215,7 @@ class StepTime:
     after_due: int  # of those, completed after their due time
 
 
-def step_times(working: WorkingTime, tasks: Iterable[TaskFacts]) -> list[StepTime]:
+def step_times(working: WorkingDays, tasks: Iterable[TaskFacts]) -> list[StepTime]:
     durations: dict[str, list[float]] = defaultdict(list)
     late: dict[str, int] = defaultdict(int)
     names: dict[str, str] = {}
@@ -313,33 +328,33 @@ class OpenCase:
     overdue_steps: int  # open tasks past their due time
 
 
-def open_case_rows(calendar: WorkingCalendar, cases: Sequence[CaseFacts], tasks_by_case: dict[int, list[TaskFacts]],
+def open_case_rows(days: WorkingDays, cases: Sequence[CaseFacts], tasks_by_case: dict[int, list[TaskFacts]],
                    now: datetime) -> list[OpenCase]:
     rows = []
     for case in cases:
         ready = [t for t in tasks_by_case.get(case.id, []) if t.state == "ready"]
         due = sorted((t for t in ready if t.due_at is not None), key=lambda t: (t.due_at, t.id))
-        step = _step(calendar, case, due[0]) if due else None
+        step = _step(days, case, due[0]) if due else None
         overdue = sum(1 for t in due if t.due_at is not None and t.due_at < now)
-        rows.append(OpenCase(case.reference, case.day_one, calendar.case_day(case.day_one, now), case.deadline,
+        rows.append(OpenCase(case.reference, case.day_one, days.case_day(case.day_one, now), case.deadline,
                              step, overdue))
     return rows
 
 
-def _step(calendar: WorkingCalendar, case: CaseFacts, task: TaskFacts) -> Step:
+def _step(days: WorkingDays, case: CaseFacts, task: TaskFacts) -> Step:
     return Step(task.name, who(task), task.due_at,
-                calendar.case_day(case.day_one, task.due_at) if task.due_at else None,
-                calendar.case_day(case.day_one, task.completed_at) if task.completed_at else None)
+                days.case_day(case.day_one, task.due_at) if task.due_at else None,
+                days.case_day(case.day_one, task.completed_at) if task.completed_at else None)
 
 
-def slipped_step(calendar: WorkingCalendar, case: CaseFacts, tasks: Sequence[TaskFacts], now: datetime) -> Step | None:
+def slipped_step(days: WorkingDays, case: CaseFacts, tasks: Sequence[TaskFacts], now: datetime) -> Step | None:
     """The first step (by due time) completed after it was due, or still open after it; None if none was."""
     slipped = [t for t in tasks if t.due_at is not None and (
         (t.state == "completed" and t.completed_at is not None and t.completed_at > t.due_at)
         or (t.state == "ready" and now > t.due_at))]
     if not slipped:
         return None
-    return _step(calendar, case, min(slipped, key=lambda t: (t.due_at, t.id)))
+    return _step(days, case, min(slipped, key=lambda t: (t.due_at, t.id)))
 
 
 @dataclass(frozen=True)
@@ -353,15 +368,15 @@ class LateCase:
     slipped: Step | None
 
 
-def late_case_rows(calendar: WorkingCalendar, cases: Sequence[CaseFacts], outcomes: dict[int, str],
+def late_case_rows(days: WorkingDays, cases: Sequence[CaseFacts], outcomes: dict[int, str],
                    tasks_by_case: dict[int, list[TaskFacts]], now: datetime) -> list[LateCase]:
     rows = []
     for case in cases:
         found = outcomes[case.id]
         if found not in (LATE, OVERDUE):
             continue
-        submitted_day = calendar.case_day(case.day_one, case.submitted_at) if case.submitted_at else None
+        submitted_day = days.case_day(case.day_one, case.submitted_at) if case.submitted_at else None
         rows.append(LateCase(case.reference, case.day_one, case.deadline, found, submitted_day,
-                             calendar.case_day(case.day_one, now) if found == OVERDUE else None,
-                             slipped_step(calendar, case, tasks_by_case.get(case.id, []), now)))
+                             days.case_day(case.day_one, now) if found == OVERDUE else None,
+                             slipped_step(days, case, tasks_by_case.get(case.id, []), now)))
     return rows

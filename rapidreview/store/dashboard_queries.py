@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Date, and_, case, func, select
 from sqlalchemy.ext.compiler import compiles
@@ -23,8 +23,8 @@ from rapidreview.store.models import Case, HumanTask, Partnership
 CHUNK = 1000  # case ids per IN list: well under any driver's limit on bound parameters
 
 
-@dataclass(frozen=True)
-class CaseFacts:
+class CaseFacts(NamedTuple):
+    # Named tuples, not dataclasses: a request builds thousands of these straight from result rows.
     id: int
     reference: str
     status: str
@@ -35,8 +35,7 @@ class CaseFacts:
     lcspr_recommended: bool | None
 
 
-@dataclass(frozen=True)
-class TaskFacts:
+class TaskFacts(NamedTuple):
     """One user task's life as the task row (and the audit trail's task_ready / task_completed) records it."""
 
     case_id: int
@@ -109,7 +108,7 @@ def cases_notified_between(session: Session, partnership_id: int, start: datetim
     rows = session.execute(select(*_CASE_COLUMNS).where(
         Case.partnership_id == partnership_id, Case.notified_at >= start, Case.notified_at < end,
     ).order_by(Case.notified_at, Case.id))
-    return [CaseFacts(*row) for row in rows]
+    return [CaseFacts._make(row) for row in rows]
 
 
 def open_cases_of(session: Session, partnership_id: int) -> list[CaseFacts]:
@@ -117,7 +116,7 @@ def open_cases_of(session: Session, partnership_id: int) -> list[CaseFacts]:
     rows = session.execute(select(*_CASE_COLUMNS).where(
         Case.partnership_id == partnership_id, Case.status == "open",
     ).order_by(Case.deadline, Case.notified_at, Case.id))
-    return [CaseFacts(*row) for row in rows]
+    return [CaseFacts._make(row) for row in rows]
 
 
 def task_times_of_cases(session: Session, partnership_id: int, case_ids: Iterable[int]) -> list[TaskFacts]:
@@ -130,7 +129,7 @@ def task_times_of_cases(session: Session, partnership_id: int, case_ids: Iterabl
             HumanTask.agency_id, HumanTask.agency_name, HumanTask.state, HumanTask.due_at, HumanTask.created_at,
             HumanTask.completed_at,
         ).where(HumanTask.case_id.in_(ids[at:at + CHUNK]), HumanTask.partnership_id == partnership_id))
-        found += [TaskFacts(*row) for row in rows]
+        found += map(TaskFacts._make, rows)
     found.sort(key=lambda t: (t.case_id, t.ready_at, t.id))
     return found
 
