@@ -59,7 +59,7 @@ def quick_periods() -> list[tuple[str, Period]]:
     """Periods a report asks for: the last 12 months, and this and last financial year (April to March)."""
     today = dashboard.default_period().end
     first = today.year if today.month >= 4 else today.year - 1
-    return [("Last 12 months", dashboard.default_period()),
+    return [("the last 12 months", dashboard.default_period()),
             (f"April {first} to March {first + 1} (so far)", Period(date(first, 4, 1), today)),
             (f"April {first - 1} to March {first}", Period(date(first - 1, 4, 1), date(first, 3, 31)))]
 
