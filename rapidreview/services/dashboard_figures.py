@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from rapidreview.calendar import WorkingCalendar, london_time, to_london
+from rapidreview.calendar import LONDON, WorkingCalendar, london_time, to_london
 from rapidreview.services.roles import PARTNER_NAMES
 from rapidreview.store.dashboard_queries import CaseFacts, TaskFacts
 
@@ -93,17 +93,11 @@ class WorkingDays:
         return self._before[index]
 
     def _date(self, day: date) -> tuple[int, bool]:
+        """Working seconds before the date (from the table's first), and whether it is a working day."""
         found = self._dates.get(day)
         if found is None:
             found = self._dates[day] = (self._working_days_before(day) * 86400, self._calendar.is_working_day(day))
         return found
-
-    def _position(self, local: datetime) -> float:
-        """Working seconds from the table's first date to ``local`` (London time; whole seconds stay exact)."""
-        before, working = self._date(local.date())
-        if not working:
-            return before  # a closed day adds nothing: its every moment sits where the next day starts
-        return before + local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
 
     def case_day(self, day_one: date, when: datetime | date) -> int:
         """Which day of the review ``when`` falls on: ``WorkingCalendar.case_day``, in two look-ups."""
@@ -114,10 +108,18 @@ class WorkingDays:
         return self._working_days_before(end + timedelta(days=1)) - self._working_days_before(day_one)
 
     def between(self, start: datetime, end: datetime) -> float:
-        first, last = to_london(start), to_london(end)
-        # An earlier date than the table holds rebuilds it: do that first, so both positions share one table.
-        self._working_days_before(min(first.date(), last.date()))
-        return max(0.0, self._position(last) - self._position(first)) / 86400
+        """Working days from ``start`` to ``end`` (whole seconds stay exact: positions are counted in seconds)."""
+        first, last = start.astimezone(LONDON), end.astimezone(LONDON)
+        first_day, last_day = first.date(), last.date()
+        if self._first is None or first_day < self._first or last_day < self._first:
+            # An earlier date than the table holds rebuilds it: before either position, so both share one table.
+            self._working_days_before(min(first_day, last_day))
+        # A closed day adds nothing: its every moment sits where the next working day starts.
+        before, working = self._date(first_day)
+        start_at = before + (first.hour * 3600 + first.minute * 60 + first.second if working else 0)
+        before, working = self._date(last_day)
+        end_at = before + (last.hour * 3600 + last.minute * 60 + last.second if working else 0)
+        return max(0, end_at - start_at) / 86400
 
 
 def outcome(case: CaseFacts, now: datetime) -> str:
@@ -220,13 +222,19 @@ def step_times(working: WorkingDays, tasks: Iterable[TaskFacts]) -> list[StepTim
     late: dict[str, int] = defaultdict(int)
     names: dict[str, str] = {}
     first_seen: dict[str, datetime] = {}
+    between = working.between  # thousands of calls a request: looked up once
     for task in tasks:
-        if task.state != "completed" or task.completed_at is None:
+        completed_at = task.completed_at
+        if completed_at is None or task.state != "completed":
             continue
-        durations[task.element_id].append(working.between(task.ready_at, task.completed_at))
-        late[task.element_id] += 1 if task.due_at is not None and task.completed_at > task.due_at else 0
-        names.setdefault(task.element_id, task.name)
-        first_seen[task.element_id] = min(first_seen.get(task.element_id, task.ready_at), task.ready_at)
+        element = task.element_id
+        durations[element].append(between(task.ready_at, completed_at))
+        if task.due_at is not None and completed_at > task.due_at:
+            late[element] += 1
+        if element not in names:
+            names[element], first_seen[element] = task.name, task.ready_at
+        elif task.ready_at < first_seen[element]:
+            first_seen[element] = task.ready_at
 
     def order(element_id: str) -> tuple[int, datetime]:
         known = STEP_ORDER.index(element_id) if element_id in STEP_ORDER else len(STEP_ORDER)
