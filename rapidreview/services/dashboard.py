@@ -120,11 +120,11 @@ def _figures(rt: Runtime, name: str, period: Period, now: datetime, in_period: l
         tasks_by_case[task.case_id].append(task)
     in_period_tasks = [t for t in tasks if t.case_id in period_ids]
     agencies, returns_by_case = figures.agency_returns(in_period_tasks)
+    slipped = {c.id: figures.slipped_step(days, c, tasks_by_case.get(c.id, []), now) for c in in_period
+               if outcomes[c.id] in (figures.LATE, figures.OVERDUE)}
     lines = [CaseLine(c.reference, c.notified_at, c.day_one, c.deadline, c.status, outcomes[c.id], c.submitted_at,
                       days.case_day(c.day_one, c.submitted_at) if c.submitted_at else None, c.lcspr_recommended,
-                      returns_by_case.get(c.id, dict.fromkeys(figures.RETURN_LABELS, 0)),
-                      figures.slipped_step(days, c, tasks_by_case.get(c.id, []), now)
-                      if outcomes[c.id] in (figures.LATE, figures.OVERDUE) else None)
+                      returns_by_case.get(c.id, dict.fromkeys(figures.RETURN_LABELS, 0)), slipped.get(c.id))
              for c in in_period]
     return Dashboard(
         partnership=name, period=period, generated_at=now,
@@ -135,7 +135,7 @@ def _figures(rt: Runtime, name: str, period: Period, now: datetime, in_period: l
         agencies=agencies,
         lcspr=figures.lcspr(in_period),
         open_cases=figures.open_case_rows(days, open_now, tasks_by_case, now),
-        late_cases=figures.late_case_rows(days, in_period, outcomes, tasks_by_case, now),
+        late_cases=figures.late_case_rows(days, in_period, outcomes, slipped, now),
         cases=lines,
     )
 

@@ -377,7 +377,8 @@ class LateCase:
 
 
 def late_case_rows(days: WorkingDays, cases: Sequence[CaseFacts], outcomes: dict[int, str],
-                   tasks_by_case: dict[int, list[TaskFacts]], now: datetime) -> list[LateCase]:
+                   slipped: dict[int, Step | None], now: datetime) -> list[LateCase]:
+    """The late and overdue reviews, each with the first step that slipped (``slipped`` by case id)."""
     rows = []
     for case in cases:
         found = outcomes[case.id]
@@ -385,6 +386,5 @@ def late_case_rows(days: WorkingDays, cases: Sequence[CaseFacts], outcomes: dict
             continue
         submitted_day = days.case_day(case.day_one, case.submitted_at) if case.submitted_at else None
         rows.append(LateCase(case.reference, case.day_one, case.deadline, found, submitted_day,
-                             days.case_day(case.day_one, now) if found == OVERDUE else None,
-                             slipped_step(days, case, tasks_by_case.get(case.id, []), now)))
+                             days.case_day(case.day_one, now) if found == OVERDUE else None, slipped.get(case.id)))
     return rows

@@ -64,6 +64,12 @@ class PartnershipCounts:
     not_commissioned: int
     lcspr_recommended: int
 
+    @property
+    def rate(self) -> float | None:
+        """On time among the reviews whose timeliness is settled (submitted, or open past Day 15)."""
+        settled = self.submitted + self.overdue
+        return self.on_time / settled if settled else None
+
 
 class london_date(FunctionElement[date]):  # noqa: N801 - reads as the SQL function it stands for
     """The Europe/London date of a UTC timestamp column, in SQL: "by the end of Day 15" is a London date."""

@@ -131,7 +131,7 @@ def counts_table(rows: Sequence[PartnershipCounts]) -> Table:
     return Table("Partnerships", ("Partnership", "Reviews notified", "Open", "Submitted", "On time", "Late",
                                   "Overdue (not submitted)", "Not commissioned", "LCSPR recommended", "On-time rate (%)"),
                  [(r.name, r.cases, r.open, r.submitted, r.on_time, r.late, r.overdue, r.not_commissioned,
-                   r.lcspr_recommended, _rate(r.on_time / (r.submitted + r.overdue)) if r.submitted + r.overdue else None)
+                   r.lcspr_recommended, _rate(r.rate))
                   for r in rows])
 
 
