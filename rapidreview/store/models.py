@@ -108,6 +108,8 @@ class Case(Base):
         Index("ix_cases_notified_at", "notified_at"),  # newest first, deployment-wide (retention) (0007)
         Index("ix_cases_partnership", "partnership_id", "notified_at"),  # a partnership's case list (0008)
         Index("ix_cases_chair", "chair_email"),  # the worklist's "cases I chair" (0008)
+        Index("ix_cases_outcomes", "notified_at", "partnership_id", "status", "deadline", "submitted_at",
+              "lcspr_recommended"),  # the administrator's counts, from the index alone (0014)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -103,9 +103,10 @@ def _event_text(event: Any) -> tuple[str, str]:
 
 
 def _register(app: Flask) -> None:
-    from rapidreview.web.views import admin, auth, cases, documents, health, metrics, pages, tasks, versions
+    from rapidreview.web.views import admin, auth, cases, dashboard, documents, health, metrics, pages, tasks, versions
 
-    for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, health.bp, metrics.bp, versions.bp, documents.bp):
+    for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, health.bp, metrics.bp, versions.bp, documents.bp,
+                      dashboard.bp):
         app.register_blueprint(blueprint)
 
     @app.get("/assets/<path:filename>")

@@ -70,6 +70,12 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "health.status_page":            (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "auth.sign_in":                  (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "auth.two_factor":               (302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
+    "dashboard.index":               (302, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 200),
+    "dashboard.cases_csv":           (302, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403),
+    "dashboard.figures_csv":         (302, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403),
+    "dashboard.workbook":            (302, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403),
+    "dashboard.partnerships_csv":    (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    "dashboard.partnerships_ods":    (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
 }
 # Static files: public by rule (checked below), served from disk; no case data.
 PUBLIC_FILES = {"static", "govuk_assets", "vendor"}
