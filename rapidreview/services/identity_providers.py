@@ -28,7 +28,7 @@ from rapidreview import clock
 from rapidreview.oidc_settings import OidcProvider
 from rapidreview.services import audit
 from rapidreview.services.runtime import Runtime
-from rapidreview.services.users import SignedIn, UserError, signed_in
+from rapidreview.services.users import CREDENTIALS_CHANGED, SignedIn, UserError, end_sessions, signed_in
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Partnership, User, UserIdentity
 
@@ -167,7 +167,8 @@ def linked_identities(rt: Runtime, user_id: int) -> list[LinkedIdentity]:
 
 
 def unlink_identities(rt: Runtime, user_id: int, *, actor: str, partnership_id: int) -> int:
-    """Forget every identity linked to the account (an administrator's action, audited); returns how many."""
+    """Forget every identity linked to the account (an administrator's action, audited) and end its sessions,
+    as any change to how an account signs in does; returns how many identities were unlinked."""
     with transaction(rt.sessions) as session:
         user = session.get(User, user_id)
         if user is None or user.partnership_id != partnership_id:
@@ -175,5 +176,7 @@ def unlink_identities(rt: Runtime, user_id: int, *, actor: str, partnership_id: 
         result = session.execute(delete(UserIdentity).where(UserIdentity.user_id == user_id))
         unlinked = int(result.rowcount)  # type: ignore[attr-defined]
         if unlinked:
+            user.credentials_changed_at = clock.now()
+            end_sessions(session, user.id, CREDENTIALS_CHANGED)
             audit.record(session, None, "oidc_identities_unlinked", actor=actor, user=user.email, identities=unlinked)
         return unlinked

@@ -30,7 +30,7 @@ from rapidreview.store.models import AuditEvent, User, UserIdentity, WebSession
 from rapidreview.web import create_app
 from tests.oidc import local_provider
 from tests.oidc.local_provider import LocalProvider, ProviderBrowser, requires_provider
-from tests.web.conftest import csrf_of
+from tests.web.conftest import csrf_of, sign_in
 
 pytestmark = requires_provider
 
@@ -435,3 +435,24 @@ def test_oidc_provider_that_cannot_be_reached_is_said_so(make_app: Callable[...,
 def test_oidc_unknown_provider_is_not_found(app: Flask) -> None:
     assert app.test_client().get("/sign-in/with/nobody").status_code == 404
     assert app.test_client().get("/sign-in/with/nobody/callback?code=x&state=y").status_code == 404
+
+
+# -- administrators ---------------------------------------------------------------------------------------------
+
+
+def test_oidc_administrator_sees_and_unlinks_an_organisation_account_so_a_new_one_can_link(
+        app: Flask, provider: LocalProvider) -> None:
+    pm_client, _response = sign_in_through(app, provider, "pm")
+    with transaction(rt_of(app).sessions) as session:
+        pm_id = session.scalars(select(User.id).where(User.email == "pm@demo.example")).one()
+    admin = sign_in(app, "admin@demo.example")
+    page = admin.get(f"/admin/users/{pm_id}").get_data(as_text=True)
+    assert "Linked to their Test Council account" in page
+    response = admin.post(f"/admin/users/{pm_id}/identities/unlink", data={"csrf_token": csrf_of(page)})
+    assert response.status_code == 302
+    assert "Linked to their" not in admin.get(f"/admin/users/{pm_id}").get_data(as_text=True)
+    assert signed_in_as(pm_client) is None  # a change to how the account signs in ends its sessions
+    assert events(app, "oidc_identities_unlinked")[0].payload == {"user": "pm@demo.example", "identities": 1}
+    # The organisation's new identity for the PM now links on its first sign-in.
+    client, _response = sign_in_through(app, provider, "pm-successor")
+    assert signed_in_as(client) == "Pat Manager"
