@@ -5,7 +5,7 @@ The operator lists the providers by id, and each has its own settings::
     RAPIDREVIEW_OIDC_PROVIDERS=northbridge
     RAPIDREVIEW_OIDC_NORTHBRIDGE_ISSUER=https://login.microsoftonline.com/<tenant id>/v2.0
     RAPIDREVIEW_OIDC_NORTHBRIDGE_CLIENT_ID=<application (client) id>
-    RAPIDREVIEW_OIDC_NORTHBRIDGE_CLIENT_SECRET_FILE=/etc/rapidreview/northbridge-oidc-secret
+    RAPIDREVIEW_OIDC_NORTHBRIDGE_CLIENT_SECRET_FILE=/etc/rapidreview/northbridge-oidc-secret  (or _CERTIFICATE_FILE)
     RAPIDREVIEW_OIDC_NORTHBRIDGE_DOMAINS=northbridge.gov.uk,northbridge-police.example
     RAPIDREVIEW_OIDC_NORTHBRIDGE_PARTNERSHIP=northbridge
     RAPIDREVIEW_OIDC_NORTHBRIDGE_LABEL=Northbridge Council
@@ -16,11 +16,18 @@ in with an organisation's account). Each mistake stops start-up with a message n
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from rapidreview.config import ConfigError, _secret, _value
 
@@ -32,12 +39,24 @@ DEFAULT_LABEL = "your organisation's account"
 
 
 @dataclass(frozen=True)
+class ClientCertificate:
+    """This service's certificate credential at a provider (``private_key_jwt``): the private key signs a
+    short-lived assertion at each token request, and the certificate's thumbprints name it, as Microsoft Entra
+    ID asks (``x5t``, and ``x5t#S256``)."""
+
+    private_key_pem: str = field(repr=False)
+    x5t: str
+    x5t_s256: str
+
+
+@dataclass(frozen=True)
 class OidcProvider:
     id: str  # in the callback's path and the audit trail; never changes once staff use it
     issuer: str  # exactly as the provider's discovery document and ID tokens give it
     client_id: str
-    client_secret: str = field(repr=False)
     domains: tuple[str, ...]  # e-mail domains whose accounts it may sign in (sub-domains are not included)
+    client_secret: str = field(default="", repr=False)
+    client_certificate: ClientCertificate | None = None  # instead of the secret
     partnership: str = "default"  # the code of the partnership whose accounts it signs in
     label: str = DEFAULT_LABEL  # "Sign in with <label>"
     mfa_satisfies_totp: bool = False  # the provider's reported MFA replaces the TOTP step
@@ -64,8 +83,11 @@ def _provider(env: Mapping[str, str], provider_id: str) -> OidcProvider:
     prefix = f"RAPIDREVIEW_OIDC_{provider_id.upper()}_"
     missing = [prefix + name for name in ("ISSUER", "CLIENT_ID", "DOMAINS") if not _value(env, prefix + name)]
     secret = _secret(env, prefix + "CLIENT_SECRET").strip()
-    if not secret:
-        missing.append(f"{prefix}CLIENT_SECRET (or {prefix}CLIENT_SECRET_FILE)")
+    certificate = _certificate(env, prefix + "CLIENT_CERTIFICATE_FILE")
+    if secret and certificate:
+        raise ConfigError(f"set {prefix}CLIENT_SECRET (or _FILE) or {prefix}CLIENT_CERTIFICATE_FILE, not both")
+    if not secret and not certificate:
+        missing.append(f"{prefix}CLIENT_SECRET (or {prefix}CLIENT_SECRET_FILE, or {prefix}CLIENT_CERTIFICATE_FILE)")
     if missing:
         raise ConfigError(f"{', '.join(missing)} must be set for the provider {provider_id!r} "
                           "named in RAPIDREVIEW_OIDC_PROVIDERS")
@@ -77,9 +99,38 @@ def _provider(env: Mapping[str, str], provider_id: str) -> OidcProvider:
         raise ConfigError(f"{prefix}LABEL must be 60 characters or fewer: it is shown on a button")
     return OidcProvider(
         id=provider_id, issuer=_issuer(env, prefix + "ISSUER"), client_id=_value(env, prefix + "CLIENT_ID"),
-        client_secret=secret, domains=_domains(env, prefix + "DOMAINS"), partnership=partnership, label=label,
+        client_secret=secret, client_certificate=certificate, domains=_domains(env, prefix + "DOMAINS"),
+        partnership=partnership, label=label,
         mfa_satisfies_totp=_flag(env, prefix + "MFA_SATISFIES_TOTP"),
         mfa_acr_values=tuple(v.strip() for v in _value(env, prefix + "MFA_ACR").split(",") if v.strip()))
+
+
+def _certificate(env: Mapping[str, str], name: str) -> ClientCertificate | None:
+    """A PEM file holding the RSA private key and its certificate, read and checked now, not at the first
+    sign-in."""
+    raw = _value(env, name)
+    if not raw:
+        return None
+    try:
+        pem = Path(raw).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read {raw}: {exc.strerror}") from None
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+        certificate = x509.load_pem_x509_certificate(pem)
+    except (ValueError, TypeError):
+        raise ConfigError(f"{name}: {raw} must hold an unencrypted PEM private key and its certificate") from None
+    if not isinstance(key, rsa.RSAPrivateKey) or key.public_key() != certificate.public_key():
+        raise ConfigError(f"{name}: {raw} must hold an RSA private key and the certificate of that same key")
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode("ascii")
+    return ClientCertificate(private, _b64url(hashlib.sha1(der).digest()),  # noqa: S324 - x5t is SHA-1 by definition
+                             _b64url(hashlib.sha256(der).digest()))
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _issuer(env: Mapping[str, str], name: str) -> str:

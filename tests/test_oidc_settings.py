@@ -72,3 +72,60 @@ def test_oidc_password_sign_in_cannot_be_turned_off_without_a_provider() -> None
 def test_oidc_plain_http_issuer_is_allowed_only_on_loopback() -> None:
     [local] = from_environment({**ENTRA, "RAPIDREVIEW_OIDC_ENTRA_ISSUER": "http://127.0.0.1:8080"}).oidc_providers
     assert local.issuer == "http://127.0.0.1:8080"
+
+
+def test_oidc_partnership_set_turns_password_sign_in_off_and_on_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from rapidreview.cli import main
+    from rapidreview.services import partnerships
+    from rapidreview.services.runtime import build_runtime
+    from rapidreview.store.db import transaction
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("RAPIDREVIEW_DATA_DIR", str(tmp_path))
+
+    def allowed() -> bool:
+        rt = build_runtime(from_environment())
+        try:
+            with transaction(rt.sessions) as session:
+                return partnerships.password_sign_in_allowed(session, partnerships.default_id(session))
+        finally:
+            rt.close()
+
+    assert allowed()
+    assert main(["partnership", "set", "default", "--password-sign-in", "off"]) == 0
+    assert not allowed()
+    assert main(["partnership", "set", "default", "--password-sign-in", "on"]) == 0
+    assert allowed()
+    assert "partnership default changed" in capsys.readouterr().out
+
+
+def test_oidc_client_certificate_is_read_at_start_up_with_its_thumbprints(tmp_path: Path) -> None:
+    import base64
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.oidc.local_provider import certificate_file
+
+    pem, _jwk = certificate_file(tmp_path, "rapidreview")
+    env = {k: v for k, v in ENTRA.items() if not k.endswith("_SECRET")}
+    [entra] = from_environment({**env, "RAPIDREVIEW_OIDC_ENTRA_CLIENT_CERTIFICATE_FILE": str(pem)}).oidc_providers
+    der = x509.load_pem_x509_certificate(pem.read_bytes()).public_bytes(serialization.Encoding.DER)
+    assert entra.client_certificate is not None and entra.client_secret == ""
+    assert entra.client_certificate.x5t == base64.urlsafe_b64encode(hashlib.sha1(der).digest()).rstrip(b"=").decode()
+    assert "PRIVATE KEY" not in repr(entra)
+
+    other, _ = certificate_file(tmp_path, "other")
+    mismatched = tmp_path / "mismatched.pem"
+    mismatched.write_text(pem.read_text().split("-----BEGIN CERTIFICATE-----")[0]
+                          + "-----BEGIN CERTIFICATE-----" + other.read_text().split("-----BEGIN CERTIFICATE-----")[1])
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    for path, message in ((mismatched, "the certificate of that same key"), (garbage, "unencrypted PEM private key"),
+                          (tmp_path / "missing.pem", "cannot read")):
+        with pytest.raises(ConfigError, match=f"RAPIDREVIEW_OIDC_ENTRA_CLIENT_CERTIFICATE_FILE: .*{message}"):
+            from_environment({**env, "RAPIDREVIEW_OIDC_ENTRA_CLIENT_CERTIFICATE_FILE": str(path)})
+    with pytest.raises(ConfigError, match="not both"):
+        from_environment({**ENTRA, "RAPIDREVIEW_OIDC_ENTRA_CLIENT_CERTIFICATE_FILE": str(pem)})

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from authlib.oidc.core import CodeIDToken
 from flask import Flask, current_app, redirect
 from joserfc.errors import JoseError
@@ -61,9 +62,16 @@ def install(app: Flask, providers: Iterable[OidcProvider]) -> None:
     oauth = OAuth(app)
     registered: dict[str, OidcProvider] = {}
     for provider in providers:
-        oauth.register(provider.id, client_id=provider.client_id, client_secret=provider.client_secret,
-                       server_metadata_url=provider.metadata_url,
-                       client_kwargs={"scope": SCOPE, "code_challenge_method": "S256", "default_timeout": TIMEOUT_S})
+        client_kwargs: dict[str, Any] = {"scope": SCOPE, "code_challenge_method": "S256", "default_timeout": TIMEOUT_S}
+        credential: dict[str, Any] = {"client_secret": provider.client_secret}
+        if provider.client_certificate is not None:
+            # private_key_jwt: Authlib signs each token request's assertion with the key given as the "secret".
+            certificate = provider.client_certificate
+            client_kwargs["token_endpoint_auth_method"] = PrivateKeyJWT.name
+            credential = {"client_secret": certificate.private_key_pem, "client_auth_methods": [PrivateKeyJWT(
+                headers={"x5t": certificate.x5t, "x5t#S256": certificate.x5t_s256})]}
+        oauth.register(provider.id, client_id=provider.client_id, server_metadata_url=provider.metadata_url,
+                       client_kwargs=client_kwargs, **credential)
         registered[provider.id] = provider
     app.extensions[EXTENSION] = registered
 

@@ -11,6 +11,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,11 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from joserfc.jwk import RSAKey
 
 from rapidreview.config import PROJECT_ROOT
 from rapidreview.oidc_settings import OidcProvider
@@ -162,3 +168,19 @@ def _form(html: str) -> tuple[str, dict[str, str]] | None:
     fields = {unescape(name): unescape(value) for name, value in
               re.findall(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"', match.group(2))}
     return unescape(match.group(1)), fields
+
+
+def certificate_file(folder: Path, name: str) -> tuple[Path, dict[str, Any]]:
+    """A PEM file with a new RSA key and its self-signed certificate, and the key's public JWK."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+                   .sign(key, hashes.SHA256()))
+    path = folder / f"{name}.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption())
+                     + certificate.public_bytes(serialization.Encoding.PEM))
+    return path, RSAKey.import_key(key.public_key()).as_dict(private=False)

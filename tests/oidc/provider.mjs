@@ -8,7 +8,8 @@
 //   accounts: login name -> claims ({"email": ..., "email_verified": true, "amr": ["pwd", "mfa"], ...})
 //
 // Prints one line of JSON, {"issuer": "http://127.0.0.1:PORT"}, once it listens. The sign-in page is a plain
-// form (login name only: the tests are not about passwords at the provider); consent is given automatically.
+// form (login name only: the tests are not about passwords at the provider; "cancel" gives up); consent is
+// given automatically.
 //
 // Spoiled ID tokens: the token endpoint's answer is rewritten before it leaves, so the relying party receives a
 // token with the wrong audience, or one that expired an hour ago (both signed with the provider's real key), or
@@ -138,6 +139,10 @@ async function interaction(req, res) {
     return;
   }
   const login = (await readForm(req)).get('login') || '';
+  if (login === 'cancel') {  // the person gives up at the provider
+    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'cancelled' });
+    return;
+  }
   const account = accounts[login];
   if (!account) {
     res.statusCode = 400;

@@ -21,7 +21,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from rapidreview.config import Settings
-from rapidreview.oidc_settings import OidcProvider
+from rapidreview.oidc_settings import OidcProvider, providers_from_environment
 from rapidreview.services import partnerships, users
 from rapidreview.services.demo import DEMO_PASSWORD, seed_demo
 from rapidreview.services.runtime import Runtime, build_runtime
@@ -29,7 +29,7 @@ from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, User, UserIdentity, WebSession
 from rapidreview.web import create_app
 from tests.oidc import local_provider
-from tests.oidc.local_provider import LocalProvider, ProviderBrowser, requires_provider
+from tests.oidc.local_provider import LocalProvider, ProviderBrowser, certificate_file, requires_provider
 from tests.web.conftest import csrf_of, sign_in
 
 pytestmark = requires_provider
@@ -55,14 +55,32 @@ CLIENTS = {"test": ("rapidreview", None), "strict": ("rapidreview-strict", None)
            "expired": ("rapidreview-expired", "expired"), "badsig": ("rapidreview-bad-signature", "bad-signature")}
 
 
-def provider_clients(base: str = APP_BASE) -> list[dict[str, Any]]:
-    return [local_provider.client(client_id, base, tamper=tamper, provider_id=pid)
-            for pid, (client_id, tamper) in CLIENTS.items()]
+CERTIFICATE_CLIENT = "rapidreview-certificate"
+
+
+def provider_clients(base: str = APP_BASE, certificate_jwk: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    clients = [local_provider.client(client_id, base, tamper=tamper, provider_id=pid)
+               for pid, (client_id, tamper) in CLIENTS.items()]
+    if certificate_jwk is not None:
+        # Signs in with a certificate (private_key_jwt), as "cert"; "wrongcert" presents another certificate.
+        entry = local_provider.client(CERTIFICATE_CLIENT, base, provider_id="cert")
+        entry["redirect_uris"].append(f"{base}/sign-in/with/wrongcert/callback")
+        del entry["client_secret"]
+        clients.append({**entry, "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [certificate_jwk]}})
+    return clients
 
 
 @pytest.fixture(scope="module")
-def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProvider]:
-    running = local_provider.start(tmp_path_factory.mktemp("oidc"), provider_clients(), ACCOUNTS)
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, Any]]]:
+    folder = tmp_path_factory.mktemp("certificates")
+    return {name: certificate_file(folder, name) for name in ("registered", "stranger")}
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory: pytest.TempPathFactory,
+             certificates: dict[str, tuple[Path, dict[str, Any]]]) -> Iterator[LocalProvider]:
+    running = local_provider.start(tmp_path_factory.mktemp("oidc"),
+                                   provider_clients(certificate_jwk=certificates["registered"][1]), ACCOUNTS)
     yield running
     running.stop()
 
@@ -229,6 +247,14 @@ def test_oidc_answer_used_twice_or_never_asked_for_is_refused(app: Flask, provid
     assert_refused(back_at_app(stranger, forged), stranger, "Sign in again", 400)
     reasons = [e.payload["reason"] for e in events(app, "oidc_sign_in_refused")]
     assert reasons == ["state_mismatch"] * 3
+
+
+def test_oidc_person_who_gives_up_at_the_provider_is_told_and_not_signed_in(
+        app: Flask, provider: LocalProvider) -> None:
+    client, response = sign_in_through(app, provider, "cancel")
+    assert_refused(response, client, "Test Council did not sign you in", 400)
+    [refusal] = events(app, "oidc_sign_in_refused")
+    assert refusal.payload["reason"] == "provider_error" and refusal.payload["detail"] == "access_denied"
 
 
 # -- who the claims may sign in -------------------------------------------------------------------------------
@@ -400,6 +426,34 @@ def test_oidc_deployment_without_passwords_shows_no_password_form_and_refuses_po
     response = client.post("/sign-in", data={"email": "pm@demo.example", "password": DEMO_PASSWORD,
                                              "csrf_token": token})
     assert response.status_code == 404 and signed_in_as(client) is None
+
+
+# -- a certificate instead of a client secret ---------------------------------------------------------------
+
+
+def certificate_settings(provider: LocalProvider, provider_id: str, pem: Path) -> OidcProvider:
+    """Read from the environment as in production, so the certificate file is checked as it would be."""
+    prefix = f"RAPIDREVIEW_OIDC_{provider_id.upper()}_"
+    [settings] = providers_from_environment({
+        "RAPIDREVIEW_OIDC_PROVIDERS": provider_id, f"{prefix}ISSUER": provider.issuer,
+        f"{prefix}CLIENT_ID": CERTIFICATE_CLIENT, f"{prefix}CLIENT_CERTIFICATE_FILE": str(pem),
+        f"{prefix}DOMAINS": "demo.example", f"{prefix}LABEL": "Test Council"})
+    return settings
+
+
+def test_oidc_client_signs_in_with_a_certificate_instead_of_a_secret(
+        make_app: Callable[..., Flask], provider: LocalProvider,
+        certificates: dict[str, tuple[Path, dict[str, Any]]]) -> None:
+    app = make_app((certificate_settings(provider, "cert", certificates["registered"][0]),
+                    certificate_settings(provider, "wrongcert", certificates["stranger"][0])))
+    client, response = sign_in_through(app, provider, "pm", "cert")
+    assert response.status_code == 302 and signed_in_as(client) == "Pat Manager"
+    # A certificate the provider does not hold for this client gets no token.
+    client, response = sign_in_through(app, provider, "pm", "wrongcert")
+    assert_refused(response, client, "Test Council did not sign you in", 400)
+    [refusal] = events(app, "oidc_sign_in_refused")
+    assert refusal.payload == {"provider": "wrongcert", "reason": "provider_error", "detail": "invalid_client",
+                               "ip": "127.0.0.1"}
 
 
 # -- the provider's keys and reachability -----------------------------------------------------------------------
