@@ -169,4 +169,6 @@ server.on('request', (req, res) => {
 });
 
 process.stdout.write(`${JSON.stringify({ issuer })}\n`);
-for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));
+// Nothing to keep: the provider holds its sessions in memory only, and open keep-alive connections must not
+// delay the end.
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0));
