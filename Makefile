@@ -4,7 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-SYSTEM_PACKAGES := libreoffice-writer-nogui fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2 chromium
+# Calc reads back the .ods exports in the tests (Debian splits LibreOffice; the reports need Writer only).
+CALC_LIBRARY := /usr/lib/libreoffice/program/libsclo.so
+SYSTEM_PACKAGES := libreoffice-writer-nogui libreoffice-calc-nogui fonts-crosextra-carlito fonts-crosextra-caladea fonts-liberation2 chromium
 # The warm PDF converter (docs/documents.md): unoserver needs LibreOffice's Python bridge, which Debian builds
 # for its own Python only, so it gets its own virtualenv from that Python, not the app's .venv.
 UNO_PACKAGES := python3-uno python3-venv
@@ -32,7 +34,7 @@ setup: $(BIN)/rapidreview node_modules/.installed system-deps warm-converter ## 
 UNO_OK := $(SYSTEM_PYTHON) -c 'import uno, ensurepip' >/dev/null 2>&1
 
 system-deps: ## install LibreOffice, Office-metric fonts, Chromium and python3-uno from Debian when missing (needs root)
-	@if command -v soffice >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 && $(UNO_OK); then exit 0; fi; \
+	@if command -v soffice >/dev/null 2>&1 && [ -e $(CALC_LIBRARY) ] && command -v chromium >/dev/null 2>&1 && $(UNO_OK); then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "Installing LibreOffice (PDF reports), its Python bridge (warm PDF converter) and Chromium (browser tests) from Debian..."; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) $(UNO_PACKAGES) >/dev/null; \

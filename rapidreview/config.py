@@ -10,9 +10,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rapidreview import resources
+
+if TYPE_CHECKING:
+    from rapidreview.oidc_settings import OidcProvider
 
 # The source checkout (tests and tools read its folders); the app itself finds its files through resources.
 PROJECT_ROOT = resources.CHECKOUT_DIR
@@ -104,6 +107,9 @@ class Settings:
     pdf_timeout_s: float = 120.0
     session_idle_minutes: int = 30  # a signed-in session with no request for this long ends
     session_max_hours: int = 10  # and every session ends this long after sign-in, busy or not
+    # Organisations' identity providers and whether the password form is offered (rapidreview.oidc_settings).
+    oidc_providers: tuple[OidcProvider, ...] = ()
+    password_sign_in: bool = True
 
     @property
     def documents_dir(self) -> Path:
@@ -170,6 +176,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
                 raise ConfigError(f"RAPIDREVIEW_MAILBOX_{role.upper()} must be an e-mail address, not {value!r}")
             mailboxes[role] = value.strip()
     changes["role_mailboxes"] = mailboxes
+    from rapidreview import oidc_settings  # it reads its variables with this module's helpers
+
+    changes["oidc_providers"] = oidc_settings.providers_from_environment(env)
+    changes["password_sign_in"] = oidc_settings.password_sign_in_from_environment(env)
     return replace(defaults, **changes)
 
 

@@ -10,7 +10,7 @@ import shutil
 import sys
 import tempfile
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -23,14 +23,38 @@ from rapidreview.config import PROJECT_ROOT, Settings  # noqa: E402
 from rapidreview.services import cases  # noqa: E402
 from rapidreview.services.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 from rapidreview.services.process_versions import deploy_directory  # noqa: E402
-from rapidreview.services.runtime import build_runtime  # noqa: E402
+from rapidreview.services.runtime import Runtime, build_runtime  # noqa: E402
 from rapidreview.services.tasks import starting_answers  # noqa: E402
 from rapidreview.store.db import transaction  # noqa: E402
 from rapidreview.web import create_app  # noqa: E402
+from tests import factories  # noqa: E402
 
 OUT = PROJECT_ROOT / "docs" / "screenshots"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]
+
+
+def review_history(rt: Runtime) -> None:
+    """A year of past reviews for the dashboard: rows as the process leaves them, with their task times."""
+    make = factories
+    with transaction(rt.sessions) as s:
+        own = make.default_partnership(s)
+        for n, day in enumerate((10, 12, 14, 14, 15, 15, 15, 13, 14, 16, 17, 15, 14, 15)):
+            notified = date(2026, 1, 5) + timedelta(weeks=3 * n)
+            case = make.case(s, own, f"RR-2026-{n + 101}", notified, submitted_on_day=day, lcspr=n % 4 == 0)
+            for partner, done in (("LA", "15:00"), ("MPS", "17:30"), ("ICB", "11:00")):
+                make.task(s, case, "record_criteria_view", partner=partner, name="Record your view on the criteria",
+                          ready_at=make.on_day(case.day_one, 1, "10:00"), due_at=make.on_day(case.day_one, 1, "17:00"),
+                          completed_at=make.on_day(case.day_one, 1 + n % 2, done))
+            for agency, name in (("school", "Oak Primary School"), ("gp", "Elm Street Surgery")):
+                make.task(s, case, "quality_assure_information_sharing_form", agency=agency, agency_name=name,
+                          name="Quality-assure and sign off the form", ready_at=make.on_day(case.day_one, 5, "10:00"),
+                          due_at=make.on_day(case.day_one, 7, "17:00"),
+                          completed_at=make.on_day(case.day_one, 6 + (n + len(agency)) % 3, "10:00"))
+            make.task(s, case, "prepare_draft_report", name="Prepare the draft Rapid Review Report",
+                      ready_at=make.on_day(case.day_one, 7, "10:00"), due_at=make.on_day(case.day_one, 8, "09:00"),
+                      completed_at=make.on_day(case.day_one, 8 + n % 3, "08:00"))
+        make.case(s, own, "RR-2026-115", date(2026, 6, 15), status="not_commissioned")
 
 
 def main() -> None:
@@ -81,6 +105,9 @@ def main() -> None:
         page.screenshot(path=str(OUT / "case.png"), full_page=True)
         page.goto(f"{base}/cases")
         page.screenshot(path=str(OUT / "cases.png"))
+        review_history(rt)  # after the case list's picture, which shows the one case
+        page.goto(f"{base}/dashboard")
+        page.screenshot(path=str(OUT / "dashboard.png"), full_page=True, clip={"x": 0, "y": 0, "width": 1200, "height": 1400})
         browser.close()
     server.shutdown()
     shutil.rmtree(scratch, ignore_errors=True)

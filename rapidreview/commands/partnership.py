@@ -19,13 +19,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("name", help='its name, like "Northbridge Safeguarding Children Partnership"')
     add.set_defaults(handler=add_cmd)
     sub.add_parser("list", help="list the partnerships").set_defaults(handler=list_cmd)
-    change = sub.add_parser("set", help="a partnership's name, contact name and role mailboxes (where its e-mails go)")
+    change = sub.add_parser("set", help="a partnership's name, contact name, role mailboxes (where its e-mails go) "
+                                        "and whether its people may sign in with a password")
     change.add_argument("code")
     change.add_argument("--name", help="its new name")
     change.add_argument("--contact-name", help='who documents name as the contact, like "Jo Smith, Partnership Manager"')
     change.add_argument("--mailbox", action="append", default=[], metavar="ROLE=ADDRESS",
                         help=f"where mail to a role goes ({', '.join(partnerships.MAILBOX_ROLES)}); "
                              "repeat for each; ROLE= removes one (its people with the role get it instead)")
+    change.add_argument("--password-sign-in", choices=("on", "off"),
+                        help="off: its people sign in only through their organisation's identity provider "
+                             "(RAPIDREVIEW_OIDC_PROVIDERS), never with a password")
     change.set_defaults(handler=set_cmd)
     for name, text in (("deactivate", "stop the partnership's people signing in (their data stays)"),
                        ("activate", "let the partnership's people sign in again")):
@@ -68,8 +72,9 @@ def set_cmd(args: argparse.Namespace) -> int:
         mailboxes[role.strip()] = address.strip()
     try:
         rt = build_runtime(from_environment())
+        password = None if args.password_sign_in is None else args.password_sign_in == "on"
         partnerships.set_profile(rt, args.code, actor=getpass.getuser(), name=args.name,
-                                 contact_name=args.contact_name, mailboxes=mailboxes)
+                                 contact_name=args.contact_name, mailboxes=mailboxes, password_sign_in=password)
     except (ConfigError, partnerships.PartnershipError) as exc:
         return _fail(exc)
     print(f"partnership {args.code} changed")

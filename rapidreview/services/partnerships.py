@@ -132,9 +132,17 @@ def settings_for(rt: Runtime, session: Session | None, partnership_id: int | Non
                              role_mailboxes=mailboxes)
 
 
+def password_sign_in_allowed(session: Session, partnership_id: int) -> bool:
+    """Whether the partnership's people may sign in with a password, or only through their organisation's
+    identity provider (``rapidreview partnership set CODE --password-sign-in off``)."""
+    row = session.get(Partnership, partnership_id)
+    return row is None or (row.profile or {}).get("password_sign_in", True) is not False
+
+
 def set_profile(rt: Runtime, code: str, *, actor: str, name: str | None = None, contact_name: str | None = None,
-                mailboxes: dict[str, str] | None = None) -> None:
-    """Change a partnership's name, contact name or role mailboxes (an empty address removes one)."""
+                mailboxes: dict[str, str] | None = None, password_sign_in: bool | None = None) -> None:
+    """Change a partnership's name, contact name or role mailboxes (an empty address removes one), or whether
+    its people may sign in with a password."""
     unknown = sorted(set(mailboxes or {}) - set(MAILBOX_ROLES))
     if unknown:
         raise PartnershipError(f"no mailbox role {', '.join(unknown)} (roles: {', '.join(MAILBOX_ROLES)})")
@@ -152,6 +160,8 @@ def set_profile(rt: Runtime, code: str, *, actor: str, name: str | None = None, 
         profile = dict(row.profile or {})
         if contact_name is not None:
             profile["contact_name"] = contact_name.strip()
+        if password_sign_in is not None:
+            profile["password_sign_in"] = password_sign_in
         if mailboxes:
             boxes = {**(profile.get("mailboxes") or {}), **{r: a.strip().lower() for r, a in mailboxes.items()}}
             profile["mailboxes"] = {r: a for r, a in boxes.items() if a}

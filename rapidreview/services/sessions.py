@@ -15,7 +15,7 @@ and create no rows, so nobody can fill the table without a password.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -69,13 +69,25 @@ class ActiveSession:
     user_agent: str | None
 
 
-def start(rt: Runtime, user_id: int, limits: SessionLimits, *, ip: str | None, user_agent: str | None) -> str:
+@dataclass(frozen=True)
+class ProviderSession:
+    """The identity provider a session was signed in through, and the ID token it issued then: signing out
+    sends the token back as the hint that ends the provider's session too."""
+
+    provider: str
+    id_token: str = field(repr=False)
+
+
+def start(rt: Runtime, user_id: int, limits: SessionLimits, *, ip: str | None, user_agent: str | None,
+          provider: ProviderSession | None = None) -> str:
     """A new session for ``user_id``; returns the token for the cookie."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
     with transaction(rt.sessions) as session:
         session.add(WebSession(id=token_id(token), user_id=user_id, created_at=now, last_seen_at=now,
-                               expires_at=now + limits.absolute, ip=ip, user_agent=(user_agent or "")[:300] or None))
+                               expires_at=now + limits.absolute, ip=ip, user_agent=(user_agent or "")[:300] or None,
+                               identity_provider=provider.provider if provider else None,
+                               id_token_hint=provider.id_token if provider else None))
         # Each sign-in tidies its own account's old rows: the table stays the size of the active staff.
         session.execute(delete(WebSession).where(WebSession.user_id == user_id,
                                                  WebSession.ended_at < now - KEEP_ENDED))
@@ -117,15 +129,22 @@ def keep_alive(rt: Runtime, token: str, limits: SessionLimits) -> datetime | Non
         return min(now + limits.idle, row.expires_at)
 
 
-def end(rt: Runtime, token: str, reason: str = SIGNED_OUT) -> None:
+def end(rt: Runtime, token: str, reason: str = SIGNED_OUT) -> ProviderSession | None:
+    """End the session; returns the identity provider it was signed in through, if any, so the caller can
+    end the provider's session too."""
     with transaction(rt.sessions) as session:
         row = session.get(WebSession, token_id(token))
-        if row is not None and row.ended_at is None:
-            _end(row, reason, clock.now())
+        if row is None or row.ended_at is not None:
+            return None
+        provider = (ProviderSession(row.identity_provider, row.id_token_hint)
+                    if row.identity_provider and row.id_token_hint else None)
+        _end(row, reason, clock.now())
+        return provider
 
 
 def _end(row: WebSession, reason: str, now: datetime) -> None:
     row.ended_at, row.ended_reason = now, reason
+    row.id_token_hint = None  # an ended row is kept a while; the provider's token is not
 
 
 def active_sessions(rt: Runtime, user_id: int, limits: SessionLimits) -> list[ActiveSession]:
@@ -148,7 +167,7 @@ def end_for_admin(rt: Runtime, user_id: int, session_id: str | None, *, actor: s
         query = update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
         if session_id is not None:
             query = query.where(WebSession.id == session_id)
-        result = session.execute(query.values(ended_at=clock.now(), ended_reason=ENDED_BY_ADMIN))
+        result = session.execute(query.values(ended_at=clock.now(), ended_reason=ENDED_BY_ADMIN, id_token_hint=None))
         ended = int(result.rowcount)  # type: ignore[attr-defined]
         if ended:
             audit.record(session, None, "sessions_ended", actor=actor, user=user.email, sessions=ended)

@@ -76,8 +76,12 @@ def end_sessions(session: Session, user_id: int, reason: str, *, keep_token: str
     query = update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
     if keep_token is not None:
         query = query.where(WebSession.id != token_id(keep_token))
-    result = session.execute(query.values(ended_at=clock.now(), ended_reason=reason))
+    result = session.execute(query.values(ended_at=clock.now(), ended_reason=reason, id_token_hint=None))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class PasswordSignInOff(Exception):
+    """The password was right, but the account's partnership signs in only through its identity provider."""
 
 
 class UserError(ValueError):
@@ -171,11 +175,13 @@ def password_problem(password: str, email: str = "") -> str | None:
 def authenticate(rt: Runtime, email: str, password: str, *, ip: str | None = None,
                  policy: LockoutPolicy | None = None) -> SignedIn | None:
     """The user for a correct e-mail and password, else None; :class:`AccountLocked` while the account or
-    the IP address is cooling off after too many failures (even with the right password)."""
+    the IP address is cooling off after too many failures (even with the right password);
+    :class:`PasswordSignInOff` when the account's partnership has turned password sign-in off."""
     policy = policy or LockoutPolicy()
     email = email.strip().lower()
     keys = throttle_keys(email, ip)
     locked: datetime | None = None
+    password_off = False
     with transaction(rt.sessions) as session:
         locked = locked_until(session, keys)
         if locked is not None:
@@ -192,6 +198,11 @@ def authenticate(rt: Runtime, email: str, password: str, *, ip: str | None = Non
                 audit.record(session, None, "sign_in_failed", actor=user.email, ip=ip)
                 count_failure(session, keys, policy, user.email)
                 result = None
+            elif not partnerships.password_sign_in_allowed(session, user.partnership_id):
+                # Checked after the password, so the refusal tells nothing to someone who does not know it.
+                audit.record(session, None, "sign_in_refused", actor=user.email, ip=ip, reason="password_sign_in_off")
+                password_off = True
+                result = None
             else:
                 clear_account_failures(session, email)
                 user.last_sign_in_at = clock.now()
@@ -199,6 +210,8 @@ def authenticate(rt: Runtime, email: str, password: str, *, ip: str | None = Non
                 result = signed_in(user)
     if locked is not None:
         raise AccountLocked(locked)
+    if password_off:
+        raise PasswordSignInOff()
     return result
 
 

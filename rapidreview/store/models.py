@@ -108,6 +108,8 @@ class Case(Base):
         Index("ix_cases_notified_at", "notified_at"),  # newest first, deployment-wide (retention) (0007)
         Index("ix_cases_partnership", "partnership_id", "notified_at"),  # a partnership's case list (0008)
         Index("ix_cases_chair", "chair_email"),  # the worklist's "cases I chair" (0008)
+        Index("ix_cases_outcomes", "notified_at", "partnership_id", "status", "deadline", "submitted_at",
+              "lcspr_recommended"),  # the administrator's counts, from the index alone (0014)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -370,6 +372,29 @@ class WebSession(Base):
     ended_reason: Mapped[str | None] = mapped_column(String(50))  # signed_out, idle, expired, ended_by_admin ...
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # A sign-in through an organisation's identity provider: which one, and its ID token while the session is
+    # open, sent back as the hint when signing out ends the provider's session too (0015). Cleared when it ends.
+    identity_provider: Mapped[str | None] = mapped_column(String(20))
+    id_token_hint: Mapped[str | None] = mapped_column(Text)
+
+
+class UserIdentity(Base):
+    """An account's identity at an organisation's identity provider (OpenID Connect): the provider's
+    never-reused subject, linked at the first sign-in that matched the account by verified e-mail. Afterwards
+    the subject signs in the account, and a different person later given the same e-mail address does not
+    (docs/security.md)."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_user_identities_subject"),
+                      UniqueConstraint("user_id", "issuer", name="uq_user_identities_user_issuer"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(20))  # the provider's id in the settings, for people to read
+    issuer: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(255))
+    linked_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
 
 
 class MailMeetingItem(Base):

@@ -17,7 +17,7 @@ from rapidreview.config import Settings, from_environment
 from rapidreview.observability import configure_logging
 from rapidreview.services.runtime import Runtime, build_runtime
 from rapidreview.services.users import ROLES
-from rapidreview.web import signed_in_session
+from rapidreview.web import oidc_client, signed_in_session
 from rapidreview.web.access import PUBLIC, allow, permits, rule_of
 from rapidreview.web.config import CONFIGS, Config
 from rapidreview.web.proxy import trust_proxies, trusted_proxies
@@ -51,6 +51,8 @@ def create_app(config: str | type[Config] = "production", *, settings: Settings 
     app.jinja_env.filters["options"] = _options
     app.jinja_env.filters["answer_text"] = _answer_text
     app.jinja_env.filters["case_day"] = lambda at, day_one: rt.calendar.case_day(day_one, at)
+    oidc_client.install(app, rt.settings.oidc_providers)
+    app.config["FORM_ACTION"] = " ".join(["'self'", *oidc_client.form_action_origins(rt.settings.oidc_providers)])
     _register(app)
     return app
 
@@ -103,9 +105,22 @@ def _event_text(event: Any) -> tuple[str, str]:
 
 
 def _register(app: Flask) -> None:
-    from rapidreview.web.views import admin, auth, cases, documents, health, metrics, pages, tasks, versions
+    from rapidreview.web.views import (
+        admin,
+        auth,
+        cases,
+        dashboard,
+        documents,
+        health,
+        metrics,
+        oidc,
+        pages,
+        tasks,
+        versions,
+    )
 
-    for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, health.bp, metrics.bp, versions.bp, documents.bp):
+    for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, health.bp, metrics.bp, versions.bp, documents.bp,
+                      dashboard.bp, oidc.bp):
         app.register_blueprint(blueprint)
 
     @app.get("/assets/<path:filename>")
@@ -220,6 +235,11 @@ def _form_out_of_date(error: CSRFError) -> tuple[str, int]:
 
 
 def _security_headers(response: Response) -> Response:
+    from flask import current_app
+
+    # Organisations' identity providers join 'self': signing out redirects the sign-out form to theirs.
+    form_action = current_app.config.get("FORM_ACTION") or "'self'"
+
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -228,5 +248,5 @@ def _security_headers(response: Response) -> Response:
         "Content-Security-Policy",
         "default-src 'self'; script-src 'self' 'sha256-GUQ5ad8JK5KmEWmROf3LZd9ge94daqNvd8xy9YS1iDw='; "
         "style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-        "frame-ancestors 'none'; form-action 'self'")
+        f"frame-ancestors 'none'; form-action {form_action}")
     return response

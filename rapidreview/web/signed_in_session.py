@@ -52,11 +52,12 @@ def load_user() -> None:
     g.partnership_name = resolved.partnership_name
 
 
-def begin(user: SignedIn) -> None:
-    """Start a server-held session for ``user``: a new cookie, so a token planted before sign-in is useless."""
+def begin(user: SignedIn, provider: sessions.ProviderSession | None = None) -> None:
+    """Start a server-held session for ``user``: a new cookie, so a token planted before sign-in is useless.
+    ``provider``: the identity provider the person signed in through (sign-out ends its session too)."""
     session.clear()
     session[TOKEN] = sessions.start(_runtime(), user.id, limits(), ip=request.remote_addr,
-                                    user_agent=request.user_agent.string)
+                                    user_agent=request.user_agent.string, provider=provider)
 
 
 def current_token() -> str | None:
@@ -64,11 +65,12 @@ def current_token() -> str | None:
     return str(token) if token else None
 
 
-def end(reason: str = SIGNED_OUT) -> None:
+def end(reason: str = SIGNED_OUT) -> sessions.ProviderSession | None:
+    """End the session; returns the identity provider it was signed in through, if any."""
     token = current_token()
-    if token:
-        sessions.end(_runtime(), token, reason)
+    provider = sessions.end(_runtime(), token, reason) if token else None
     session.clear()
+    return provider
 
 
 def pop_ended_reason() -> str | None:

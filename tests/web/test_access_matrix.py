@@ -74,6 +74,16 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "health.status_page":            (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "auth.sign_in":                  (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "auth.two_factor":               (302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
+    "dashboard.index":               (302, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 200),
+    "dashboard.cases_csv":           (302, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403),
+    "dashboard.figures_csv":         (302, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403),
+    "dashboard.workbook":            (302, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403),
+    "dashboard.partnerships_csv":    (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    "dashboard.partnerships_ods":    (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
+    # Signing in with an organisation's account: public, and 404 for a provider that is not configured (none is
+    # here; tests/web/test_oidc.py signs in through a real one).
+    "oidc.start":                    (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    "oidc.callback":                 (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
 }
 # Static files: public by rule (checked below), served from disk; no case data.
 PUBLIC_FILES = {"static", "govuk_assets", "vendor"}
@@ -84,7 +94,7 @@ def sample_path(app: Flask, endpoint: str, reference: str, task_id: int) -> str:
 
     args = {"reference": reference, "task_id": task_id, "document_id": MISSING_DOC, "number": 1,
             "element_id": "meeting_change_requested",
-            "name": "record_criteria_view.schema.json", "user_id": 1}
+            "name": "record_criteria_view.schema.json", "user_id": 1, "provider_id": "entra"}
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     with app.test_request_context():
         return url_for(endpoint, **{k: v for k, v in args.items() if k in rule.arguments})

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from rapidreview.services import case_views, partnerships, policy, sessions, users
+from rapidreview.services import case_views, identity_providers, partnerships, policy, sessions, users
 from rapidreview.services import outbox as outbox_service
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Agency, User
-from rapidreview.web import runtime, signed_in_session
+from rapidreview.web import oidc_client, runtime, signed_in_session
 from rapidreview.web.access import allow
 
 bp = Blueprint("admin", __name__)
@@ -82,6 +82,8 @@ def _account_page(user_id: int, errors: dict[str, str] | None = None, status: in
     user, agency = _account(user_id)
     active = sessions.active_sessions(runtime(), user_id, signed_in_session.limits())
     return render_template("admin/user.html", title=user.name, account=user, agency=agency, sessions=active,
+                           identities=identity_providers.linked_identities(runtime(), user_id),
+                           providers={p.id: p.label for p in oidc_client.providers()},
                            errors=errors or {}), status
 
 
@@ -126,6 +128,18 @@ def user_two_factor(user_id: int) -> Response:
     users.reset_two_factor(runtime(), user_id, actor=g.user.email, partnership_id=g.user.partnership_id)
     flash(f"{account.name}'s authenticator app has been reset. They set up a new one when they next sign in, "
           "and have been signed out everywhere.", "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.post("/admin/users/<int:user_id>/identities/unlink")
+@allow(*policy.USER_ADMINS)
+def user_identities_unlink(user_id: int) -> Response:
+    """Forget the organisation accounts linked to this one: the next sign-in links again, by verified e-mail."""
+    account, _ = _account(user_id)
+    identity_providers.unlink_identities(runtime(), user_id, actor=g.user.email, partnership_id=g.user.partnership_id)
+    flash(f"{account.name}'s organisation account has been unlinked. The next time someone signs in with an "
+          f"organisation account showing {account.email}, it is linked to this account. They have been signed "
+          "out everywhere.", "success")
     return redirect(url_for("admin.user", user_id=user_id))
 
 

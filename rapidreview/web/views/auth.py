@@ -4,17 +4,38 @@ from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
 from rapidreview import calendar, clock
 from rapidreview.services import notifications, users
+from rapidreview.services.sessions import ProviderSession
 from rapidreview.services.sign_in_throttle import AccountLocked, LockoutPolicy
-from rapidreview.services.users import SignedIn, UserError, authenticate, totp_enrolment, verify_totp
-from rapidreview.web import runtime, signed_in_session
+from rapidreview.services.users import (
+    PasswordSignInOff,
+    SignedIn,
+    UserError,
+    authenticate,
+    totp_enrolment,
+    verify_totp,
+)
+from rapidreview.web import oidc_client, runtime, signed_in_session
 from rapidreview.web.access import PUBLIC, SIGNED_IN, allow
 
 bp = Blueprint("auth", __name__)
+# A sign-in through an identity provider waiting for its TOTP code: the provider and its ID token (views.oidc).
+PENDING_PROVIDER = "pending_provider"
 
 
 def same_site_path(target: str | None) -> str | None:
@@ -53,16 +74,36 @@ def _locked_message(error: AccountLocked) -> str:
             "If you did not make these attempts, tell your administrator.")
 
 
-def _start_session(user: SignedIn, target: str | None) -> Response:
-    signed_in_session.begin(user)
+def _start_session(user: SignedIn, target: str | None, provider: ProviderSession | None = None) -> Response:
+    signed_in_session.begin(user, provider)
     return redirect(_safe_next(target))
+
+
+def _pending_provider() -> ProviderSession | None:
+    pending = session.get(PENDING_PROVIDER)
+    return ProviderSession(str(pending["provider"]), str(pending["id_token"])) if isinstance(pending, dict) else None
+
+
+def _password_sign_in() -> bool:
+    return bool(runtime().settings.password_sign_in)
+
+
+def sign_in_page(errors: dict[str, str], email: str = "", status: int | None = None) -> tuple[str, int]:
+    """The sign-in page: a button for each organisation's identity provider, and the password form unless the
+    deployment has turned it off."""
+    providers = oidc_client.providers()
+    return render_template("auth/sign_in.html", errors=errors, email=email, providers=providers,
+                           password_form=_password_sign_in(), next=same_site_path(request.args.get("next")),
+                           ended=signed_in_session.pop_ended_reason()), status or (400 if errors else 200)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @allow(PUBLIC)
-def sign_in() -> str | Response:
+def sign_in() -> tuple[str, int] | Response:
     errors: dict[str, str] = {}
     email = request.form.get("email", "").strip()
+    if request.method == "POST" and not _password_sign_in():
+        abort(404)  # the deployment signs everyone in through their organisation's identity provider
     if request.method == "POST":
         password = request.form.get("password", "")
         if not email:
@@ -75,6 +116,9 @@ def sign_in() -> str | Response:
             except AccountLocked as locked:
                 errors["email"] = _locked_message(locked)
                 user = None
+            except PasswordSignInOff:
+                errors["email"] = _password_off_message()
+                user = None
             if user is None and not errors:
                 errors["email"] = "Enter a correct email address and password"
             elif user is not None and current_app.config["TOTP_REQUIRED"]:
@@ -84,9 +128,13 @@ def sign_in() -> str | Response:
                 return redirect(url_for("auth.two_factor"))
             elif user is not None:
                 return _start_session(user, request.args.get("next"))
-    status = 400 if errors else 200
-    return render_template("auth/sign_in.html", errors=errors, email=email,  # type: ignore[return-value]
-                           ended=signed_in_session.pop_ended_reason()), status
+    return sign_in_page(errors, email)
+
+
+def _password_off_message() -> str:
+    labels = " or ".join(f"“Sign in with {p.label}”" for p in oidc_client.providers())
+    return ("Your partnership does not use Rapid Review passwords: sign in with your organisation's account"
+            + (f" ({labels})." if labels else ". Ask your administrator how."))
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
@@ -109,7 +157,7 @@ def two_factor() -> str | Response:
             errors["code"] = _locked_message(locked)
             user = None
         if user is not None:
-            return _start_session(user, session.get("pending_next"))
+            return _start_session(user, session.get("pending_next"), _pending_provider())
         errors.setdefault("code", "Enter the 6-digit code your authenticator app shows now")
     return render_template("auth/two_factor.html", errors=errors,  # type: ignore[return-value]
                            enrolment=None if enrolment.enrolled else enrolment), 400 if errors else 200
@@ -165,5 +213,7 @@ def account() -> tuple[str, int] | Response:
 @bp.post("/sign-out")
 @allow(SIGNED_IN)
 def sign_out() -> Response:
-    signed_in_session.end()
-    return redirect(url_for("auth.sign_in"))
+    signed_out_of = signed_in_session.end()
+    # Signed in through an organisation's identity provider: end its session too, where it offers that.
+    at_provider = oidc_client.sign_out_redirect(signed_out_of) if signed_out_of is not None else None
+    return at_provider or redirect(url_for("auth.sign_in"))
