@@ -116,7 +116,8 @@ def test_subject_lines_name_only_the_case_reference_and_the_partnership(name: st
     subject_line = (TEMPLATES / "email" / f"{name}.txt").read_text().splitlines()[0]
     assert subject_line.startswith("Subject: ")
     # A task's name is the BPMN step's, the same for every case, so it may say which task it is.
-    assert set(re.findall(r"{{\s*(.*?)\s*}}", subject_line)) <= {"case.reference", "partnership_name", "task.name"}
+    assert set(re.findall(r"{{\s*(.*?)\s*}}", subject_line)) <= {"case.reference", "partnership_name", "task.name",
+                                                                       "tasks | length"}
     assert "{%" not in subject_line
 
 

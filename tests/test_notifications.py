@@ -59,7 +59,7 @@ def test_a_person_who_chose_the_digest_hears_once_at_eight(deployed: Runtime, vi
     notifications.send_due_digests(deployed)
     notifications.send_due_digests(deployed)  # a second run (another scheduler) sends nothing more
     [digest] = _mail(deployed, "task_digest")
-    assert digest.to == ["la.lead@demo.example"] and "2 tasks" in digest.subject
+    assert digest.to == ["la.lead@demo.example"] and "tasks today (2)" in digest.subject
     assert "RR-N-3" in digest.body_text and "RR-N-4" in digest.body_text
 
 
