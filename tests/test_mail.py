@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 import subprocess
 import sys
@@ -54,6 +56,10 @@ def test_the_file_transport_writes_a_complete_eml_with_attachment_and_invitation
     where = FileTransport(tmp_path).send(mail, START)
     parsed = message_from_bytes(Path(where).read_bytes(), policy=policy.default)
     assert parsed["To"] == "panel@education.gov.uk" and parsed["Cc"] == "chair@partnership.example"
+    assert parsed["Reply-To"] is None
+    replied = FileTransport(tmp_path).send(replace(mail, message_id=new_message_id("rr@partnership.example"),
+                                                   reply_to=["pm@partnership.example"]), START)
+    assert message_from_bytes(Path(replied).read_bytes(), policy=policy.default)["Reply-To"] == "pm@partnership.example"
     assert parsed["Message-ID"].strip() == mail.message_id
     parts = {part.get_filename(): part for part in parsed.iter_attachments()}
     assert parts["report.pdf"].get_content() == b"%PDF-1.7 x"

@@ -279,3 +279,11 @@ def test_oauth2_gets_a_token_from_entra_id_and_impersonates_the_mailbox(exchange
     assert op == "CreateItem" and request.headers["Authorization"] == "Bearer tok-123"
     envelope_ = etree.fromstring(request.body)
     assert texts(envelope_, "s:Header/t:ExchangeImpersonation//t:PrimarySmtpAddress") == [SHARED]
+
+
+def test_replies_go_where_the_message_says(exchange: FakeExchange) -> None:
+    mail = outgoing(reply_to=["pm@partnership.example"])
+    transport().send(mail, SENT_AT)
+    [create] = exchange.sent("CreateItem")
+    message = create.find("m:Items/t:Message", NS)
+    assert texts(message, "t:ReplyTo//t:EmailAddress") == ["pm@partnership.example"]

@@ -449,3 +449,11 @@ def test_a_bad_client_secret_is_permanent(microsoft: FakeMicrosoft, tls: TlsFile
 def test_an_untrusted_certificate_is_permanent(microsoft: FakeMicrosoft, tls: TlsFiles) -> None:
     with pytest.raises(PermanentMailError, match="TLS"):
         transport(microsoft, tls, ca_file=None).send(outgoing(), SENT_AT)
+
+
+def test_replies_go_where_the_message_says(microsoft: FakeMicrosoft, tls: TlsFiles) -> None:
+    transport(microsoft, tls).send(outgoing(reply_to=["pm@partnership.example"]), SENT_AT)
+    [send] = microsoft.of("POST", f"{USER}/sendMail")
+    assert send.json()["message"]["replyTo"] == [{"emailAddress": {"address": "pm@partnership.example"}}]
+    transport(microsoft, tls).send(outgoing(), SENT_AT)
+    assert "replyTo" not in microsoft.of("POST", f"{USER}/sendMail")[-1].json()["message"]

@@ -139,3 +139,22 @@ def test_validate_command_exits_1_and_lists_the_problems(tmp_path: Path, files: 
     err = capsys.readouterr().err
     assert "rapid_review.bpmn: create_draft_report (" in err and "unknown service operator 'make_document'" in err
     assert main(["validate", str(PROJECT_ROOT / "bpmn"), "--no-lint"]) == 0
+
+
+def test_a_renamed_element_the_application_relies_on_is_refused_by_name(files: dict[str, bytes],
+                                                                        calendar: WorkingCalendar) -> None:
+    # A modeler renames the submission's service task everywhere it is named (the element, its flows, its shape).
+    changed = {**files, MAIN: files[MAIN].decode().replace("email_national_panel", "send_to_panel").encode()}
+    problem = only(problems(changed, calendar))
+    assert problem.element_id == "email_national_panel"
+    assert "relies on" in problem.message and "submitted" in problem.message
+
+
+def test_every_contract_name_exists_in_the_bundled_process(files: dict[str, bytes]) -> None:
+    from rapidreview.process_contract import missing_names
+
+    text = "\n".join(c.decode() for c in files.values() if not c.startswith(b"PK"))
+    ids = set(re.findall(r'\bid="([^"]+)"', text))
+    assert missing_names(ids, text) == []
+    assert missing_names(ids - {"comment_window_closes"}, text) == [
+        ("comment_window_closes", "the comment window's close on the comments page and in e-mails")]

@@ -124,7 +124,8 @@ class EwsTransport:
         account = self.account()
         message = Message(account=account, folder=account.sent, author=Mailbox(email_address=self.mailbox),
                           subject=mail.subject, body=_body(mail), to_recipients=list(mail.to),
-                          cc_recipients=list(mail.cc) or None, message_id=mail.message_id)
+                          cc_recipients=list(mail.cc) or None, message_id=mail.message_id,
+                          reply_to=list(mail.reply_to) or None)
         for attachment in mail.attachments:
             message.attach(FileAttachment(name=attachment.filename, content=attachment.content,
                                           content_type=attachment.media_type))

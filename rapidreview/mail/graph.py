@@ -162,6 +162,8 @@ def _message_json(mail: OutgoingMail) -> dict[str, Any]:
                                "internetMessageId": mail.message_id}
     if mail.cc:
         message["ccRecipients"] = _recipients(mail.cc)
+    if mail.reply_to:
+        message["replyTo"] = _recipients(mail.reply_to)
     return message
 
 

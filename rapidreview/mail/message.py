@@ -52,6 +52,7 @@ class OutgoingMail:
     attachments: list[Attachment] = field(default_factory=list)
     invitation: Invitation | None = None
     html: str | None = None  # the HTML alternative of ``body``, already escaped by its template
+    reply_to: list[str] = field(default_factory=list)  # where replies go, when not to ``sender``
     progress: DeliveryProgress | None = field(default=None, compare=False, repr=False)
 
     def handing_over(self) -> None:
@@ -81,6 +82,8 @@ def to_email_message(mail: OutgoingMail, sent_at: datetime) -> EmailMessage:
     msg["To"] = ", ".join(mail.to)
     if mail.cc:
         msg["Cc"] = ", ".join(mail.cc)
+    if mail.reply_to:
+        msg["Reply-To"] = ", ".join(mail.reply_to)
     msg["Subject"] = mail.subject
     msg.set_content(mail.body)
     if mail.html is not None:

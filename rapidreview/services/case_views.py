@@ -185,7 +185,7 @@ def _steps(rt: Runtime, case: Case, files: dict[str, str], states: dict[str, dic
            open_tasks: list[HumanTask]) -> list[Step]:
     """The diagram's text equivalent: each step the case has reached, in process order, with its state and when
     the waiting ones are due (people's tasks) or fire (timers)."""
-    timers = _timers(rt, case)
+    timers = case_timers(rt, case)
     task_due = {t.element_id: t.due_at for t in open_tasks if t.due_at}
     steps = []
     for file, content in sorted(files.items()):
@@ -221,7 +221,7 @@ def _element_names(content: str) -> list[tuple[str, str]]:
     return found
 
 
-def _timers(rt: Runtime, case: Case) -> dict[str, datetime]:
+def case_timers(rt: Runtime, case: Case) -> dict[str, datetime]:
     key = f"timers:{case.process_version_id}:" + hashlib.blake2b(case.workflow_json.encode("utf-8"), digest_size=20).hexdigest()
     timers: dict[str, datetime] | None = _STATES.get(key)
     if timers is None:

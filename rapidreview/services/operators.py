@@ -25,7 +25,7 @@ from rapidreview.services.runtime import Runtime
 from rapidreview.store.models import Case, HumanTask, OutboxMessage
 
 OPERATORS: dict[str, dict[str, tuple[str, ...]]] = {
-    "send_email": {"required": ("template", "to"), "optional": ("cc", "attachments", "purpose")},
+    "send_email": {"required": ("template", "to"), "optional": ("cc", "attachments", "purpose", "reply_to")},
     "invite_to_meeting": {"required": ("to",), "optional": ("cancel",)},
     "create_document": {"required": ("kind",), "optional": ()},
 }
@@ -72,7 +72,8 @@ class CaseOperators:
 
     # -- operators ---------------------------------------------------------------------------------
     def send_email(self, call: ServiceCall, template: str, to: Iterable[str], cc: Iterable[str] = (),
-                   attachments: Iterable[str] = (), purpose: str = "notification") -> dict[str, Any] | Awaiting:
+                   attachments: Iterable[str] = (), purpose: str = "notification",
+                   reply_to: Iterable[str] = ()) -> dict[str, Any] | Awaiting:
         recipients = self.recipients(to, call.data)
         copies = [a for a in self.recipients(cc, call.data) if a not in recipients]
         doc_ids = []
@@ -84,7 +85,8 @@ class CaseOperators:
         mail = render_email_parts(self.rt.settings.templates_dir, template, self.email_context(call.data, call.times))
         message = outbox.queue(self.session, self.rt, case_id=self.case.id, template=template, to=recipients,
                                cc=copies, subject=mail.subject, body=mail.text, body_html=mail.html,
-                               attachments=doc_ids, purpose=purpose)
+                               attachments=doc_ids, purpose=purpose,
+                               reply_to=self.recipients(reply_to, call.data) if reply_to else ())
         queued = {"outbox_message_id": message.id, "queued_at": clock.now().isoformat()}
         if purpose == outbox.NATIONAL_PANEL_SUBMISSION:
             return outbox.await_delivery(message, queued)  # the submission is done when the Panel's server has it

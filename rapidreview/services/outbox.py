@@ -81,12 +81,12 @@ PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "faile
 def queue(session: Session, rt: Runtime, *, case_id: int | None, template: str, to: Sequence[str], subject: str,
           body: str, cc: Sequence[str] = (), attachments: Sequence[int] = (), purpose: str = "notification",
           calendar: dict[str, Any] | None = None, body_html: str | None = None,
-          tags: dict[str, Any] | None = None) -> OutboxMessage:
+          tags: dict[str, Any] | None = None, reply_to: Sequence[str] = ()) -> OutboxMessage:
     message = OutboxMessage(
         case_id=case_id, message_id=new_message_id(rt.settings.mail_from), purpose=purpose, template=template,
         sender=rt.settings.mail_from, to=list(to), cc=list(cc), subject=subject, body_text=body, body_html=body_html,
         attachments=list(attachments), calendar=calendar, status=PENDING, attempts=0,
-        next_attempt_at=clock.now(), created_at=clock.now(), tags=tags,
+        next_attempt_at=clock.now(), created_at=clock.now(), tags=tags, reply_to=list(reply_to) or None,
     )
     session.add(message)
     session.flush()
@@ -281,7 +281,7 @@ def _outgoing(session: Session, rt: Runtime, row: OutboxMessage) -> OutgoingMail
                                               stamp=row.created_at)
     return OutgoingMail(message_id=row.message_id, sender=row.sender, to=list(row.to), cc=list(row.cc or []),
                         subject=row.subject, body=row.body_text, attachments=attachments, invitation=invitation,
-                        html=row.body_html)
+                        html=row.body_html, reply_to=list(row.reply_to or []))
 
 
 def _record(rt: Runtime, apply: Any) -> Delivery:

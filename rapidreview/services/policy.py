@@ -96,6 +96,12 @@ def may_read_reports(user: SignedIn, case: Case, facts: CaseFacts) -> bool:
     return case_view(user, case, facts) == "full"
 
 
+def may_comment_on_drafts(user: SignedIn, case: Case, facts: CaseFacts) -> bool:
+    """The final draft goes to the meeting's attendees and the statutory partners: whoever sees the case, in
+    full or their agency's part, may comment on it in the app."""
+    return case_view(user, case, facts) is not None
+
+
 def may_edit_reports(user: SignedIn, case: Case, chair_has_account: bool) -> bool:
     """The Partnership Manager and the case's chair; the standing chair while none is appointed or the
     appointed one has no account (as for chair tasks, :func:`may_work_on`)."""

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from rapidreview.calendar import clock_time, to_london
 from rapidreview.documents.report_context import latest_report_content
 from rapidreview.services import documents as case_documents
+from rapidreview.services import draft_comments
 from rapidreview.services.forms import form_schema, form_uischema
 from rapidreview.services.roles import PARTNER_NAMES
 from rapidreview.services.runtime import Runtime
@@ -154,6 +155,16 @@ class _Filler:
                               ("What needs to change", str(s.get("comments", "")))])
                 for p, s in sign_offs.items() if isinstance(s, dict) and s.get("decision") == "return"]
 
+    def comments(self) -> list[Section]:
+        found = draft_comments.list_comments(self.session, self.case.id)
+        if not found:
+            return [Section(rows=[("Comments made in the app", "None. Check your e-mail for replies to the final draft.")])]
+        return [Section(heading=c.author, tag="Late" if c.late else None,
+                        rows=[("Sent", to_london(c.at).strftime("%-d %B %Y, %H:%M")),
+                              *([("On the draft", f"Version {c.draft_version}")] if c.draft_version else []),
+                              ("Comment", c.body)])
+                for c in found]
+
     def documents(self) -> list[Section]:
         links = []
         for kind, text in (("signed_report_pdf", "The signed report (PDF)"), ("final_report", "The final report (Word)"),
@@ -176,6 +187,7 @@ PANELS: dict[str, tuple[str, Callable[[_Filler], list[Section]]]] = {
     "recommendation": ("The recommendation to ratify", _Filler.recommendation),
     "report": ("The report", _Filler.report),
     "sign_off_returns": ("Returned at sign-off", _Filler.sign_off_returns),
+    "comments": ("Comments on the final draft", _Filler.comments),
     "documents": ("Documents", _Filler.documents),
 }
 

@@ -31,6 +31,7 @@ from rapidreview.calendar import WorkingCalendar
 from rapidreview.documents.template_check import check_template_files
 from rapidreview.engine import inspect
 from rapidreview.engine.scripting import RESERVED_NAMES
+from rapidreview.process_contract import missing_names
 from rapidreview.services.operators import OPERATORS
 from rapidreview.services.roles import LANE_ROLES, PARTNERS
 
@@ -89,6 +90,7 @@ def validate_files(files: Mapping[str, bytes], calendar: WorkingCalendar, *, pro
         problems += _check_code(name, root)
         problems += _check_diagram(name, root)
     problems += _check_timers(bpmn_roots, examples, calendar, process_id)
+    problems += _check_contract(bpmn_roots, process_files, form_files)
     templates = {p.split("/", 1)[1]: c for p, c in files.items() if p.startswith("templates/") and p.endswith(".docx")}
     if templates:  # the Word templates, when the version's files include them (rapidreview validate does)
         problems += [Problem(f"templates/{name}", None, None, message)
@@ -96,6 +98,16 @@ def validate_files(files: Mapping[str, bytes], calendar: WorkingCalendar, *, pro
     if lint:
         problems += lint_problems(bpmn_roots, process_files)
     return problems
+
+
+def _check_contract(roots: Mapping[str, Any], process_files: Mapping[str, bytes],
+                    form_files: Mapping[str, bytes]) -> list[Problem]:
+    """The element ids and data names the application relies on (rapidreview.process_contract) must exist."""
+    ids = {str(el.get("id")) for root in roots.values() for el in root.iter() if el.get("id")}
+    text = "\n".join(c.decode("utf-8", "replace") for c in [*process_files.values(), *form_files.values()])
+    return [Problem("(version)", name, None, f"the process has no {name!r}, which the application relies on "
+                                            f"({why}): keep this id (or name), or restore it")
+            for name, why in missing_names(ids, text)]
 
 
 # ---- XML ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ LABELS = {
     "email_sent": "e-mail sent", "email_failed": "e-mail failed", "document_created": "document",
     "task_claimed": "claimed", "task_released": "released", "task_reassigned": "reassigned",
     "document_downloaded": "downloaded", "case_moved": "moved to a new process version",
+    "draft_comment_added": "comment on the final draft", "case_action": "case changed",
 }
 
 
@@ -38,6 +39,9 @@ def describe_event(event: dict[str, Any], *, names: bool = False) -> str:
         return str(event.get("to", ""))
     if kind == "case_started":
         return f"{event.get('reference', '')}: Day 1 {event.get('day_one', '')}, deadline {event.get('deadline', '')}"
+    if kind == "draft_comment_added":
+        late = " (late)" if event.get("late") else ""
+        return f"by {event.get('actor', '')} on version {event.get('draft_version', '')}{late}"
     if kind == "case_moved":
         note = f": {event['note']}" if event.get("note") else ""
         return f"from version {event.get('from')} to version {event.get('to')}{note}"

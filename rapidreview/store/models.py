@@ -139,6 +139,8 @@ class Case(Base):
     engine_failed_since: Mapped[datetime | None]
     # A legal hold keeps the case (and its documents) past its retention period: purge skips it.
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # A demonstration case runs this many seconds ahead of the real clock (moved on from its page; 0021).
+    clock_offset_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -243,6 +245,7 @@ class OutboxMessage(Base):
     # may have gone out. Cleared by a refusal; kept once sent.
     handed_over_at: Mapped[datetime | None]
     provider_draft_id: Mapped[str | None] = mapped_column(String(1000))  # Graph: the draft an earlier attempt built
+    reply_to: Mapped[list[Any] | None] = mapped_column(JSON)  # where replies go, when not to the sender (0021)
 
 
 class SchedulerHeartbeat(Base):
@@ -353,6 +356,23 @@ class DigestItem(Base):
     kind: Mapped[str] = mapped_column(String(20), default="your_turn")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class DraftComment(Base):
+    """A comment on the final draft, made in the app while the comment window is open (or late, after it; 0021).
+    The author's name and role are copied: the comment reads the same if the account changes later."""
+
+    __tablename__ = "draft_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(200))
+    author_role: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))  # the draft commented on
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
 
 
 class WebSession(Base):

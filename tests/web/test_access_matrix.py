@@ -44,6 +44,9 @@ MATRIX: dict[str, tuple[int, ...]] = {
     # Process owners and administrators run the service: they know a case exists, not what is in it (403 page,
     # where an administrator may "break the glass").
     "cases.show":                    (302, 200, 200, 200, 200, 200, 200, 200, 200, 200, 403, 403),
+    # Whoever sees the case, in full or their agency's part, may comment on its final draft; the page says the
+    # draft has not gone out yet. Administrators and process owners are not told the case exists.
+    "cases.comments":                (302, 200, 200, 200, 200, 200, 200, 200, 200, 200, 404, 404),
     "cases.document":                (302, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     "cases.new":                     (302, 200, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403),
     "documents.compare":             (302, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from rapidreview import forms as form_schemas
 from rapidreview.calendar import london_time
-from rapidreview.services import case_actions, case_views, cases, policy
+from rapidreview.services import case_actions, case_views, cases, draft_comments, policy
 from rapidreview.services.forms import FormAnswersError
 from rapidreview.web import HERE, runtime
 from rapidreview.web.access import SIGNED_IN, allow
@@ -83,7 +83,39 @@ def show(reference: str) -> str | tuple[str, int]:
     diagram = {"files": page.diagram_files, "states": page.states}
     return render_template("cases/show.html", title=f"Case {reference}", page=page,
                            diagram_json=json.dumps(diagram),
-                           actions=case_actions.available(runtime(), g.user, reference))
+                           actions=case_actions.available(runtime(), g.user, reference),
+                           comments=draft_comments.comment_state(runtime(), g.user, reference))
+
+
+def _comments_page(reference: str, body: str = "", error: str | None = None, status: int = 200) -> tuple[str, int]:
+    try:
+        page = draft_comments.comments_page(runtime(), g.user, reference)
+    except LookupError:
+        abort(404)
+    return render_template("cases/comments.html", title=f"Comments on the final draft: case {reference}",
+                           page=page, body=body, error=error), status
+
+
+@bp.get("/cases/<path:reference>/comments")
+@allow(SIGNED_IN)
+def comments(reference: str) -> tuple[str, int]:
+    """The final draft's comments: add one while the window is open (late ones are marked), read them all."""
+    return _comments_page(reference)
+
+
+@bp.post("/cases/<path:reference>/comments")
+@allow(SIGNED_IN)
+def add_comment(reference: str) -> tuple[str, int] | Response:
+    body = request.form.get("comment", "")
+    try:
+        added = draft_comments.add_comment(runtime(), g.user, reference, body)
+    except LookupError:
+        abort(404)
+    except draft_comments.CommentRefused as exc:
+        return _comments_page(reference, body, str(exc), 400)
+    flash("Your comment has been sent to the Partnership Manager" + (" (after the comment window closed)"
+                                                                     if added.late else "") + ".", "success")
+    return redirect(url_for("cases.comments", reference=reference))
 
 
 @bp.get("/cases/<path:reference>/documents/<int:document_id>")
