@@ -11,6 +11,7 @@ from rapidreview import envfile
 from rapidreview.commands import backup, calendar, mail, move, operate, partnership, security, simulate, web
 from rapidreview.config import ConfigError
 from rapidreview.observability import configure_logging
+from rapidreview.resources import installed_version
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,18 +23,6 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (calendar, simulate, operate, move, web, mail, security, partnership, backup):
         module.register(subparsers)
     return parser
-
-
-def installed_version() -> str:
-    """The installed distribution's version; in a checkout without an install, the package's own."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    import rapidreview
-
-    try:
-        return version("rapidreview")
-    except PackageNotFoundError:
-        return rapidreview.__version__
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rapidreview import resources
+from rapidreview.env_values import ConfigError, secret, value
 
 if TYPE_CHECKING:
     from rapidreview.oidc_settings import OidcProvider
@@ -36,8 +37,6 @@ DEFAULT_ROLE_MAILBOXES: dict[str, str] = {
 }
 
 
-class ConfigError(ValueError):
-    pass
 
 
 # -- mail transports (docs/mail.md) ------------------------------------------------------------------
@@ -187,21 +186,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
 # Every variable that is set is checked, whichever transport is chosen; the chosen transport's required
 # ones must be set. Errors name the variable.
 
-def _value(env: Mapping[str, str], name: str) -> str:
-    return (env.get(name) or "").strip()
-
-
-def _secret(env: Mapping[str, str], name: str) -> str:
-    """``NAME`` or the contents of the file named by ``NAME_FILE`` (for container secrets)."""
-    direct, path = env.get(name) or "", _value(env, f"{name}_FILE")
-    if direct and path:
-        raise ConfigError(f"set {name} or {name}_FILE, not both")
-    if not path:
-        return direct
-    try:
-        return Path(path).read_text().strip()
-    except OSError as exc:
-        raise ConfigError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from None
+_value, _secret = value, secret  # the names this module's readers use
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

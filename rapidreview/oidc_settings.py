@@ -29,7 +29,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from rapidreview.config import ConfigError, _secret, _value
+from rapidreview.env_values import ConfigError
+from rapidreview.env_values import secret as _secret
+from rapidreview.env_values import value as _value
 
 PROVIDER_ID = re.compile(r"^[a-z][a-z0-9]{0,19}$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")

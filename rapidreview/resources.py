@@ -82,3 +82,15 @@ def default_data_dir() -> Path:
     """``var/`` in the checkout for development; in an installed package, ``var/`` in the working directory
     (production sets RAPIDREVIEW_DATA_DIR)."""
     return CHECKOUT_DIR / "var" if is_checkout() else Path.cwd() / "var"
+
+
+def installed_version() -> str:
+    """The installed distribution's version; in a checkout without an install, the package's own."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import rapidreview
+
+    try:
+        return version("rapidreview")
+    except PackageNotFoundError:
+        return rapidreview.__version__

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import re
 import subprocess
 import sys
+from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -88,8 +88,11 @@ def context(**changes: object) -> dict[str, object]:
                     "for_everyone": True},
         "link": "https://rapidreview.partnership.example/cases/RR-2026-014",
         "partnership_name": "Safeguarding Children Partnership", "chair_name": "Dr Jane Chair",
-        "due": {e: {"at": "12pm on Tuesday 9 June 2026 (Day 7)", "day": 7}
-                for e in ("prepare_draft_report", "sign_off_final_report", "submit_to_national_panel")},
+        # As in e-mails: an element whose time is not known yet is None (services.operators._Moments).
+        "due": defaultdict(lambda: None, {e: {"at": "12pm on Tuesday 9 June 2026 (Day 7)", "day": 7, "time": "12pm",
+                                              "date": "Tuesday 9 June 2026"}
+                                          for e in ("prepare_draft_report", "sign_off_final_report",
+                                                    "submit_to_national_panel", "comment_window_closes")}),
         "partner_name": "Police", "submission": {"covering_note": "", "completed_by_name": "Pat Manager"},
         "task": {"name": "Complete the information sharing form", "agency": "Oak School", "partner": None,
                  "due": {"at": "5pm on Tuesday 9 June 2026", "day": 7}, "link": TASK_LINK},

@@ -85,18 +85,18 @@ def test_a_temporary_failure_backs_off_and_the_message_goes_once_the_server_is_b
         runtime: Runtime, virtual: clock.VirtualClock) -> None:
     message_id = queue(runtime)
     transport = RecordingTransport(TemporaryMailError("connection refused"), TemporaryMailError("connection refused"))
-    assert [d.status for d in outbox.deliver_due(runtime, transport)] == ["pending"]
+    assert [d.status for d in scheduling.deliver_mail(runtime, transport)] == ["pending"]
     assert message(runtime, message_id).next_attempt_at == T0 + timedelta(seconds=5)
-    assert outbox.deliver_due(runtime, transport) == []  # not before its time
+    assert scheduling.deliver_mail(runtime, transport) == []  # not before its time
     virtual.set(T0 + timedelta(seconds=5))
-    outbox.deliver_due(runtime, transport)
+    scheduling.deliver_mail(runtime, transport)
     assert message(runtime, message_id).next_attempt_at == T0 + timedelta(seconds=15)
     with transaction(runtime.sessions) as session:
         [retrying] = outbox.retrying_messages(session)
     assert (retrying.reason, retrying.attempts) == ("connection refused", 2)
 
     virtual.set(T0 + timedelta(seconds=15))
-    assert [d.status for d in outbox.deliver_due(runtime, transport)] == ["sent"]
+    assert [d.status for d in scheduling.deliver_mail(runtime, transport)] == ["sent"]
     row = message(runtime, message_id)
     assert (row.status, row.attempts, row.sent_at, row.provider_id) == ("sent", 3, virtual.now(), "provider-1")
     assert transport.sent == [row.message_id]
@@ -113,9 +113,9 @@ def test_a_permanent_failure_stops_and_is_shown_with_its_reason_until_a_person_r
         runtime: Runtime, virtual: clock.VirtualClock) -> None:
     message_id = queue(runtime, "To a closed mailbox")
     transport = RecordingTransport(PermanentMailError("550 5.1.1 mailbox unavailable"))
-    outbox.deliver_due(runtime, transport)
+    scheduling.deliver_mail(runtime, transport)
     virtual.set(T0 + timedelta(days=1))
-    assert outbox.deliver_due(runtime, transport) == []
+    assert scheduling.deliver_mail(runtime, transport) == []
     with transaction(runtime.sessions) as session:
         [failed] = outbox.failed_messages(session)
         assert outbox.backlog(session).failed == 1
@@ -123,7 +123,7 @@ def test_a_permanent_failure_stops_and_is_shown_with_its_reason_until_a_person_r
         "To a closed mailbox", "550 5.1.1 mailbox unavailable", "failed", None)
 
     outbox.retry_message(runtime, message_id, actor="partnership.manager@partnership.example")
-    outbox.deliver_due(runtime, transport)
+    scheduling.deliver_mail(runtime, transport)
     assert message(runtime, message_id).status == "sent" and len(transport.sent) == 1
     with pytest.raises(ValueError, match="has not failed"):
         outbox.retry_message(runtime, message_id, actor="someone")
@@ -132,7 +132,7 @@ def test_a_permanent_failure_stops_and_is_shown_with_its_reason_until_a_person_r
 def test_a_failed_message_nobody_needs_any_more_can_be_cancelled_on_the_record(
         runtime: Runtime, virtual: clock.VirtualClock) -> None:
     message_id = queue(runtime, "Reminder overtaken by events")
-    outbox.deliver_due(runtime, RecordingTransport(PermanentMailError("550 mailbox unavailable")))
+    scheduling.deliver_mail(runtime, RecordingTransport(PermanentMailError("550 mailbox unavailable")))
     outbox.cancel_message(runtime, message_id, actor="pm@partnership.example", reason="the agency replied by phone")
     with transaction(runtime.sessions) as session:
         assert outbox.failed_messages(session) == [] and outbox.backlog(session).failed == 0
@@ -146,14 +146,14 @@ def test_a_message_whose_sender_died_after_the_server_accepted_it_is_not_sent_ag
     message_id = queue(runtime)
     dying = AcceptsThenDies()
     with pytest.raises(Crash):
-        outbox.deliver_due(runtime, dying)
+        scheduling.deliver_mail(runtime, dying)
     assert message(runtime, message_id).status == "sending"
-    assert outbox.deliver_due(runtime, TellingTransport()) == []  # claimed: nobody else touches it
+    assert scheduling.deliver_mail(runtime, TellingTransport()) == []  # claimed: nobody else touches it
 
     virtual.set(T0 + outbox.LEASE)  # the claim lapses: the message is in doubt
     survivor = TellingTransport()
     survivor.sent = list(dying.sent)  # the provider's Sent Items hold what the dead sender sent
-    outbox.deliver_due(runtime, survivor)
+    scheduling.deliver_mail(runtime, survivor)
     row = message(runtime, message_id)
     assert survivor.sent == dying.sent and (row.status, row.provider_id) == ("sent", "found-in-sent-items")
     assert row.sent_at == T0  # accepted during the attempt that died
@@ -165,10 +165,10 @@ def test_without_a_way_to_tell_a_message_in_doubt_is_sent_again_rather_than_lost
         runtime: Runtime, virtual: clock.VirtualClock) -> None:
     message_id = queue(runtime)
     with pytest.raises(Crash):
-        outbox.deliver_due(runtime, AcceptsThenDies())
+        scheduling.deliver_mail(runtime, AcceptsThenDies())
     virtual.set(T0 + outbox.LEASE)
     smtp_like = RecordingTransport()
-    outbox.deliver_due(runtime, smtp_like)
+    scheduling.deliver_mail(runtime, smtp_like)
     assert message(runtime, message_id).status == "sent" and len(smtp_like.sent) == 1
 
 
@@ -210,11 +210,11 @@ def test_a_message_whose_sender_died_before_handing_it_over_is_simply_sent_again
         runtime: Runtime, virtual: clock.VirtualClock) -> None:
     message_id = queue(runtime)
     with pytest.raises(Crash):
-        outbox.deliver_due(runtime, DiesBeforeHandingOver())
+        scheduling.deliver_mail(runtime, DiesBeforeHandingOver())
     assert message(runtime, message_id).handed_over_at is None  # it never reached the server
     virtual.set(T0 + outbox.LEASE)
     survivor = AskedTransport()
-    outbox.deliver_due(runtime, survivor)
+    scheduling.deliver_mail(runtime, survivor)
     assert survivor.asked == [] and len(survivor.sent) == 1  # nothing to ask: it cannot have gone
     [sent] = audit_events(runtime, "email_sent")
     assert "possible_duplicate" not in sent.payload and "found_already_sent" not in sent.payload
@@ -225,13 +225,13 @@ def test_a_message_whose_sender_died_after_handing_it_over_is_looked_for_before_
     message_id = queue(runtime)
     dying = HandsOverThenDies()
     with pytest.raises(Crash):
-        outbox.deliver_due(runtime, dying)
+        scheduling.deliver_mail(runtime, dying)
     row = message(runtime, message_id)
     assert (row.status, row.handed_over_at) == ("sending", T0)  # identifiable: it may have gone
     virtual.set(T0 + outbox.LEASE)
     survivor = AskedTransport()
     survivor.sent = list(dying.sent)
-    outbox.deliver_due(runtime, survivor)
+    scheduling.deliver_mail(runtime, survivor)
     row = message(runtime, message_id)
     assert survivor.asked == [row.message_id] and survivor.sent == dying.sent
     assert (row.status, row.sent_at, row.provider_id) == ("sent", T0, "found-in-sent-items")
@@ -244,11 +244,11 @@ def test_a_submission_found_in_sent_items_after_a_crash_completes_the_waiting_ta
     scheduling.advance_due_cases(runtime)
     dying = HandsOverThenDies()
     with pytest.raises(Crash):
-        outbox.deliver_due(runtime, dying)
+        scheduling.deliver_mail(runtime, dying)
     virtual.set(T0 + outbox.LEASE)
     survivor = AskedTransport()
     survivor.sent = list(dying.sent)
-    outbox.deliver_due(runtime, survivor)
+    scheduling.deliver_mail(runtime, survivor)
     case = case_row(runtime, case_id)
     assert (case.status, case.submitted_at) == (cases.SUBMITTED, T0)  # when it was handed over, not found
     assert runtime.restore(case).is_completed and survivor.sent == dying.sent
@@ -264,10 +264,10 @@ def test_an_smtp_message_in_doubt_after_a_crash_is_sent_again_with_its_message_i
             raise Crash
 
     with pytest.raises(Crash):
-        outbox.deliver_due(runtime, AcceptedThenDied(smtp_settings(smtp)))
+        scheduling.deliver_mail(runtime, AcceptedThenDied(smtp_settings(smtp)))
     assert message(runtime, message_id).handed_over_at == T0
     virtual.set(T0 + outbox.LEASE)
-    outbox.deliver_due(runtime, SmtpTransport(smtp_settings(smtp)))
+    scheduling.deliver_mail(runtime, SmtpTransport(smtp_settings(smtp)))
     row = message(runtime, message_id)
     first, second = smtp.handler.received
     assert row.status == "sent" and row.message_id.encode() in first.data and row.message_id.encode() in second.data
@@ -279,7 +279,7 @@ def test_an_smtp_connection_lost_before_the_answer_leaves_the_message_pending_an
         runtime: Runtime, virtual: clock.VirtualClock, smtp: SmtpServer) -> None:
     message_id = queue(runtime)
     smtp.handler.drop_after_data = True
-    outbox.deliver_due(runtime, SmtpTransport(smtp_settings(smtp)))
+    scheduling.deliver_mail(runtime, SmtpTransport(smtp_settings(smtp)))
     row = message(runtime, message_id)
     assert (row.status, row.handed_over_at) == ("pending", T0)
     with transaction(runtime.sessions) as session:
@@ -290,7 +290,7 @@ def test_an_smtp_connection_lost_before_the_answer_leaves_the_message_pending_an
 
     smtp.handler.drop_after_data = False
     virtual.set(row.next_attempt_at)
-    outbox.deliver_due(runtime, SmtpTransport(smtp_settings(smtp)))
+    scheduling.deliver_mail(runtime, SmtpTransport(smtp_settings(smtp)))
     assert message(runtime, message_id).status == "sent" and len(smtp.handler.received) == 2
     [sent] = audit_events(runtime, "email_sent")
     assert sent.payload["possible_duplicate"] is True
@@ -306,12 +306,12 @@ def test_a_sender_whose_lease_lapsed_stands_down_at_the_hand_over_instead_of_sen
 
         def send(self, mail: Any, sent_at: datetime) -> str:
             virtual.set(T0 + outbox.LEASE)  # stuck so long that its lease lapsed ...
-            outbox.deliver_due(runtime, other, worker="other")  # ... and another sender took the message
+            scheduling.deliver_mail(runtime, other, worker="other")  # ... and another sender took the message
             mail.handing_over()
             return super().send(mail, sent_at)
 
     slow = Slow()
-    [delivery] = outbox.deliver_due(runtime, slow, worker="slow")
+    [delivery] = scheduling.deliver_mail(runtime, slow, worker="slow")
     assert delivery.status == "sending" and "another sender took the message over" in (delivery.error or "")
     assert slow.sent == [] and len(other.sent) == 1
     row = message(runtime, message_id)
@@ -331,7 +331,7 @@ def test_two_senders_at_once_never_send_one_message_twice(runtime: Runtime) -> N
 
     def sender(transport: RecordingTransport, name: str) -> None:
         try:
-            outbox.deliver_due(runtime, transport, worker=name)
+            scheduling.deliver_mail(runtime, transport, worker=name)
         except BaseException as exc:
             errors.append(exc)
 
@@ -369,7 +369,7 @@ def test_a_message_the_smtp_server_refuses_with_554_fails_with_the_servers_words
         runtime: Runtime, virtual: clock.VirtualClock, smtp: SmtpServer) -> None:
     message_id = queue(runtime, "Information sharing request")
     smtp.handler.data_reply = "554 5.7.1 Message rejected as spam"
-    [delivery] = outbox.deliver_due(runtime, SmtpTransport(smtp_settings(smtp)))
+    [delivery] = scheduling.deliver_mail(runtime, SmtpTransport(smtp_settings(smtp)))
     row = message(runtime, message_id)
     assert (delivery.status, row.status, row.sent_at, row.provider_id) == ("failed", "failed", None, None)
     assert row.last_error == "the SMTP server 127.0.0.1 refused the message: 554 5.7.1 Message rejected as spam"
@@ -378,7 +378,7 @@ def test_a_message_the_smtp_server_refuses_with_554_fails_with_the_servers_words
         [failed] = outbox.failed_messages(session)
     assert failed.reason == row.last_error and audit_events(runtime, "email_sent") == []
     virtual.set(T0 + timedelta(days=1))
-    assert outbox.deliver_due(runtime, SmtpTransport(smtp_settings(smtp))) == []  # waits for a person
+    assert scheduling.deliver_mail(runtime, SmtpTransport(smtp_settings(smtp))) == []  # waits for a person
 
 
 def test_a_message_the_smtp_server_defers_with_451_is_retried_with_back_off_until_it_is_accepted(
@@ -386,15 +386,15 @@ def test_a_message_the_smtp_server_defers_with_451_is_retried_with_back_off_unti
     message_id = queue(runtime)
     smtp.handler.data_reply = "451 4.3.0 Queue full, try again later"
     transport = SmtpTransport(smtp_settings(smtp))
-    outbox.deliver_due(runtime, transport)
+    scheduling.deliver_mail(runtime, transport)
     row = message(runtime, message_id)
     assert (row.status, row.sent_at, row.attempts, row.next_attempt_at) == ("pending", None, 1, T0 + timedelta(seconds=5))
     assert "451 4.3.0 Queue full" in (row.last_error or "") and row.handed_over_at is None
-    assert outbox.deliver_due(runtime, transport) == []  # not before its time
+    assert scheduling.deliver_mail(runtime, transport) == []  # not before its time
 
     smtp.handler.data_reply = ACCEPTED
     virtual.set(T0 + timedelta(seconds=5))
-    outbox.deliver_due(runtime, transport)
+    scheduling.deliver_mail(runtime, transport)
     row = message(runtime, message_id)
     assert (row.status, row.provider_id, row.sent_at, row.attempts) == ("sent", ACCEPTED, virtual.now(), 2)
     assert len(smtp.handler.received) == 1 and smtp.handler.refused_bodies == 1
@@ -403,7 +403,7 @@ def test_a_message_the_smtp_server_defers_with_451_is_retried_with_back_off_unti
 def test_a_message_the_smtp_server_accepts_with_250_is_sent_once(
         runtime: Runtime, virtual: clock.VirtualClock, smtp: SmtpServer) -> None:
     message_id = queue(runtime)
-    outbox.deliver_due(runtime, SmtpTransport(smtp_settings(smtp)))
+    scheduling.deliver_mail(runtime, SmtpTransport(smtp_settings(smtp)))
     row = message(runtime, message_id)
     assert (row.status, row.provider_id, row.sent_at, row.handed_over_at) == ("sent", ACCEPTED, T0, T0)
     [got] = smtp.handler.received
@@ -417,7 +417,7 @@ def test_a_national_panel_submission_the_panels_server_refuses_leaves_the_case_o
     scheduling.advance_due_cases(runtime)  # the submission task queues the e-mail and waits for it
     smtp.handler.data_reply = "554 5.7.1 Recipient address rejected: policy"
     transport = SmtpTransport(smtp_settings(smtp))
-    outbox.deliver_due(runtime, transport)
+    scheduling.deliver_mail(runtime, transport)
 
     case = case_row(runtime, case_id)
     assert (case.status, case.submitted_at) == (cases.OPEN, None)
@@ -432,7 +432,7 @@ def test_a_national_panel_submission_the_panels_server_refuses_leaves_the_case_o
     [failed] = [m for m in report["outbox"]["failed_messages"] if words in m["reason"]]
     outbox.retry_message(runtime, failed["id"], actor="pm@demo.example")  # the Panel's mailbox is put right
     smtp.handler.data_reply = ACCEPTED
-    outbox.deliver_due(runtime, transport)
+    scheduling.deliver_mail(runtime, transport)
     case = case_row(runtime, case_id)
     assert case.status == cases.SUBMITTED and case.submitted_at == clock.now()
     assert len(smtp.handler.received) == 1

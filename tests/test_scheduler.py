@@ -155,12 +155,12 @@ def test_the_submission_task_waits_for_the_mail_server_and_ends_the_case_when_it
     assert not workflow.is_completed and workflow.dump() == case.workflow_json  # waiting, and saved that way
     assert case.status == cases.OPEN and case.wake_at is None
 
-    outbox.deliver_due(rt, RecordingTransport(TemporaryMailError("connection refused")))
+    scheduling.deliver_mail(rt, RecordingTransport(TemporaryMailError("connection refused")))
     assert case_row(rt, case_id).status == cases.OPEN  # not accepted, so not submitted
     virtual.set(virtual.now() + timedelta(minutes=10))
     accepted_at = virtual.now()
     transport = RecordingTransport()
-    outbox.deliver_due(rt, transport)  # the sender completes the waiting task itself
+    scheduling.deliver_mail(rt, transport)  # the sender completes the waiting task itself
 
     case = case_row(rt, case_id)
     assert case.status == cases.SUBMITTED and case.submitted_at == accepted_at
@@ -175,11 +175,15 @@ def test_a_case_whose_waiting_task_could_not_be_completed_by_the_sender_is_left_
     case_id = start_timer_case(rt, "RR-S-W", T0, submit=True)
     scheduling.advance_due_cases(rt)
     monkeypatch.setattr(scheduling, "advance_woken_case", lambda *a, **k: None)  # the sender died right after sending
-    outbox.deliver_due(rt, RecordingTransport())
-    assert case_row(rt, case_id).wake_at == virtual.now() and case_row(rt, case_id).status == cases.SUBMITTED
+    accepted_at = virtual.now()
+    scheduling.deliver_mail(rt, RecordingTransport())
+    # Recorded as accepted and left due: the case is submitted when its process steps, at acceptance time.
+    assert case_row(rt, case_id).wake_at == accepted_at and case_row(rt, case_id).status == cases.OPEN
     monkeypatch.undo()
+    virtual.set(accepted_at + timedelta(seconds=5))
     assert scheduling.advance_due_cases(rt).stepped == [case_id]
-    assert rt.restore(case_row(rt, case_id)).is_completed
+    case = case_row(rt, case_id)
+    assert rt.restore(case).is_completed and (case.status, case.submitted_at) == (cases.SUBMITTED, accepted_at)
 
 
 def test_a_step_failing_for_ever_is_retried_every_half_hour() -> None:
@@ -195,7 +199,7 @@ def test_a_submission_accepted_before_the_deadline_raises_no_alert_though_the_ca
     assert case_row(runtime, case_id).wake_at == deadline  # the submission waits; the deadline timer runs
     virtual.set(deadline - timedelta(minutes=1))
     monkeypatch.setattr(scheduling, "advance_woken_case", lambda *a, **k: None)  # the scheduler steps it, later
-    outbox.deliver_due(runtime, RecordingTransport())  # accepted at 16:59
+    scheduling.deliver_mail(runtime, RecordingTransport())  # accepted at 16:59
     virtual.set(deadline + timedelta(seconds=30))
     assert scheduling.advance_due_cases(runtime).stepped == [case_id]
     assert audit_events(runtime, "timer_fired", case_id) == []
@@ -262,7 +266,7 @@ def test_status_names_what_needs_a_person_until_a_scheduler_runs_and_all_is_done
     start_timer_case(rt, "RR-S-O", T0 + timedelta(minutes=1))
     with transaction(rt.sessions) as session:
         outbox.queue(session, rt, case_id=None, template="t", to=["x@y.example"], subject="Lost", body="b")
-    outbox.deliver_due(rt, RecordingTransport(outbox.PermanentMailError("550 no such user")))
+    scheduling.deliver_mail(rt, RecordingTransport(outbox.PermanentMailError("550 no such user")))
     virtual.set(T0 + timedelta(minutes=5))
 
     report = status.collect(rt)
@@ -277,7 +281,7 @@ def test_status_names_what_needs_a_person_until_a_scheduler_runs_and_all_is_done
     with transaction(rt.sessions) as session:
         [failed] = outbox.failed_messages(session)
     outbox.retry_message(rt, failed.id, actor="test")
-    outbox.deliver_due(rt, RecordingTransport())
+    scheduling.deliver_mail(rt, RecordingTransport())
     jobs.heartbeat(rt, jobs.Worker(name="host:1", next_wake=lambda: T0 + timedelta(hours=1)))
     report = status.collect(rt)
     assert report["ok"] is True and report["problems"] == [] and report["heartbeat_at"] == virtual.now().isoformat()

@@ -271,6 +271,8 @@ class CaseWorkflow:
         result = StepResult()
 
         def did_complete(task: Any) -> None:
+            if task.state != TaskState.COMPLETED:
+                return  # run but not done: a service task now waiting for its work (the Panel's e-mail)
             spec = task.task_spec
             if spec.bpmn_id:
                 result.completed_elements.append(spec.bpmn_id)

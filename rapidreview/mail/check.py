@@ -13,20 +13,12 @@ import smtplib
 import ssl
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rapidreview.config import Settings
-from rapidreview.mail.transports import PermanentMailError, TemporaryMailError
-
-
-@dataclass(frozen=True)
-class Finding:
-    ok: bool
-    what: str
-    detail: str = ""
-    temporary: bool = False  # could not be checked now (server busy or unreachable): try again later
+from rapidreview.mail.finding import Finding  # noqa: F401 - re-exported: callers import it from here
+from rapidreview.mail.interface import PermanentMailError, TemporaryMailError
 
 
 def check(settings: Settings, recipients: Sequence[str] = ()) -> list[Finding]:

@@ -46,9 +46,9 @@ from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 from exchangelib.protocol import BaseProtocol, FailFast
 
 from rapidreview.config import EwsSettings
+from rapidreview.mail.interface import PermanentMailError, TemporaryMailError
 from rapidreview.mail.meetings import MeetingItems, plan_meeting, record_meeting
 from rapidreview.mail.message import OutgoingMail
-from rapidreview.mail.transports import PermanentMailError, TemporaryMailError
 
 MEETING_FIELDS = ["subject", "body", "start", "end", "location", "required_attendees"]
 

@@ -32,9 +32,9 @@ from rapidreview.mail.graph_client import (
     to_json,
 )
 from rapidreview.mail.graph_events import body_json, send_meeting
+from rapidreview.mail.interface import PermanentMailError, TemporaryMailError
 from rapidreview.mail.meetings import MeetingItems
 from rapidreview.mail.message import Attachment, OutgoingMail
-from rapidreview.mail.transports import PermanentMailError, TemporaryMailError
 
 __all__ = ["CHUNK", "GraphTransport", "clear_token_cache"]
 

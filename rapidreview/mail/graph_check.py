@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from rapidreview import clock
 from rapidreview.config import Settings
-from rapidreview.mail.check import Finding
+from rapidreview.mail.finding import Finding
 from rapidreview.mail.graph_client import (
     CALENDARS_READWRITE,
     IMMUTABLE_IDS,
@@ -27,7 +27,7 @@ from rapidreview.mail.graph_client import (
     token_roles,
 )
 from rapidreview.mail.graph_events import find_event
-from rapidreview.mail.transports import PermanentMailError, TemporaryMailError
+from rapidreview.mail.interface import PermanentMailError, TemporaryMailError
 
 SUBJECT = "Rapid Review mail check"
 

@@ -28,7 +28,7 @@ import msal
 import requests
 
 from rapidreview.config import GraphSettings
-from rapidreview.mail.transports import PermanentMailError, TemporaryMailError
+from rapidreview.mail.interface import PermanentMailError, TemporaryMailError
 
 # Graph refuses a request over 4 MB (413). We decide on the bytes we actually send (base64 makes a file a third
 # larger) and keep a margin for the headers, the bearer token among them (1-3 KB).

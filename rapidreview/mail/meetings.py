@@ -146,7 +146,7 @@ class UnavailableMeetingItems:
     """Stands in when no database was given: meeting mail fails loudly instead of creating duplicates."""
 
     def _refuse(self) -> MeetingItem | None:
-        from rapidreview.mail.transports import PermanentMailError
+        from rapidreview.mail.interface import PermanentMailError
 
         raise PermanentMailError("this transport keeps meetings in a calendar and needs the database to find them "
                                  "again: build it with make_transport(settings, sessions=...)")

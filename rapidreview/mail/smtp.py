@@ -21,8 +21,8 @@ from datetime import datetime
 from email import policy
 
 from rapidreview.config import SmtpSettings
+from rapidreview.mail.interface import PermanentMailError, TemporaryMailError
 from rapidreview.mail.message import OutgoingMail, to_email_message
-from rapidreview.mail.transports import PermanentMailError, TemporaryMailError
 
 
 def domain_of(address: str) -> str:

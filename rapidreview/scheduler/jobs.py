@@ -51,7 +51,7 @@ def advance_due_cases(rt: Runtime, worker: Worker | None = None) -> datetime | N
 def send_outbox(rt: Runtime, worker: Worker | None = None) -> datetime | None:
     worker = worker or Worker()
     started = clock.now()
-    for delivery in outbox.deliver_due(rt, worker.transport(rt), worker=worker.name, stop=worker.stop):
+    for delivery in scheduling.deliver_mail(rt, worker.transport(rt), worker=worker.name, stop=worker.stop):
         if delivery.status != outbox.SENT:
             log.warning("outbox message %s is %s: %s", delivery.message_id, delivery.status, delivery.error)
     return outbox.next_attempt_after(rt, started)

@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 
 from rapidreview import clock
 from rapidreview.config import Settings
+from rapidreview.resources import installed_version
 from rapidreview.store import schema_revisions
 from rapidreview.store.db import make_engine
 
@@ -147,8 +148,6 @@ def _copy_documents(source: Path, target: Path) -> int:
 
 
 def _manifest(scratch: Path, database_file: Path, revision: str | None, dialect: str) -> dict[str, Any]:
-    from rapidreview.cli import installed_version
-
     files = {str(p.relative_to(scratch)): _sha256(p) for p in sorted(scratch.rglob("*"))
              if p.is_file() and p.name != "manifest.json"}
     return {"format": FORMAT, "release": installed_version(), "created_at": clock.now().isoformat(),

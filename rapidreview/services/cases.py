@@ -30,7 +30,13 @@ from rapidreview.engine.runtime import (
     UserTaskView,
 )
 from rapidreview.forms import FieldError, without_decisions
-from rapidreview.services import audit, notifications
+from rapidreview.process_contract import (
+    COMMISSION_TASK,
+    NOT_COMMISSIONED_END,
+    PANEL_SUBMISSION_SENT,
+)
+from rapidreview.process_contract import MEETING_OUTCOMES_TASK as LCSPR_DECISION_TASK
+from rapidreview.services import audit, notifications, outbox
 from rapidreview.services.defaults import STAMPS
 from rapidreview.services.forms import FormAnswersError, check_answers, form_schema
 from rapidreview.services.operators import CaseOperators
@@ -46,9 +52,7 @@ logger = logging.getLogger(__name__)
 OPEN, NOT_COMMISSIONED, SUBMITTED = "open", "not_commissioned", "submitted"
 # The review ends here when the criteria are not met; the case is not commissioned from then on, while the
 # Partnership Manager confirms the decision record for the National Panel.
-NOT_COMMISSIONED_DECIDED = "review_not_commissioned"
-LCSPR_DECISION_TASK = "record_meeting_outcomes"
-COMMISSION_TASK = "commission_rapid_review"
+NOT_COMMISSIONED_DECIDED = NOT_COMMISSIONED_END
 
 
 class CaseError(ValueError):
@@ -288,6 +292,11 @@ def _after_step(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflo
     _sync_human_tasks(session, rt, case, workflow)
     for task in notifications.overdue_tasks(session, case.id, clock.now()):
         notifications.tell_overdue(rt, session, case, task)
+    if PANEL_SUBMISSION_SENT in result.completed_elements and case.status != SUBMITTED:
+        # The e-mail's task completes once the Panel's server has accepted the message: submitted then.
+        previous, case.status = case.status, SUBMITTED
+        case.submitted_at = outbox.accepted_at(session, case.id, outbox.NATIONAL_PANEL_SUBMISSION) or clock.now()
+        audit.record(session, case.id, "status_changed", actor=actor, **{"from": previous, "to": SUBMITTED})
     if NOT_COMMISSIONED_DECIDED in result.completed_elements and case.status == OPEN:
         case.status = NOT_COMMISSIONED
         audit.record(session, case.id, "status_changed", actor=actor, **{"from": OPEN, "to": NOT_COMMISSIONED})

@@ -59,6 +59,7 @@ from rapidreview.mail.transports import (
     find_sent,
     reports_handover,
 )
+from rapidreview.retry import doubling_delay
 from rapidreview.services import audit
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.db import transaction
@@ -112,6 +113,12 @@ def delivery_outcome(session: Session, key: str) -> dict[str, Any] | None:
             "accepted_at": row.sent_at.isoformat()}
 
 
+def accepted_at(session: Session, case_id: int, purpose: str) -> datetime | None:
+    """When the mail server accepted the case's latest message of ``purpose`` (None: none was accepted)."""
+    return session.scalar(select(func.max(OutboxMessage.sent_at)).where(
+        OutboxMessage.case_id == case_id, OutboxMessage.purpose == purpose, OutboxMessage.status == SENT))
+
+
 # -- sending -----------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -119,6 +126,9 @@ class Delivery:
     message_id: int
     status: str
     error: str | None = None
+    # A case with a service task waiting for this message, which may now step: the caller steps it (the
+    # outbox records deliveries; it never runs a case's process).
+    woken_case_id: int | None = None
 
 
 class _Attempt:
@@ -215,8 +225,6 @@ def deliver_next(rt: Runtime, transport: Transport, *, worker: str) -> Delivery 
         log.exception("outbox message %s: unexpected error from the %s transport", claim.id, transport.name)
         return _record_failure(rt, claim, f"{type(exc).__name__}: {exc}", permanent=False,
                                doubt=_doubt_after(claim, doubt, in_doubt=True))
-    if delivery.status == SENT:
-        _complete_waiting_task(rt, claim.id, worker)
     return delivery
 
 
@@ -303,7 +311,7 @@ def _record_sent(rt: Runtime, claim: _Claim, provider_id: str, accepted_at: date
         row = session.get(OutboxMessage, claim.id, with_for_update=True)
         assert row is not None
         if row.status == SENT:  # another sender recorded it after our lease lapsed
-            return Delivery(row.id, SENT)
+            return Delivery(row.id, SENT, woken_case_id=row.case_id if row.task_waits else None)
         row.status, row.sent_at, row.provider_id, row.last_error = SENT, accepted_at, provider_id, None
         names = [doc.filename for d in row.attachments or [] if (doc := session.get(Document, d)) is not None]
         audit.record(session, row.case_id, "email_sent", to=list(row.to), cc=list(row.cc or []) or None,
@@ -311,15 +319,15 @@ def _record_sent(rt: Runtime, claim: _Claim, provider_id: str, accepted_at: date
                      message_id=row.message_id, invitation=bool(row.calendar) or None, attempts=row.attempts,
                      found_already_sent=recovered or None, possible_duplicate=possible_duplicate or None,
                      **(row.tags or {}))
-        if row.case_id is not None and (row.purpose == NATIONAL_PANEL_SUBMISSION or row.task_waits):
+        woken = None
+        if row.case_id is not None and row.task_waits:
             case = session.get(Case, row.case_id, with_for_update=True)
             assert case is not None
-            if row.purpose == NATIONAL_PANEL_SUBMISSION and case.status != "submitted":
-                previous, case.status, case.submitted_at = case.status, "submitted", accepted_at
-                audit.record(session, case.id, "status_changed", **{"from": previous, "to": "submitted"})
-            if row.task_waits and (case.wake_at is None or case.wake_at > clock.now()):
-                case.wake_at = clock.now()  # the waiting task can complete: step the case now
-        return Delivery(row.id, SENT)
+            if case.wake_at is None or case.wake_at > clock.now():
+                # The waiting task can complete: due now, so a scheduler steps it even if our caller dies first.
+                case.wake_at = clock.now()
+            woken = case.id
+        return Delivery(row.id, SENT, woken_case_id=woken)
 
     return _record(rt, apply)
 
@@ -355,19 +363,7 @@ def _fail(session: Session, row: OutboxMessage, error: str, *, permanent: bool, 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     """5 s, 10 s, 20 s ... up to 15 minutes; never sooner than the server asked."""
-    delay = min(LONGEST_RETRY, FIRST_RETRY * 2 ** min(max(0, attempts - 1), 16))  # 2**16 * 5 s is past the cap
-    return max(delay, timedelta(seconds=retry_after or 0))
-
-
-def _complete_waiting_task(rt: Runtime, message_id: int, worker: str) -> None:
-    with transaction(rt.sessions) as session:
-        row = session.get(OutboxMessage, message_id)
-        case_id = row.case_id if row is not None and row.task_waits else None
-    if case_id is not None:
-        # Imported here: scheduling steps cases, and cases reach the outbox through the service operators.
-        from rapidreview.services import scheduling
-
-        scheduling.advance_woken_case(rt, case_id, actor=f"outbox ({worker})")
+    return max(doubling_delay(attempts, FIRST_RETRY, LONGEST_RETRY), timedelta(seconds=retry_after or 0))
 
 
 def next_attempt_after(rt: Runtime, moment: datetime) -> datetime | None:

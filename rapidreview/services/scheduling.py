@@ -26,7 +26,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from rapidreview import clock
-from rapidreview.services import audit, cases
+from rapidreview.mail.transports import Transport
+from rapidreview.retry import doubling_delay
+from rapidreview.services import audit, cases, outbox
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, SchedulerHeartbeat
@@ -60,6 +62,17 @@ def advance_due_cases(rt: Runtime, *, actor: str = "scheduler", stop: threading.
     # Due cases left now are another scheduler's (locked) or tried already: only later ones count.
     done.next_wake_at = next_wake_after(rt, now)
     return done
+
+
+def deliver_mail(rt: Runtime, transport: Transport, *, worker: str | None = None,
+                 stop: threading.Event | None = None) -> list[outbox.Delivery]:
+    """Send the due outbox messages, then step each case whose waiting service task can now complete (the
+    National Panel e-mail accepted: the submission is done)."""
+    worker = worker or outbox.default_worker()
+    deliveries = outbox.deliver_due(rt, transport, worker=worker, stop=stop)
+    for case_id in dict.fromkeys(d.woken_case_id for d in deliveries if d.woken_case_id is not None):
+        advance_woken_case(rt, case_id, actor=f"outbox ({worker})")
+    return deliveries
 
 
 def advance_woken_case(rt: Runtime, case_id: int, *, actor: str) -> None:
@@ -129,7 +142,7 @@ def _note_failure(session: Session, case: Case, error: str, now: datetime, actor
 
 def retry_delay(attempts: int) -> timedelta:
     """5 s, 10 s, 20 s ... up to 30 minutes between attempts at a failing step."""
-    return min(LONGEST_RETRY, FIRST_RETRY * 2 ** min(max(0, attempts - 1), 16))  # 2**16 * 5 s is past the cap
+    return doubling_delay(attempts, FIRST_RETRY, LONGEST_RETRY)
 
 
 def _describe(exc: Exception) -> str:

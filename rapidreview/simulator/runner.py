@@ -21,7 +21,7 @@ from rapidreview import clock
 from rapidreview.config import Settings
 from rapidreview.engine.process import ProcessBundle, user_task_ids
 from rapidreview.mail.transports import FileTransport
-from rapidreview.services import cases, outbox, worklist
+from rapidreview.services import cases, scheduling, worklist
 from rapidreview.services.demo import seed_simulation
 from rapidreview.services.forms import FormAnswersError
 from rapidreview.services.process_versions import deploy_directory
@@ -169,7 +169,7 @@ class _Loop:
             raise ScenarioError(f"{self.scenario.source}: {where}: {exc}") from None
 
     def _deliver(self) -> None:
-        outbox.deliver_due(self.rt, self.transport)
+        scheduling.deliver_mail(self.rt, self.transport)
 
 
 def rt_finished(case: Case) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from rapidreview import clock
 from rapidreview.mail.transports import FileTransport
 from rapidreview.scheduler.jobs import advance_due_cases
-from rapidreview.services import outbox
+from rapidreview.services import scheduling
 from rapidreview.services.demo import DEMO_PASSWORD
 from rapidreview.services.runtime import Runtime
 from tests.browser.conftest import axe_violations, example_answers
@@ -62,7 +62,7 @@ class Person:
 def advance(runtime: Runtime, virtual: clock.VirtualClock, to: Any) -> None:
     virtual.set(to)
     advance_due_cases(runtime)
-    outbox.deliver_due(runtime, FileTransport(runtime.settings.outbox_dir))
+    scheduling.deliver_mail(runtime, FileTransport(runtime.settings.outbox_dir))
 
 
 def test_a_whole_case_from_notification_to_the_national_panel(
