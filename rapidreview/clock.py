@@ -9,7 +9,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -46,10 +47,28 @@ def _aware(when: datetime) -> datetime:
 
 _lock = threading.Lock()
 _current: Clock = SystemClock()
+# A demonstration case runs ahead of the clock (services.demo_clock): while its request or step runs, "now"
+# is shifted by its offset. Per context, so other requests and threads keep the real time.
+_shift: ContextVar[timedelta] = ContextVar("clock_shift", default=timedelta(0))
 
 
 def now() -> datetime:
-    return _current.now()
+    return _current.now() + _shift.get()
+
+
+def shift() -> timedelta:
+    """How far ahead of the clock this context runs (zero but for a demonstration case's work)."""
+    return _shift.get()
+
+
+@contextmanager
+def shifted(by: timedelta) -> Iterator[None]:
+    """Run the block ``by`` ahead of the clock (a demonstration case's own time)."""
+    token = _shift.set(by)
+    try:
+        yield
+    finally:
+        _shift.reset(token)
 
 
 def current() -> Clock:

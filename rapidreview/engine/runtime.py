@@ -170,6 +170,14 @@ class CaseWorkflow:
         dues = [d for t in self._wf.get_tasks(state=TaskState.WAITING) if (d := _timer_due(t)) is not None]
         return min(dues) if dues else None
 
+    def element_name(self, element_id: str) -> str | None:
+        """The name the process gives an element (any of its processes), or None."""
+        for spec in [self._wf.spec, *self._wf.subprocess_specs.values()]:
+            for task_spec in spec.task_specs.values():
+                if getattr(task_spec, "bpmn_id", None) == element_id:
+                    return task_spec.bpmn_name or None
+        return None
+
     def waiting_timers(self) -> list[tuple[str, datetime]]:
         return [(t.task_spec.bpmn_id, d) for t in self._wf.get_tasks(state=TaskState.WAITING)
                 if (d := _timer_due(t)) is not None]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import errno
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -178,28 +179,29 @@ def complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, acto
 def _complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, actor: str) -> None:
     with transaction(rt.sessions) as session:
         case, task = _lock_task(session, task_id)
-        if task.state != "ready":
-            raise TaskUnavailable(f"{task.name} for case {case.reference} has already been {task.state}")
-        if task.form:
-            check_answers(session, case.process_version_id, task.form, answers)
-        workflow = rt.restore(case)
-        problems = workflow.answer_problems(task.element_id, answers, task.engine_task_id)
-        if problems:
-            raise FormAnswersError(task.form or task.element_id, [FieldError(f, m) for f, m in problems])
-        stamped = {**dict(answers), **_signature(session, actor, case.partnership_id)}
-        # Recorded first so the timeline reads cause before effect (documents, e-mails the step makes).
-        audit.record(session, case.id, "task_completed", actor=actor, id=task.element_id, name=task.name,
-                     partner=task.partner, agency=task.agency_id, by=actor, task=task.id)
-        try:
-            result = workflow.complete_user_task(task.engine_task_id, stamped, CaseOperators(rt, session, case))
-        except TaskNotReady as exc:
-            raise TaskUnavailable(str(exc)) from None
-        task.state, task.completed_at, task.completed_by, task.answers = "completed", clock.now(), actor, dict(answers)
-        if task.element_id == LCSPR_DECISION_TASK and isinstance(answers.get("lcspr_recommended"), bool):
-            case.lcspr_recommended = answers["lcspr_recommended"]
-        if task.element_id == COMMISSION_TASK and answers.get("chair_email"):
-            case.chair_email = str(answers["chair_email"]).strip().lower()
-        _after_step(session, rt, case, workflow, result, actor)
+        with own_time(case):
+            if task.state != "ready":
+                raise TaskUnavailable(f"{task.name} for case {case.reference} has already been {task.state}")
+            if task.form:
+                check_answers(session, case.process_version_id, task.form, answers)
+            workflow = rt.restore(case)
+            problems = workflow.answer_problems(task.element_id, answers, task.engine_task_id)
+            if problems:
+                raise FormAnswersError(task.form or task.element_id, [FieldError(f, m) for f, m in problems])
+            stamped = {**dict(answers), **_signature(session, actor, case.partnership_id)}
+            # Recorded first so the timeline reads cause before effect (documents, e-mails the step makes).
+            audit.record(session, case.id, "task_completed", actor=actor, id=task.element_id, name=task.name,
+                         partner=task.partner, agency=task.agency_id, by=actor, task=task.id)
+            try:
+                result = workflow.complete_user_task(task.engine_task_id, stamped, CaseOperators(rt, session, case))
+            except TaskNotReady as exc:
+                raise TaskUnavailable(str(exc)) from None
+            task.state, task.completed_at, task.completed_by, task.answers = "completed", clock.now(), actor, dict(answers)
+            if task.element_id == LCSPR_DECISION_TASK and isinstance(answers.get("lcspr_recommended"), bool):
+                case.lcspr_recommended = answers["lcspr_recommended"]
+            if task.element_id == COMMISSION_TASK and answers.get("chair_email"):
+                case.chair_email = str(answers["chair_email"]).strip().lower()
+            _after_step(session, rt, case, workflow, result, actor)
 
 
 def _signature(session: Session, actor: str, partnership_id: int) -> dict[str, str]:
@@ -223,21 +225,27 @@ def send_case_action(rt: Runtime, case_id: int, element_id: str, answers: Mappin
     try:
         with transaction(rt.sessions) as session:
             case = _lock_case(session, case_id)
-            workflow = rt.restore(case)
-            action = next((a for a in workflow.waiting_actions() if a.element_id == element_id), None)
-            if action is None:
-                raise TaskUnavailable("The case is no longer waiting for this: reload the case page")
-            if action.form:
-                check_answers(session, case.process_version_id, action.form, answers)
-            problems = workflow.answer_problems(element_id, answers)
-            if problems:
-                raise FormAnswersError(action.form or element_id, [FieldError(f, m) for f, m in problems])
-            payload = {**dict(answers), **_signature(session, actor, case.partnership_id)}
-            audit.record(session, case.id, "case_action", actor=actor, id=element_id, name=action.name)
-            result = workflow.send_message(element_id, payload, CaseOperators(rt, session, case))
-            _after_step(session, rt, case, workflow, result, actor)
+            with own_time(case):
+                _send_locked(session, rt, case, element_id, answers, actor=actor)
     except StaleDataError:
         raise TaskUnavailable("the case changed while you were working on it; reload the page and try again") from None
+
+
+def _send_locked(session: Session, rt: Runtime, case: Case, element_id: str, answers: Mapping[str, Any], *,
+                 actor: str) -> None:
+    workflow = rt.restore(case)
+    action = next((a for a in workflow.waiting_actions() if a.element_id == element_id), None)
+    if action is None:
+        raise TaskUnavailable("The case is no longer waiting for this: reload the case page")
+    if action.form:
+        check_answers(session, case.process_version_id, action.form, answers)
+    problems = workflow.answer_problems(element_id, answers)
+    if problems:
+        raise FormAnswersError(action.form or element_id, [FieldError(f, m) for f, m in problems])
+    payload = {**dict(answers), **_signature(session, actor, case.partnership_id)}
+    audit.record(session, case.id, "case_action", actor=actor, id=element_id, name=action.name)
+    result = workflow.send_message(element_id, payload, CaseOperators(rt, session, case))
+    _after_step(session, rt, case, workflow, result, actor)
 
 
 def advance_case(rt: Runtime, case_id: int, *, actor: str = "scheduler") -> StepResult:
@@ -248,7 +256,19 @@ def advance_case(rt: Runtime, case_id: int, *, actor: str = "scheduler") -> Step
 
 def advance_locked_case(session: Session, rt: Runtime, case: Case, *, actor: str) -> StepResult:
     """The step of :func:`advance_case` on a case this transaction has locked (the scheduler claims it)."""
-    return advance_workflow(session, rt, case, rt.restore(case), actor=actor)
+    with own_time(case):
+        return advance_workflow(session, rt, case, rt.restore(case), actor=actor)
+
+
+@contextmanager
+def own_time(case: Case) -> Iterator[None]:
+    """Run a step at the case's own time: a demonstration case moved ahead (services.demo_clock) runs that far
+    ahead of the clock; every other case, and a step already running at its case's time, as it is."""
+    if not case.clock_offset_s or clock.shift():
+        yield
+        return
+    with clock.shifted(timedelta(seconds=case.clock_offset_s)):
+        yield
 
 
 def advance_workflow(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflow, *, actor: str) -> StepResult:
@@ -305,6 +325,8 @@ def _after_step(session: Session, rt: Runtime, case: Case, workflow: CaseWorkflo
     # Woken for its next timer, or when an open task falls overdue (its holder hears of it then).
     case.wake_at = min((t for t in (case.next_timer_due, notifications.next_overdue(session, case.id)) if t is not None),
                        default=None)
+    if case.wake_at is not None and case.clock_offset_s:
+        case.wake_at -= timedelta(seconds=case.clock_offset_s)  # the scheduler compares it with the real clock
     case.engine_error, case.engine_attempts, case.engine_failed_since = None, 0, None
     case.updated_at = clock.now()
 

@@ -14,6 +14,7 @@ LABELS = {
     "task_claimed": "claimed", "task_released": "released", "task_reassigned": "reassigned",
     "document_downloaded": "downloaded", "case_moved": "moved to a new process version",
     "draft_comment_added": "comment on the final draft", "case_action": "case changed",
+    "demo_clock_moved": "moved in time (demonstration)",
 }
 
 
@@ -42,6 +43,8 @@ def describe_event(event: dict[str, Any], *, names: bool = False) -> str:
     if kind == "draft_comment_added":
         late = " (late)" if event.get("late") else ""
         return f"by {event.get('actor', '')} on version {event.get('draft_version', '')}{late}"
+    if kind == "demo_clock_moved":
+        return f"to {event.get('label', event.get('to', ''))}"
     if kind == "case_moved":
         note = f": {event['note']}" if event.get("note") else ""
         return f"from version {event.get('from')} to version {event.get('to')}{note}"

@@ -12,7 +12,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
-from rapidreview import resources
+from rapidreview import clock, resources
 from rapidreview.config import Settings, from_environment
 from rapidreview.observability import configure_logging
 from rapidreview.services.runtime import Runtime, build_runtime
@@ -149,11 +149,36 @@ def _register(app: Flask) -> None:
     app.register_error_handler(CSRFError, _form_out_of_date)
     app.before_request(signed_in_session.load_user)
     app.before_request(_enforce_access)
+    app.before_request(_enter_case_time)
+    app.teardown_request(_leave_case_time)
     # Flask-WTF checks every POST's token (Config: no time limit of its own, so it lasts as long as the session).
     CSRFProtect(app)
     app.after_request(_security_headers)
     app.context_processor(lambda: {"user": g.get("user"), "csrf_token": generate_csrf()})
     app.context_processor(_partnership_name)
+
+
+def _enter_case_time(*_: Any) -> None:
+    """A demonstration case moved ahead in time shows and does everything at its own time (pages of a case
+    or one of its tasks); see services.demo_clock."""
+    from flask import current_app, request
+
+    from rapidreview.services import demo_clock
+
+    if not current_app.config.get("DEMO_TIME_TRAVEL"):
+        return  # no case is ever moved: nothing to look up
+    args = request.view_args or {}
+    if "reference" in args or "task_id" in args:
+        offset = demo_clock.offset_of(runtime(), reference=args.get("reference"), task_id=args.get("task_id"))
+        if offset:
+            g.case_time = clock.shifted(offset)
+            g.case_time.__enter__()
+
+
+def _leave_case_time(*_: Any) -> None:
+    entered = g.pop("case_time", None)
+    if entered is not None:
+        entered.__exit__(None, None, None)
 
 
 def _error_page(code: int, title: str, message: list[str] | None) -> Any:

@@ -31,6 +31,8 @@ class Config:
     SCHEDULER_IN_PROCESS = False
     SEED_DEMO_USERS = False
     TESTING = False
+    # A case can be moved to its next timed event from its page (services.demo_clock): demonstrations only.
+    DEMO_TIME_TRAVEL = False
 
 
 class DevelopmentConfig(Config):
@@ -39,6 +41,7 @@ class DevelopmentConfig(Config):
     SCHEDULER_IN_PROCESS = True
     SEED_DEMO_USERS = True
     TOTP_REQUIRED = False  # demo accounts sign in with the demo password alone
+    DEMO_TIME_TRAVEL = True  # walk a whole case through in minutes
 
 
 class TestConfig(Config):

@@ -6,12 +6,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from rapidreview import forms as form_schemas
 from rapidreview.calendar import london_time
-from rapidreview.services import case_actions, case_views, cases, draft_comments, policy
+from rapidreview.services import case_actions, case_views, cases, demo_clock, draft_comments, policy
 from rapidreview.services.forms import FormAnswersError
 from rapidreview.web import HERE, runtime
 from rapidreview.web.access import SIGNED_IN, allow
@@ -84,7 +84,26 @@ def show(reference: str) -> str | tuple[str, int]:
     return render_template("cases/show.html", title=f"Case {reference}", page=page,
                            diagram_json=json.dumps(diagram),
                            actions=case_actions.available(runtime(), g.user, reference),
-                           comments=draft_comments.comment_state(runtime(), g.user, reference))
+                           comments=draft_comments.comment_state(runtime(), g.user, reference),
+                           time_travel=demo_clock.offer(runtime(), g.user, reference)
+                           if current_app.config.get("DEMO_TIME_TRAVEL") else None)
+
+
+@bp.post("/cases/<path:reference>/demo-clock")
+@allow(SIGNED_IN)
+def demo_clock_move(reference: str) -> tuple[str, int] | Response:
+    """Move a demonstration case to its next timed event; refused outside a demonstration deployment."""
+    try:
+        event = demo_clock.go_to_next(runtime(), g.user, reference,
+                                      enabled=bool(current_app.config.get("DEMO_TIME_TRAVEL")))
+    except LookupError:
+        abort(404)
+    except demo_clock.TimeTravelRefused as exc:
+        return render_template("errors/error.html", title="The case cannot be moved in time",
+                               message=[str(exc)]), 403
+    flash(f"The case is now at {event.label}. Its timers have fired and its tasks are as they would be then.",
+          "success")
+    return redirect(url_for("cases.show", reference=reference))
 
 
 def _comments_page(reference: str, body: str = "", error: str | None = None, status: int = 200) -> tuple[str, int]:
