@@ -109,6 +109,11 @@ class Settings:
     # Organisations' identity providers and whether the password form is offered (rapidreview.oidc_settings).
     oidc_providers: tuple[OidcProvider, ...] = ()
     password_sign_in: bool = True
+    # The web app's: the key signing session cookies (none: the web app refuses to start in production), the
+    # reverse proxies in front of it (rapidreview.web.proxy) and the token that may read /metrics.
+    secret_key: str = field(default="", repr=False)
+    trusted_proxies: int = 0
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def documents_dir(self) -> Path:
@@ -163,6 +168,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
             changes["pdf_timeout_s"] = float(env["RAPIDREVIEW_PDF_TIMEOUT"])
         except ValueError:
             raise ConfigError("RAPIDREVIEW_PDF_TIMEOUT must be a number of seconds") from None
+    changes["secret_key"] = secret(env, "RAPIDREVIEW_SECRET_KEY")
+    changes["metrics_token"] = secret(env, "RAPIDREVIEW_METRICS_TOKEN")
+    changes["trusted_proxies"] = trusted_proxies(env)
     changes["session_idle_minutes"] = _whole(env, "RAPIDREVIEW_SESSION_IDLE_MINUTES", defaults.session_idle_minutes,
                                              "minutes", 1, 24 * 60)
     changes["session_max_hours"] = _whole(env, "RAPIDREVIEW_SESSION_MAX_HOURS", defaults.session_max_hours,
@@ -187,6 +195,19 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
 # ones must be set. Errors name the variable.
 
 _value, _secret = value, secret  # the names this module's readers use
+
+TRUSTED_PROXIES_ENV = "RAPIDREVIEW_TRUSTED_PROXIES"
+
+
+def trusted_proxies(env: Mapping[str, str]) -> int:
+    """How many reverse proxies' forwarding headers to believe (rapidreview.web.proxy)."""
+    raw = value(env, TRUSTED_PROXIES_ENV)
+    if not raw:
+        return 0
+    if not raw.isdigit() or int(raw) > 5:
+        raise ConfigError(f"{TRUSTED_PROXIES_ENV} must be the number of reverse proxies in front of the app "
+                          f"(0 to 5; 1 for a single nginx), not {raw!r}")
+    return int(raw)
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from rapidreview.services.users import ROLES
 from rapidreview.web import oidc_client, signed_in_session
 from rapidreview.web.access import PUBLIC, allow, permits, rule_of
 from rapidreview.web.config import CONFIGS, Config
-from rapidreview.web.proxy import trust_proxies, trusted_proxies
+from rapidreview.web.proxy import trust_proxies
 
 HERE = Path(__file__).resolve().parent
 # The vendored front-end files (resources.VENDOR_FILES): node_modules/ in a checkout, a copy in the package.
@@ -31,12 +32,15 @@ def create_app(config: str | type[Config] = "production", *, settings: Settings 
                runtime: Runtime | None = None) -> Flask:
     app = Flask(__name__, static_folder=str(HERE / "static"), static_url_path="/static")
     app.config.from_object(CONFIGS[config] if isinstance(config, str) else config)
-    trust_proxies(app, app.config.get("TRUSTED_PROXIES", trusted_proxies()))
     if not app.config["TESTING"]:
         configure_logging()  # RAPIDREVIEW_LOG_FORMAT / _LEVEL, as the commands and the scheduler do
-    if not app.config.get("SECRET_KEY"):
+    settings = runtime.settings if runtime is not None else settings or from_environment()
+    trust_proxies(app, app.config.get("TRUSTED_PROXIES", settings.trusted_proxies))
+    app.config["SECRET_KEY"] = (app.config.get("SECRET_KEY") or settings.secret_key
+                                or (secrets.token_hex(32) if app.config["GENERATE_SECRET_KEY"] else None))
+    if not app.config["SECRET_KEY"]:
         raise RuntimeError("set RAPIDREVIEW_SECRET_KEY (a long random string) to run the web app in production")
-    rt = runtime or build_runtime(settings or from_environment())
+    rt = runtime or build_runtime(settings)
     app.extensions["rapidreview"] = rt
     app.config["IDLE_TIMEOUT"] = timedelta(minutes=rt.settings.session_idle_minutes)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=rt.settings.session_max_hours)

@@ -1,14 +1,14 @@
-"""Web configuration classes. Settings shared with the CLI and scheduler live in app.config."""
+"""Flask's configuration classes: how each kind of deployment behaves. What comes from the environment
+(the secret key, the proxies, limits) is read once, with every other setting, by rapidreview.config."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from datetime import timedelta
 
 
 class Config:
-    SECRET_KEY: str | None = os.environ.get("RAPIDREVIEW_SECRET_KEY")
+    SECRET_KEY: str | None = None  # RAPIDREVIEW_SECRET_KEY (Settings.secret_key), set by create_app
+    GENERATE_SECRET_KEY = False  # without one: refuse to start
     SESSION_COOKIE_NAME = "rapidreview_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SECURE = True
@@ -36,7 +36,7 @@ class Config:
 
 
 class DevelopmentConfig(Config):
-    SECRET_KEY = os.environ.get("RAPIDREVIEW_SECRET_KEY") or secrets.token_hex(32)
+    GENERATE_SECRET_KEY = True  # without RAPIDREVIEW_SECRET_KEY, a random key (sessions end at restart)
     SESSION_COOKIE_SECURE = False  # http://127.0.0.1 in development
     SCHEDULER_IN_PROCESS = True
     SEED_DEMO_USERS = True

@@ -9,26 +9,10 @@ lets a client choose its own address by sending the header itself.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from rapidreview.config import ConfigError
-
-TRUSTED_PROXIES_ENV = "RAPIDREVIEW_TRUSTED_PROXIES"
-
-
-def trusted_proxies(environ: Mapping[str, str] | None = None) -> int:
-    env = os.environ if environ is None else environ
-    raw = (env.get(TRUSTED_PROXIES_ENV) or "").strip()
-    if not raw:
-        return 0
-    if not raw.isdigit() or int(raw) > 5:
-        raise ConfigError(f"{TRUSTED_PROXIES_ENV} must be the number of reverse proxies in front of the app "
-                          f"(0 to 5; 1 for a single nginx), not {raw!r}")
-    return int(raw)
+from rapidreview.config import TRUSTED_PROXIES_ENV, trusted_proxies  # noqa: F401 - read with the other settings
 
 
 def trust_proxies(app: Flask, count: int) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import replace
 
 import pytest
 from flask import Flask
@@ -56,7 +57,8 @@ def test_metrics_refuse_other_addresses_and_requests_through_an_untrusted_proxy(
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 404
     # nginx on the same host forwards from 127.0.0.1: the header gives it away.
     assert client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 404
-    monkeypatch.setenv("RAPIDREVIEW_METRICS_TOKEN", "s3cret-token-for-prometheus")
+    rt = app.extensions["rapidreview"]
+    monkeypatch.setattr(rt, "settings", replace(rt.settings, metrics_token="s3cret-token-for-prometheus"))
     remote = {"REMOTE_ADDR": "203.0.113.9"}
     assert client.get("/metrics", environ_base=remote, headers={"Authorization": "Bearer wrong"}).status_code == 404
     assert client.get("/metrics", environ_base=remote,

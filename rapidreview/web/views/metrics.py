@@ -43,7 +43,7 @@ def metrics() -> Response:
 
 
 def _may_scrape() -> bool:
-    token = os.environ.get(TOKEN_ENV, "").strip()
+    token = runtime().settings.metrics_token
     sent = request.headers.get("Authorization", "")
     if token and secrets.compare_digest(sent.encode(), f"Bearer {token}".encode()):
         return True
