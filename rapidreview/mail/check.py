@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from rapidreview.config import Settings
-from rapidreview.mail.finding import Finding  # noqa: F401 - re-exported: callers import it from here
+from rapidreview.mail.finding import Finding, checked
+from rapidreview.mail.finding import failed as _failed
 from rapidreview.mail.interface import PermanentMailError, TemporaryMailError
 
 
@@ -121,13 +122,8 @@ def check_ews(settings: Settings) -> list[Finding]:
 
 
 def _step(what: str, action: Callable[[], Any], transport: Any) -> Finding:
-    try:
+    def translated() -> None:
         with transport.translated_errors():
             action()
-    except (PermanentMailError, TemporaryMailError) as exc:
-        return _failed(what, exc)
-    return Finding(True, what)
 
-
-def _failed(what: str, exc: Exception) -> Finding:
-    return Finding(False, what, str(exc), temporary=isinstance(exc, TemporaryMailError))
+    return checked(what, translated)

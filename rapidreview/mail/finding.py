@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from rapidreview.mail.interface import PermanentMailError, TemporaryMailError
 
 
 @dataclass(frozen=True)
@@ -11,3 +15,16 @@ class Finding:
     what: str
     detail: str = ""
     temporary: bool = False  # could not be checked now (server busy or unreachable): try again later
+
+
+def failed(what: str, exc: Exception) -> Finding:
+    return Finding(False, what, str(exc), temporary=isinstance(exc, TemporaryMailError))
+
+
+def checked(what: str, action: Callable[[], Any]) -> Finding:
+    """Run one check: a finding that it works, or what the server said when it did not."""
+    try:
+        action()
+    except (PermanentMailError, TemporaryMailError) as exc:
+        return failed(what, exc)
+    return Finding(True, what)

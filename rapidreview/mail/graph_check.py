@@ -8,15 +8,15 @@ nobody is invited, and it is deleted again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import suppress
 from datetime import timedelta
-from typing import Any
 from urllib.parse import quote
 
 from rapidreview import clock
 from rapidreview.config import Settings
 from rapidreview.mail.finding import Finding
+from rapidreview.mail.finding import checked as _step
+from rapidreview.mail.finding import failed as _failed
 from rapidreview.mail.graph_client import (
     CALENDARS_READWRITE,
     IMMUTABLE_IDS,
@@ -125,13 +125,3 @@ def _message_url(client: GraphClient, message_id: str) -> str:
     return f"{client.user}/messages/{quote(message_id, safe='')}"
 
 
-def _step(what: str, action: Callable[[], Any]) -> Finding:
-    try:
-        action()
-    except (PermanentMailError, TemporaryMailError) as exc:
-        return _failed(what, exc)
-    return Finding(True, what)
-
-
-def _failed(what: str, exc: Exception) -> Finding:
-    return Finding(False, what, str(exc), temporary=isinstance(exc, TemporaryMailError))

@@ -48,9 +48,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from rapidreview import clock
 from rapidreview.engine.scripting import Awaiting
-from rapidreview.mail.invitation import Invitation
-from rapidreview.mail.message import Attachment, OutgoingMail, new_message_id
-from rapidreview.mail.transports import (
+from rapidreview.mail.interface import (
     ClaimLost,
     PermanentMailError,
     SentItemsLookup,
@@ -59,6 +57,8 @@ from rapidreview.mail.transports import (
     find_sent,
     reports_handover,
 )
+from rapidreview.mail.invitation import Invitation
+from rapidreview.mail.message import Attachment, OutgoingMail, new_message_id
 from rapidreview.retry import doubling_delay
 from rapidreview.services import audit
 from rapidreview.services.runtime import Runtime
