@@ -134,6 +134,8 @@ def validate_cmd(args: argparse.Namespace) -> int:
     templates = args.templates or settings.templates_dir
     files.update({f"templates/{p.name}": p.read_bytes() for p in sorted(templates.glob("*.docx"))
                   if not p.name.startswith("~$")})
+    # The e-mail templates, so a service task's template parameter is checked against the real names.
+    files.update({f"templates/email/{p.name}": p.read_bytes() for p in sorted((templates / "email").glob("*.txt"))})
     calendar = WorkingCalendar.from_settings(settings.bank_holidays_file, settings.closure_dates)
     problems = validate_files(files, calendar, process_id=settings.main_process_id, lint=not args.no_lint)
     if problems:

@@ -76,6 +76,38 @@ def files_from_paths(paths: Sequence[Path], forms_dir: Path) -> dict[str, bytes]
     return files
 
 
+def _process_ids(content: bytes) -> list[str]:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(content, parser)
+    except etree.XMLSyntaxError:
+        return []
+    return [p.get("id") for p in root.iterfind(f"{{{BPMN}}}process") if p.get("id")]
+
+
+def merge_uploads(carried: Mapping[str, bytes], uploaded: Mapping[str, bytes]) -> tuple[dict[str, bytes], list[str]]:
+    """The version made of ``carried`` (the active version's files) with ``uploaded`` laid over them.
+
+    A process file is recognised by the processes it holds, not by its name: a modeler saves
+    ``diagram.bpmn`` and a browser downloads ``information_sharing (1).bpmn``, and either replaces the file
+    that holds the same process. Returns the files and a sentence for each file placed under another name.
+    """
+    files = dict(carried)
+    notes: list[str] = []
+    holders = {pid: path for path, content in carried.items() if path.startswith("bpmn/") and path.endswith(".bpmn")
+               for pid in _process_ids(content)}
+    for path, content in uploaded.items():
+        target = path
+        if path.startswith("bpmn/") and path.endswith(".bpmn") and path not in carried:
+            matches = {holders[pid] for pid in _process_ids(content) if pid in holders}
+            if len(matches) == 1:
+                target = matches.pop()
+                notes.append(f"{path.split('/', 1)[1]} holds the process of {target.split('/', 1)[1]}, so it replaces "
+                             f"that file")
+        files[target] = content
+    return files, notes
+
+
 def validate(rt: Runtime, files: Mapping[str, bytes], *, lint: bool = True) -> list[Problem]:
     return validate_files(files, rt.calendar, process_id=rt.settings.main_process_id, lint=lint)
 

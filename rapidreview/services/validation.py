@@ -31,6 +31,7 @@ from rapidreview.calendar import WorkingCalendar
 from rapidreview.documents.template_check import check_template_files
 from rapidreview.engine import inspect
 from rapidreview.engine.scripting import RESERVED_NAMES
+from rapidreview.services import expression_check, lint_advice
 from rapidreview.services.operators import OPERATORS
 from rapidreview.services.roles import LANE_ROLES, PARTNERS
 
@@ -77,6 +78,9 @@ def validate_files(files: Mapping[str, bytes], calendar: WorkingCalendar, *, pro
             roots[name] = root
     if problems:
         return problems  # nothing else is safe to look at
+    duplicates = _duplicate_processes(roots)
+    if duplicates:
+        return duplicates  # SpiffWorkflow would only say "Duplicate process ID"
     parsed = inspect.parse_problem(process_files, process_id)
     if parsed is not None:
         problems.append(_located(roots, parsed.file or "(version)", parsed.element_id, parsed.message))
@@ -88,7 +92,8 @@ def validate_files(files: Mapping[str, bytes], calendar: WorkingCalendar, *, pro
         problems += _check_service_tasks(name, root)
         problems += _check_code(name, root)
         problems += _check_diagram(name, root)
-    problems += _check_timers(bpmn_roots, examples, calendar, process_id)
+    email_templates = {Path(p).stem for p in files if p.startswith("templates/email/") and p.endswith(".txt")}
+    problems += _check_timers(bpmn_roots, examples, calendar, process_id, email_templates)
     templates = {p.split("/", 1)[1]: c for p, c in files.items() if p.startswith("templates/") and p.endswith(".docx")}
     if templates:  # the Word templates, when the version's files include them (rapidreview validate does)
         problems += [Problem(f"templates/{name}", None, None, message)
@@ -144,6 +149,26 @@ def _located(roots: Mapping[str, Any], file: str, element_id: str | None, messag
 def _properties(element: Any) -> dict[str, str]:
     return {p.get("name"): p.get("value", "") for p in element.iterfind("bpmn:extensionElements/spiff:properties/"
                                                                          "spiff:property", NS)}
+
+
+def process_ids(root: Any) -> list[str]:
+    return [p.get("id") for p in root.iterfind("bpmn:process", NS) if p.get("id")]
+
+
+def _duplicate_processes(roots: Mapping[str, Any]) -> list[Problem]:
+    """Two files holding the same process: usually a changed file uploaded under the name the modeler gave it
+    (diagram.bpmn, information_sharing (1).bpmn) beside the version's own."""
+    holders: dict[str, list[str]] = {}
+    for name, root in sorted(roots.items()):
+        for pid in process_ids(root):
+            holders.setdefault(pid, []).append(name)
+    problems = []
+    for pid, names in holders.items():
+        if len(names) > 1:
+            problems.append(Problem(names[-1], pid, None, f"{' and '.join(names)} both hold the process {pid}: keep "
+                                                          f"only one, named {pid}.bpmn (rename the changed file to "
+                                                          f"{pid}.bpmn and upload it again)"))
+    return problems
 
 
 # ---- forms and lanes ---------------------------------------------------------------------------------
@@ -275,9 +300,15 @@ def _check_code(file: str, root: Any) -> list[Problem]:
                 problems.append(_problem(file, flow, f"the condition {condition.strip()!r} is not a valid expression ({error})"))
     for el in root.iter():
         for value in el.iterfind("bpmn:extensionElements/spiff:taskMetadataValues/spiff:taskMetadataValue", NS):
+            if value.get("name") == "show":
+                continue
             error = _compile_error(value.get("value", ""), "eval")
-            if error:
-                problems.append(_problem(file, el, f"the task metadata {value.get('name')} is not a valid expression ({error})"))
+            if error and value.get("name") == "due":
+                expression = expression_check.Expression(file, el, "the due date", value.get("value", ""), "eval", "due")
+                problems.append(_problem(file, el, expression_check.date_expression_message(expression, error)))
+            elif error:
+                problems.append(_problem(file, el, f"the task property {value.get('name')} is not a valid expression "
+                                                   f"({error})"))
     return problems
 
 
@@ -302,7 +333,9 @@ def sample_data(examples: Mapping[str, Any], calendar: WorkingCalendar) -> dict[
 
 
 def _check_timers(roots: Mapping[str, Any], examples: Mapping[str, Any], calendar: WorkingCalendar,
-                  process_id: str) -> list[Problem]:
+                  process_id: str, email_templates: set[str] | None = None) -> list[Problem]:
+    """Due dates and timers give an aware date and time on the sample case; every expression reads only names
+    the process sets; conditions and service parameters work on the sample case."""
     sample = inspect.SampleCase(calendar, sample_data(examples, calendar))
     # The main process's file first, so the agencies exist when the called process's scripts run.
     ordered = sorted(roots.items(), key=lambda item: item[1].find(f"bpmn:process[@id='{process_id}']", NS) is None)
@@ -317,34 +350,42 @@ def _check_timers(roots: Mapping[str, Any], examples: Mapping[str, Any], calenda
         if isinstance(agencies, dict) and agencies and "agency" not in sample.data:
             sample.data["agency"] = next(iter(agencies.values()))
     problems = []
-    for file, root in roots.items():
-        for definition in _elements(root, "timerEventDefinition"):
-            event = definition.getparent()
-            for kind in ("timeDate", "timeDuration", "timeCycle"):
-                expression = definition.findtext(f"bpmn:{kind}", namespaces=NS)
-                if expression is None:
-                    continue
-                message = _timer_error(sample, kind, expression.strip())
-                if message:
-                    problems.append(_problem(file, event, message))
-        for el in root.iter():
-            for value in el.iterfind("bpmn:extensionElements/spiff:taskMetadataValues/spiff:taskMetadataValue", NS):
-                if value.get("name") == "due" and not _compile_error(value.get("value", ""), "eval"):
-                    message = _timer_error(sample, "timeDate", value.get("value", ""))
-                    if message:
-                        problems.append(_problem(file, el, message.replace("timer expression", "due expression")))
+    known = expression_check.names_set_by_the_process(roots)
+    templates = email_templates or set()
+    expressions = [e for file, root in roots.items() for e in expression_check.expressions_of(file, root)]
+    for expression in expressions:
+        error = _compile_error(expression.code, expression.mode) if expression.code else None
+        if error and expression.kind == "timer":
+            problems.append(_problem(expression.file, expression.element,
+                                     expression_check.date_expression_message(expression, error)))
+        if error:
+            continue  # _check_code reports the others
+        names = expression_check.unknown_names(expression.code, expression.mode, known)
+        if names:
+            problems.append(_problem(expression.file, expression.element,
+                                     expression_check.unknown_name_message(expression, names, templates)))
+            continue
+        if expression.kind in ("due", "timer"):
+            kind = "timeDate"
+            if expression.kind == "timer":
+                kind = next((k for k in ("timeDate", "timeDuration", "timeCycle")
+                             if expression.element.find(f".//bpmn:{k}", NS) is not None), "timeDate")
+            message = _timer_error(sample, kind, expression)
+            if message:
+                problems.append(_problem(expression.file, expression.element, message))
+    for expression, message in expression_check.sample_problems(expressions, sample, templates):
+        problems.append(_problem(expression.file, expression.element, message))
     return problems
 
 
-def _timer_error(sample: inspect.SampleCase, kind: str, expression: str) -> str | None:
-    if not expression:
-        return f"the timer has an empty {kind}: give an expression such as day(7, \"17:00\")"
+def _timer_error(sample: inspect.SampleCase, kind: str, expression: expression_check.Expression) -> str | None:
+    if not expression.code:
+        return expression_check.date_expression_message(expression)
     try:
-        value = sample.evaluate(expression)
+        value = sample.evaluate(expression.code)
         inspect.timer_value(kind, value)
     except Exception as exc:
-        return (f"the timer expression {expression!r} fails on a sample case: {exc}. Use day(n, \"HH:MM\"), "
-                "working_days_after(when, n, \"HH:MM\") or london_time(\"YYYY-MM-DD\", \"HH:MM\")")
+        return expression_check.date_expression_message(expression, str(exc))
     return None
 
 
@@ -397,7 +438,7 @@ def lint_problems(roots: Mapping[str, Any], process_files: Mapping[str, bytes]) 
         elif match := _LINT_LINE.match(line):
             element_id, severity, message, rule = match.groups()
             if severity == "error":
-                problems.append(_located(roots, current, element_id or None, f"{message} (bpmnlint rule {rule})"))
+                problems.append(_located(roots, current, element_id or None, lint_advice.advice_for(rule, message)))
     if done.returncode != 0 and not problems:
         detail = (done.stderr or done.stdout).strip().splitlines()
         problems.append(Problem("(version)", None, None, f"bpmnlint failed: {detail[-1] if detail else done.returncode}"))

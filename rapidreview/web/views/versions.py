@@ -75,18 +75,20 @@ def deploy() -> tuple[str, int] | Response:
             return _deploy_form(note, [Problem(name, None, None, "upload .bpmn, .dmn and .json files only")], 400)
     if not uploaded:
         return _deploy_form(note, [Problem("files", None, None, "Choose the files to deploy")], 400)
-    files = dict(uploaded)
+    files, placed = dict(uploaded), []
     if request.form.get("replace_all") != "yes":
         # Files not uploaded are carried over from the active version, so an owner can send one changed file.
         with transaction(runtime().sessions) as session:
             active = versions.active_version(session)
             carried = versions.version_files(active) if active is not None else {}
-        files = {**carried, **uploaded}
+        files, placed = versions.merge_uploads(carried, uploaded)
     try:
         version = versions.deploy_files(runtime(), files, deployed_by=g.user.email, note=note, activate=False,
                                         lint=current_app.config.get("PROCESS_LINT", True))
     except versions.InvalidVersion as exc:
         return _deploy_form(note, exc.problems, 400)
+    for sentence in placed:
+        flash(sentence[0].upper() + sentence[1:] + ".")
     if version.active:
         flash(f"These files are the same as the active version {version.number}: nothing was deployed.")
     else:
