@@ -13,7 +13,7 @@ from rapidreview.config import ConfigError, from_environment
 from rapidreview.engine.process import ProcessDefinitionError
 from rapidreview.services import process_versions as versions
 from rapidreview.services.runtime import build_runtime
-from rapidreview.services.validation import Problem, lint_skipped, validate_files
+from rapidreview.services.validation import Problem, lint_skipped, validate_with_warnings
 from rapidreview.store import schema_revisions
 from rapidreview.store.db import migrate, transaction
 
@@ -137,13 +137,18 @@ def validate_cmd(args: argparse.Namespace) -> int:
     # The e-mail templates, so a service task's template parameter is checked against the real names.
     files.update({f"templates/email/{p.name}": p.read_bytes() for p in sorted((templates / "email").glob("*.txt"))})
     calendar = WorkingCalendar.from_settings(settings.bank_holidays_file, settings.closure_dates)
-    problems = validate_files(files, calendar, process_id=settings.main_process_id, lint=not args.no_lint)
+    problems, warnings = validate_with_warnings(files, calendar, process_id=settings.main_process_id,
+                                                lint=not args.no_lint)
+    if warnings:  # words that disagree with the process's deadlines: worth fixing, not a reason to refuse
+        print(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}:", file=sys.stderr)
+        for warning in warnings:
+            print(f"  {warning}", file=sys.stderr)
     if problems:
         _print_problems(problems)
         return 1
     names = ", ".join(sorted(p.split("/", 1)[1] for p in files if p.startswith("bpmn/")))
     print(f"valid: {names} with {sum(p.startswith('forms/') for p in files)} form files and "
-          f"{sum(p.startswith('templates/') for p in files)} Word templates")
+          f"{sum(p.startswith('templates/') and p.endswith('.docx') for p in files)} Word templates")
     if not args.no_lint and lint_skipped():
         print("note: bpmnlint is not part of an installed package, so its rules were not checked "
               "(run `rapidreview validate` in a checkout with `npm ci` done for them)", file=sys.stderr)

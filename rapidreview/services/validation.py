@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from rapidreview.calendar import WorkingCalendar
 from rapidreview.documents.template_check import check_template_files
 from rapidreview.engine import inspect
 from rapidreview.engine.scripting import RESERVED_NAMES
-from rapidreview.services import expression_check, lint_advice
+from rapidreview.services import deadline_wording, expression_check, lint_advice
 from rapidreview.services.operators import OPERATORS
 from rapidreview.services.roles import LANE_ROLES, PARTNERS
 
@@ -64,10 +65,18 @@ class Problem:
 def validate_files(files: Mapping[str, bytes], calendar: WorkingCalendar, *, process_id: str = "rapid_review",
                    lint: bool = True) -> list[Problem]:
     """Every problem in a version's files; empty when it may be deployed."""
+    return validate_with_warnings(files, calendar, process_id=process_id, lint=lint)[0]
+
+
+def validate_with_warnings(files: Mapping[str, bytes], calendar: WorkingCalendar, *, process_id: str = "rapid_review",
+                           lint: bool = True) -> tuple[list[Problem], list[Problem]]:
+    """(problems, warnings): problems stop a deploy; warnings (words that disagree with the process's
+    deadlines) are for the owner to read."""
+    warnings: list[Problem] = []
     process_files = {p.split("/", 1)[1]: c for p, c in files.items() if p.startswith("bpmn/")}
     form_files = {p.split("/", 1)[1]: c for p, c in files.items() if p.startswith("forms/")}
     if not any(name.endswith(".bpmn") for name in process_files):
-        return [Problem("(version)", None, None, "there is no .bpmn file: add the process files")]
+        return [Problem("(version)", None, None, "there is no .bpmn file: add the process files")], []
     problems: list[Problem] = []
     roots: dict[str, Any] = {}
     for name, content in sorted(process_files.items()):
@@ -77,10 +86,10 @@ def validate_files(files: Mapping[str, bytes], calendar: WorkingCalendar, *, pro
         else:
             roots[name] = root
     if problems:
-        return problems  # nothing else is safe to look at
+        return problems, []  # nothing else is safe to look at
     duplicates = _duplicate_processes(roots)
     if duplicates:
-        return duplicates  # SpiffWorkflow would only say "Duplicate process ID"
+        return duplicates, []  # SpiffWorkflow would only say "Duplicate process ID"
     parsed = inspect.parse_problem(process_files, process_id)
     if parsed is not None:
         problems.append(_located(roots, parsed.file or "(version)", parsed.element_id, parsed.message))
@@ -93,14 +102,19 @@ def validate_files(files: Mapping[str, bytes], calendar: WorkingCalendar, *, pro
         problems += _check_code(name, root)
         problems += _check_diagram(name, root)
     email_templates = {Path(p).stem for p in files if p.startswith("templates/email/") and p.endswith(".txt")}
-    problems += _check_timers(bpmn_roots, examples, calendar, process_id, email_templates)
+    sample = sample_case(bpmn_roots, examples, calendar, process_id)
+    problems += _check_timers(bpmn_roots, sample, email_templates)
+    wording_problems, wording_warnings = deadline_wording.check_wording(
+        files, bpmn_roots, element_moments(bpmn_roots, sample), date.fromisoformat(sample.data["day_one"]), calendar)
+    problems += [_located(bpmn_roots, file, element, message) for file, element, message in wording_problems]
+    warnings += [_located(bpmn_roots, file, element, message) for file, element, message in wording_warnings]
     templates = {p.split("/", 1)[1]: c for p, c in files.items() if p.startswith("templates/") and p.endswith(".docx")}
     if templates:  # the Word templates, when the version's files include them (rapidreview validate does)
         problems += [Problem(f"templates/{name}", None, None, message)
                      for name, message in check_template_files(templates, form_files)]
     if lint:
         problems += lint_problems(bpmn_roots, process_files)
-    return problems
+    return problems, warnings
 
 
 # ---- XML ---------------------------------------------------------------------------------------------
@@ -318,7 +332,7 @@ def _check_code(file: str, root: Any) -> list[Problem]:
 def sample_data(examples: Mapping[str, Any], calendar: WorkingCalendar) -> dict[str, Any]:
     """What a case holds when its timers are armed: start data, every form's example answer under its task
     id, and one instance of each multi-instance item."""
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     notified = datetime(2026, 5, 22, 9, 0, tzinfo=UTC)
     data: dict[str, Any] = {
@@ -332,10 +346,9 @@ def sample_data(examples: Mapping[str, Any], calendar: WorkingCalendar) -> dict[
     return data
 
 
-def _check_timers(roots: Mapping[str, Any], examples: Mapping[str, Any], calendar: WorkingCalendar,
-                  process_id: str, email_templates: set[str] | None = None) -> list[Problem]:
-    """Due dates and timers give an aware date and time on the sample case; every expression reads only names
-    the process sets; conditions and service parameters work on the sample case."""
+def sample_case(roots: Mapping[str, Any], examples: Mapping[str, Any], calendar: WorkingCalendar,
+                process_id: str) -> inspect.SampleCase:
+    """The sample case with the model's scripts run on it, so later expressions see what they set."""
     sample = inspect.SampleCase(calendar, sample_data(examples, calendar))
     # The main process's file first, so the agencies exist when the called process's scripts run.
     ordered = sorted(roots.items(), key=lambda item: item[1].find(f"bpmn:process[@id='{process_id}']", NS) is None)
@@ -349,6 +362,29 @@ def _check_timers(roots: Mapping[str, Any], examples: Mapping[str, Any], calenda
         agencies = sample.data.get("agencies")
         if isinstance(agencies, dict) and agencies and "agency" not in sample.data:
             sample.data["agency"] = next(iter(agencies.values()))
+    return sample
+
+
+def element_moments(roots: Mapping[str, Any], sample: inspect.SampleCase) -> dict[str, datetime]:
+    """When each element is due or fires on the sample case, where its due date or timer can be worked out."""
+    moments: dict[str, datetime] = {}
+    for file, root in roots.items():
+        for expression in expression_check.expressions_of(file, root):
+            if expression.kind not in ("due", "timer") or not expression.element.get("id"):
+                continue
+            try:
+                value = inspect.timer_value("timeDate", sample.evaluate(expression.code))
+            except Exception:  # noqa: S112 - validate_files reports the expressions that do not work
+                continue
+            if isinstance(value, datetime):
+                moments.setdefault(expression.element.get("id"), value)
+    return moments
+
+
+def _check_timers(roots: Mapping[str, Any], sample: inspect.SampleCase,
+                  email_templates: set[str] | None = None) -> list[Problem]:
+    """Due dates and timers give an aware date and time on the sample case; every expression reads only names
+    the process sets; conditions and service parameters work on the sample case."""
     problems = []
     known = expression_check.names_set_by_the_process(roots)
     templates = email_templates or set()
