@@ -140,7 +140,8 @@ def store_version(rt: Runtime, files: Mapping[str, bytes], *, deployed_by: str, 
         if current is not None and activate:
             current.active = False
         version = ProcessVersion(number=number, process_id=rt.settings.main_process_id, sha256=digest,
-                                 deployed_by=deployed_by, deployed_at=clock.now(), note=note, active=activate)
+                                 deployed_by=deployed_by, deployed_at=clock.now(), note=note, active=activate,
+                                 activated_at=clock.now() if activate else None)
         version.files = [ProcessFile(path=path, sha256=hashlib.sha256(content).hexdigest(), content=content)
                          for path, content in sorted(files.items())]
         session.add(version)
@@ -162,24 +163,77 @@ def get_version(session: Session, number: int) -> ProcessVersion:
     return version
 
 
-def activate_version(rt: Runtime, number: int, *, actor: str, note: str = "") -> ProcessVersion:
+class NotReady(VersionError):
+    """A candidate whose bundled scenarios have not all passed their last try."""
+
+    def __init__(self, number: int, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__(f"version {number} cannot be made active yet: " + "; ".join(reasons)
+                         + ". Try it on every scenario and correct what fails (an administrator may override this, "
+                           "giving a reason)")
+
+
+class ReasonNeeded(VersionError):
+    """Going back to an earlier version, or overriding the scenarios, needs a reason for the audit trail."""
+
+
+def activate_version(rt: Runtime, number: int, *, actor: str, note: str = "", override: str = "",
+                     may_override: bool = False, scenarios: Sequence[str] | None = None) -> ProcessVersion:
     """Make ``number`` the version new cases start on: a candidate goes live, or an earlier one comes back
-    (a rollback). Running cases are not touched."""
+    (a rollback). Running cases are not touched.
+
+    A candidate that has never been live must have passed its last try of every bundled scenario
+    (``scenarios``: their names; default every file in scenarios/), unless someone allowed to
+    (``may_override``: an administrator, or the command line on the server) gives ``override``, a reason.
+    Going back to a version that was live before needs ``note``, saying why.
+    """
+    from rapidreview.services.version_trials import readiness  # it reads versions through this module
+
+    note, override = note.strip(), override.strip()
     with transaction(rt.sessions) as session:
         version = get_version(session, number)
         current = active_version(session)
         if current is not None and current.id == version.id:
             raise VersionError(f"version {number} is already the active version")
+        been_live = version.activated_at is not None
+        if been_live and not note:
+            raise ReasonNeeded(f"say why you are going back to version {number}: the reason is kept in the audit trail")
+        if not been_live:
+            ready = readiness(session, version, scenarios)
+            if not ready.ready and not override:
+                raise NotReady(number, ready.reasons())
+            if not ready.ready and not may_override:
+                raise VersionError("only an administrator may make a version active when its scenarios have not all "
+                                   "passed")
         # Parse before switching: a stored version that no longer parses must not become live.
         rt.compiled(bundle_of(version), version.process_id)
         if current is not None:
             current.active = False
             session.flush()
         version.active = True
-        kind = "process_rolled_back" if current is not None and number < current.number else "process_activated"
+        if version.activated_at is None:
+            version.activated_at = clock.now()
+        kind = "process_rolled_back" if current is not None and been_live and number < current.number \
+            else "process_activated"
         audit.record(session, None, kind, actor=actor, version=number, previous=current.number if current else None,
-                     note=note or None)
+                     note=note or None, override=override or None)
         return version
+
+
+def discard_version(rt: Runtime, number: int, *, actor: str, note: str = "") -> None:
+    """Delete a candidate that was never live (no case ever ran on it); the audit trail keeps that it existed."""
+    from rapidreview.store.models import Case
+
+    with transaction(rt.sessions) as session:
+        version = get_version(session, number)
+        if version.active or version.activated_at is not None:
+            raise VersionError(f"version {number} has been active, so it stays in the history: only a candidate that "
+                               "was never active can be discarded")
+        if session.scalar(select(func.count()).select_from(Case).where(Case.process_version_id == version.id)):
+            raise VersionError(f"cases run on version {number}, so it cannot be discarded")
+        audit.record(session, None, "process_discarded", actor=actor, version=number, sha256=version.sha256,
+                     note=note.strip() or None)
+        session.delete(version)
 
 
 # ---- what changed -----------------------------------------------------------------------------------
