@@ -47,9 +47,10 @@ def _texts(files: Mapping[str, bytes], roots: Mapping[str, Any]) -> Iterator[tup
         elif path.startswith("forms/") and path.endswith(".json"):
             try:
                 schema = json.loads(content)
-            except ValueError:
+                texts = list(_strings(schema))
+            except (ValueError, RecursionError):
                 continue  # the form checks report it
-            yield from ((path.split("/", 1)[1], None, text) for text in _strings(schema))
+            yield from ((path.split("/", 1)[1], None, text) for text in texts)
     for name, root in roots.items():
         for el in root.iter():
             if not isinstance(el.tag, str):

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessBundle
 from rapidreview.services import audit
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.validation import BPMN, Problem, validate_files
+from rapidreview.services.version_diff import ElementChange, VersionDiff, diff_files  # noqa: F401 - used by callers
 from rapidreview.store.db import transaction
 from rapidreview.store.models import ProcessFile, ProcessVersion
 
@@ -236,76 +236,17 @@ def discard_version(rt: Runtime, number: int, *, actor: str, note: str = "") -> 
         session.delete(version)
 
 
-# ---- what changed -----------------------------------------------------------------------------------
+# ---- what changed (rapidreview.services.version_diff) ------------------------------------------------
 
-_DIFFED = {f"{{{BPMN}}}{tag}" for tag in (
-    "process", "lane", "sequenceFlow", "task", "userTask", "manualTask", "serviceTask", "scriptTask", "sendTask",
-    "receiveTask", "businessRuleTask", "callActivity", "subProcess", "startEvent", "endEvent", "boundaryEvent",
-    "intermediateCatchEvent", "intermediateThrowEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
-    "eventBasedGateway", "complexGateway", "dataObject", "dataObjectReference")}
-
-
-@dataclass(frozen=True)
-class ElementChange:
-    file: str
-    element_id: str
-    name: str
-    kind: str  # the BPMN element type, e.g. userTask
-
-
-@dataclass
-class VersionDiff:
-    added: list[ElementChange] = field(default_factory=list)
-    removed: list[ElementChange] = field(default_factory=list)
-    changed: list[ElementChange] = field(default_factory=list)
-    forms_added: list[str] = field(default_factory=list)
-    forms_removed: list[str] = field(default_factory=list)
-    forms_changed: list[str] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        return not any(getattr(self, name) for name in self.__dataclass_fields__)
-
-
-def _signatures(files: Mapping[str, bytes]) -> dict[tuple[str, str], tuple[ElementChange, bytes]]:
-    """Each process element by (file, id), with its own content: nested elements are compared on their own."""
-    found: dict[tuple[str, str], tuple[ElementChange, bytes]] = {}
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=True)
-    for path, content in files.items():
-        if not path.startswith("bpmn/"):
-            continue
-        name = path.split("/", 1)[1]
-        try:
-            root = etree.fromstring(content, parser)
-        except etree.XMLSyntaxError:
-            continue
-        for el in root.iter(*_DIFFED):
-            if not el.get("id"):
-                continue
-            own = etree.Element(el.tag, dict(el.attrib))
-            for child in el:
-                if child.tag not in _DIFFED:
-                    own.append(etree.fromstring(etree.tostring(child)))
-            kind = etree.QName(el).localname
-            found[(name, el.get("id"))] = (ElementChange(name, el.get("id"), el.get("name") or "", kind),
-                                           etree.tostring(own, method="c14n"))
-    return found
-
-
-def diff_files(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> VersionDiff:
-    """Elements added, removed and changed (by id, per file) and forms added, removed and changed."""
-    before, after = _signatures(old), _signatures(new)
-    diff = VersionDiff()
-    diff.added = [after[k][0] for k in sorted(after.keys() - before.keys())]
-    diff.removed = [before[k][0] for k in sorted(before.keys() - after.keys())]
-    diff.changed = [after[k][0] for k in sorted(after.keys() & before.keys()) if after[k][1] != before[k][1]]
-    old_forms = {p: c for p, c in old.items() if p.startswith("forms/")}
-    new_forms = {p: c for p, c in new.items() if p.startswith("forms/")}
-    diff.forms_added = sorted(p.split("/", 1)[1] for p in new_forms.keys() - old_forms.keys())
-    diff.forms_removed = sorted(p.split("/", 1)[1] for p in old_forms.keys() - new_forms.keys())
-    diff.forms_changed = sorted(p.split("/", 1)[1] for p in new_forms.keys() & old_forms.keys()
-                                if new_forms[p] != old_forms[p])
-    return diff
+def files_of(session: Session, number: int | None) -> tuple[int | None, dict[str, bytes]]:
+    """The number and files of version ``number`` (none when there is no such version)."""
+    if number is None:
+        return None, {}
+    try:
+        version = get_version(session, number)
+    except VersionError:
+        return None, {}
+    return version.number, version_files(version)
 
 
 def previous_files(session: Session, version: ProcessVersion) -> tuple[int | None, dict[str, bytes]]:
