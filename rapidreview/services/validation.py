@@ -185,6 +185,16 @@ def _duplicate_processes(roots: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+def task_properties(element: Any) -> dict[str, str]:
+    """A task's spiffworkflow properties (its form, say) by name."""
+    return _properties(element)
+
+
+def form_examples(roots: Mapping[str, Any], form_files: Mapping[str, bytes]) -> dict[str, Any]:
+    """Each user task's example answer by task id, from its form (what the sample case holds)."""
+    return _check_forms(roots, form_files)[0]
+
+
 # ---- forms and lanes ---------------------------------------------------------------------------------
 
 

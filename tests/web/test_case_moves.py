@@ -48,6 +48,7 @@ def test_an_owner_checks_and_moves_open_cases_to_the_active_version(app: Flask, 
     assert (event.case_id, event.actor, event.payload["note"]) == (case_id, "owner@demo.example", "Day 6 now")
     timeline = sign_in(app, "pm@demo.example").get("/cases/RR-W-1").get_data(as_text=True)
     assert "moved to a new process version" in timeline and "from version 1 to version 2: Day 6 now" in timeline
+    assert "Process version" in timeline and "Version 2: Day 6 (the active version)" in timeline
 
 
 def test_admins_may_look_but_only_owners_move_and_a_stale_request_is_refused(app: Flask, runtime: Runtime) -> None:
@@ -78,6 +79,9 @@ def test_a_form_of_a_version_is_shown_as_people_will_see_it(app: Flask) -> None:
         "/process/versions/1").get_data(as_text=True)
     page = owner.get("/process/versions/1/forms/record_criteria_view.schema.json").get_data(as_text=True)
     assert "govuk-radios" in page and "nothing here is saved or sent" in page
+    # The task's instructions come first, as the person doing it reads them, with the process's deadline.
+    assert "Instructions: Record the partner" in page and "As the LA lead" in page
+    assert "Due by 5pm on Friday 22 May 2026 (Day 1)" in page
     # It posts nowhere: the preview's form only reloads itself.
     assert '<form method="get" action="/process/versions/1/forms/record_criteria_view.schema.json"' in page
     assert owner.get("/process/versions/1/forms/nope.schema.json").status_code == 404

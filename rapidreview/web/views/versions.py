@@ -30,6 +30,7 @@ from rapidreview.calendar import to_london
 from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessDefinitionError
 from rapidreview.services import case_migration, policy, version_trials
 from rapidreview.services import process_versions as versions
+from rapidreview.services.form_preview import instructions_for_form
 from rapidreview.services.forms import form_schema, form_uischema
 from rapidreview.services.validation import Problem
 from rapidreview.simulator.timeline import LABELS, describe_event
@@ -344,10 +345,14 @@ def form_preview(number: int, name: str) -> tuple[str, int]:
             abort(404)
         schema, registry = form_schema(session, version.id, name)
         uischema = form_uischema(session, version.id, name)
+        files = versions.version_files(version)
+        process_id = version.process_id
     fields = build_fields(schema, registry, uischema, None)
+    tasks = instructions_for_form(files, name, runtime().calendar, process_id)
     title = schema.get("title") or name.removesuffix(".schema.json").replace("_", " ").capitalize()
     return render_template("versions/form.html", title=f"{title} (version {number})", form_title=title,
-                           description=schema.get("description"), name=name, number=number, fields=fields), 200
+                           description=schema.get("description"), name=name, number=number, fields=fields,
+                           tasks=tasks), 200
 
 
 @bp.get("/process/versions/<int:number>/moves")
