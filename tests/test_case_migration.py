@@ -174,12 +174,27 @@ def test_a_removed_element_the_case_has_done_blocks_the_move_but_not_a_case_befo
 
     plan = migration.plan_migration(runtime.restore(case_row(runtime, past)), target)
     assert [(o.element_id, o.state) for o in plan.obstacles] == [("share_agency_list", "done")]
-    assert "removes this element" in plan.obstacles[0].detail
+    assert plan.obstacles[0].detail == "the new version removes this element, which this case has done"
 
     workflow = runtime.restore(case_row(runtime, before))
     assert migration.migrate(workflow, target).safe
     restored = runtime.engine.restore(workflow.dump(), target)  # the moved case saves and restores
     assert [t.element_id for t in restored.ready_user_tasks()] == ["record_criteria_view"] * 3
+
+
+@pytest.mark.parametrize(("state", "words"), [
+    ("COMPLETED", "which this case has done"), ("READY", "where this case is waiting now"),
+    ("WAITING", "where this case is waiting now"), ("STARTED", "which this case is in the middle of"),
+    ("FUTURE", "which is already lined up as one of this case's next steps")])
+def test_a_refusal_says_where_the_case_stands_and_never_that_it_reached_a_step_it_has_not(
+        state: str, words: str) -> None:
+    from SpiffWorkflow.util.task import TaskState
+
+    class Task:
+        def has_state(self, mask: int) -> bool:
+            return bool(getattr(TaskState, state) & mask)
+
+    assert migration._where(Task()) == words
 
 
 def test_naming_cases_moves_only_those_and_bad_names_are_explained(

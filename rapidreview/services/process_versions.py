@@ -25,7 +25,7 @@ from rapidreview import clock
 from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessBundle
 from rapidreview.services import audit
 from rapidreview.services.runtime import Runtime
-from rapidreview.services.validation import BPMN, Problem, validate_files
+from rapidreview.services.validation import BPMN, Problem, validate_files, validate_with_warnings
 from rapidreview.services.version_diff import ElementChange, VersionDiff, diff_files  # noqa: F401 - used by callers
 from rapidreview.store.db import transaction
 from rapidreview.store.models import ProcessFile, ProcessVersion
@@ -110,6 +110,11 @@ def merge_uploads(carried: Mapping[str, bytes], uploaded: Mapping[str, bytes]) -
 
 def validate(rt: Runtime, files: Mapping[str, bytes], *, lint: bool = True) -> list[Problem]:
     return validate_files(files, rt.calendar, process_id=rt.settings.main_process_id, lint=lint)
+
+
+def wording_warnings(rt: Runtime, files: Mapping[str, bytes]) -> list[Problem]:
+    """Deadlines written in words that disagree with the process's due dates and timers (not a reason to refuse)."""
+    return validate_with_warnings(files, rt.calendar, process_id=rt.settings.main_process_id, lint=False)[1]
 
 
 def deploy_files(rt: Runtime, files: Mapping[str, bytes], *, deployed_by: str, note: str = "",

@@ -157,3 +157,12 @@ def test_moving_cases_needs_a_reason(app: Flask) -> None:
     )
     flashed = owner.get(response.headers["Location"]).get_data(as_text=True)
     assert "Say why you are moving these cases" in flashed and "1 case moved" not in flashed
+
+
+def test_the_deploy_page_warns_about_a_timer_still_named_for_the_old_day(app: Flask) -> None:
+    app.config.update(PROCESS_LINT=False)
+    owner = sign_in(app, "owner@demo.example")
+    response = upload(owner, {"information_sharing.bpmn": DAY_6})
+    page = owner.get(response.headers["Location"]).get_data(as_text=True)
+    assert ("Check the wording: information_sharing.bpmn: information_sharing_escalation (Day 7, 17:00: escalate): "
+            "its name says Day 7 but its timer fires on Day 6: rename it.") in page

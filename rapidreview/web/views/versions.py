@@ -111,6 +111,8 @@ def deploy() -> tuple[str, int] | Response:
         return _deploy_form(note, exc.problems, 400)
     for sentence in placed:
         flash(f"The file {sentence}.")
+    for warning in ([] if version.active else versions.wording_warnings(runtime(), files)):
+        flash(f"Check the wording: {warning}.")
     if version.active:
         flash(f"These files are the same as the active version {version.number}: nothing was deployed.")
     else:
