@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from rapidreview import clock
 from rapidreview.calendar import WorkingCalendar, to_london
@@ -223,7 +224,8 @@ def _time_expression(task_spec: Any) -> str | None:
     if metadata.get("due"):
         return str(metadata["due"])
     definition = getattr(task_spec, "event_definition", None)
-    expression = getattr(definition, "expression", None) if type(definition).__name__ == "TimerEventDefinition" else None
+    # Timers parse as TimeDate/Duration/CycleEventDefinition, subclasses of TimerEventDefinition.
+    expression = getattr(definition, "expression", None) if isinstance(definition, TimerEventDefinition) else None
     return str(expression) if expression else None
 
 
