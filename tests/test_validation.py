@@ -222,3 +222,23 @@ def test_bpmnlint_s_findings_are_said_in_the_process_owner_s_words(files: dict[s
     messages = {p.element_id: p.message for p in found}
     assert messages["record_information_returned"].startswith(
         "this step has no way out: connect it to the next step or to an end event")
+
+
+def test_a_form_that_is_not_json_is_the_only_problem_named_with_what_to_look_for(
+        files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    path = "forms/share_agency_list.schema.json"
+    broken = {**files, path: files[path].replace(b'"title":', b'"title"', 1)}
+    problem = only(problems(broken, calendar))  # not also every due date that reads the form's answers
+    assert "share_agency_list.schema.json is not valid JSON" in problem.message
+    assert "a comma, a quote, a colon or a bracket is missing or one too many" in problem.message
+
+
+def test_a_required_question_the_form_does_not_have_is_named(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    import json
+
+    path = "forms/share_agency_list.schema.json"
+    schema = json.loads(files[path])
+    schema["required"] = [*schema.get("required", []), "agencys"]
+    problem = only(problems({**files, path: json.dumps(schema).encode()}, calendar))
+    assert problem.element_id == "share_agency_list"
+    assert "makes agencys required, but the form has no such question" in problem.message

@@ -103,7 +103,9 @@ def validate_with_warnings(files: Mapping[str, bytes], calendar: WorkingCalendar
         problems += _check_diagram(name, root)
     email_templates = {Path(p).stem for p in files if p.startswith("templates/email/") and p.endswith(".txt")}
     sample = sample_case(bpmn_roots, examples, calendar, process_id)
-    problems += _check_timers(bpmn_roots, sample, email_templates)
+    # A form that could not be read leaves the sample case without its answers: judging expressions on it
+    # would blame the process for the form's mistake.
+    problems += _check_timers(bpmn_roots, sample, email_templates, on_sample=not form_problems)
     wording_problems, wording_warnings = deadline_wording.check_wording(
         files, bpmn_roots, element_moments(bpmn_roots, sample), date.fromisoformat(sample.data["day_one"]), calendar)
     problems += [_located(bpmn_roots, file, element, message) for file, element, message in wording_problems]
@@ -209,7 +211,11 @@ def _check_forms(roots: Mapping[str, Any], form_files: Mapping[str, bytes]) -> t
         try:
             registry = form_schemas.load_registry(folder)
         except form_schemas.FormError as exc:
-            return examples, [Problem("forms", None, None, str(exc).replace(str(folder) + "/", ""))]
+            message = str(exc).replace(str(folder) + "/", "")
+            if "not valid JSON" in message:
+                message += (": open the file in a text editor at that line; a comma, a quote, a colon or a bracket "
+                            "is missing or one too many")
+            return examples, [Problem("forms", None, None, message)]
         for file, root in roots.items():
             for task in _elements(root, "userTask"):
                 filename = _properties(task).get(FORM_PROPERTY)
@@ -226,6 +232,12 @@ def _check_forms(roots: Mapping[str, Any], form_files: Mapping[str, bytes]) -> t
                     example = form_schemas.example_answers(schema)
                 except form_schemas.FormError as exc:
                     problems.append(_problem(file, task, str(exc).replace(str(folder) + "/", "")))
+                    continue
+                unknown = [q for q in schema.get("required", []) if q not in (schema.get("properties") or {})]
+                if unknown:
+                    problems.append(_problem(file, task, f"{filename} makes {', '.join(unknown)} required, but the form "
+                                                         "has no such question: correct the name in \"required\" or "
+                                                         "add the question"))
                     continue
                 errors = form_schemas.validate_answers(schema, example, registry)
                 if errors:
@@ -392,7 +404,7 @@ def element_moments(roots: Mapping[str, Any], sample: inspect.SampleCase) -> dic
 
 
 def _check_timers(roots: Mapping[str, Any], sample: inspect.SampleCase,
-                  email_templates: set[str] | None = None) -> list[Problem]:
+                  email_templates: set[str] | None = None, *, on_sample: bool = True) -> list[Problem]:
     """Due dates and timers give an aware date and time on the sample case; every expression reads only names
     the process sets; conditions and service parameters work on the sample case."""
     problems = []
@@ -416,10 +428,10 @@ def _check_timers(roots: Mapping[str, Any], sample: inspect.SampleCase,
             if expression.kind == "timer":
                 kind = next((k for k in ("timeDate", "timeDuration", "timeCycle")
                              if expression.element.find(f".//bpmn:{k}", NS) is not None), "timeDate")
-            message = _timer_error(sample, kind, expression)
+            message = _timer_error(sample, kind, expression) if on_sample else None
             if message:
                 problems.append(_problem(expression.file, expression.element, message))
-    for expression, message in expression_check.sample_problems(expressions, sample, templates):
+    for expression, message in expression_check.sample_problems(expressions if on_sample else [], sample, templates):
         problems.append(_problem(expression.file, expression.element, message))
     return problems
 
