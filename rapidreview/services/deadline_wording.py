@@ -158,15 +158,15 @@ def check_wording(
                 )
     for root in roots.values():
         for el in root.iter(f"{{{BPMN}}}boundaryEvent", f"{{{BPMN}}}intermediateCatchEvent"):
-            match = _NAME_DAY.search(el.get("name") or "")
+            named = _NAME_DAY.search(el.get("name") or "")
             moment = moments.get(el.get("id") or "")
-            if match and moment is not None and int(match.group(1)) != calendar.case_day(day_one, moment):
+            if named and moment is not None and int(named.group(1)) != calendar.case_day(day_one, moment):
                 fires = calendar.case_day(day_one, moment)
                 warnings.append(
                     (
                         _file_of(roots, root),
                         el.get("id"),
-                        f"its name says Day {match.group(1)} but its timer fires on Day {fires}: rename it",
+                        f"its name says Day {named.group(1)} but its timer fires on Day {fires}: rename it",
                     )
                 )
     return problems, warnings

@@ -97,7 +97,7 @@ def deploy() -> tuple[str, int] | Response:
             return _deploy_form(note, [Problem(name, None, None, "upload .bpmn, .dmn and .json files only")], 400)
     if not uploaded:
         return _deploy_form(note, [Problem("files", None, None, "Choose the files to deploy")], 400)
-    files, placed = dict(uploaded), []
+    files, placed = dict(uploaded), list[str]()
     if request.form.get("replace_all") != "yes":
         # Files not uploaded are carried over from the active version, so an owner can send one changed file.
         with transaction(runtime().sessions) as session:
@@ -152,8 +152,8 @@ def _page(number: int, trial: dict[str, Any] | None = None, trial_error: str | N
         ready = version_trials.readiness(session, version, _scenarios())
         never_live = version.activated_at is None
     diff = versions.diff_files(previous_files, files) if previous is not None else None
-    diagram = {"files": {p.split("/", 1)[1]: c.decode("utf-8", "replace") for p, c in files.items()
-                         if p.startswith("bpmn/") and p.endswith(".bpmn")}, "states": {}}
+    diagram: dict[str, Any] = {"files": {p.split("/", 1)[1]: c.decode("utf-8", "replace") for p, c in files.items()
+                                         if p.startswith("bpmn/") and p.endswith(".bpmn")}, "states": {}}
     forms = sorted(p.split("/", 1)[1] for p in files if p.startswith("forms/") and p.endswith(".schema.json"))
     if diff is not None:  # the changed elements are marked on the diagram
         diagram["states"] = diff.diagram_states()
