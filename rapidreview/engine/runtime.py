@@ -27,7 +27,7 @@ from SpiffWorkflow.util.task import TaskState
 from rapidreview.calendar import WorkingCalendar
 from rapidreview.engine import storage, timer_clock
 from rapidreview.engine.process import CompiledProcess
-from rapidreview.engine.scripting import CaseScriptEngine, ServiceHost, ServiceUnavailable, _Lazy
+from rapidreview.engine.scripting import CaseScriptEngine, ServiceHost, ServiceUnavailable, LazyTimes
 from rapidreview.engine.service_tasks import AWAITING
 
 timer_clock.install()
@@ -243,7 +243,7 @@ class CaseWorkflow:
             previous_answers=copy.deepcopy(previous) if isinstance(previous, dict) else None,
             data=task.data, defaults=defaults,
             show=tuple(p.strip() for p in str(metadata.get("show") or "").split(",") if p.strip()),
-            times=_Lazy(lambda: self._engine.element_times(task)),
+            times=LazyTimes(lambda: self._engine.element_times(task)),
         )
 
     # -- acting ----------------------------------------------------------------------------------

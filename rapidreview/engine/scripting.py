@@ -196,7 +196,7 @@ class CaseScriptEnvironment(TaskDataEnvironment):
         return bool(super().execute(script, context, {**functions, **(external_context or {})}))
 
 
-class _Lazy(Mapping[str, str]):
+class LazyTimes(Mapping[str, str]):
     """Worked out on first use: only operators that write to people (e-mails) read the times."""
 
     def __init__(self, compute: Callable[[], dict[str, str]]) -> None:
@@ -239,7 +239,7 @@ class CaseScriptEngine(PythonScriptEngine):
         """Call the host for a service task: a result, or :class:`Awaiting` when the task must wait."""
         params = {name: spec["value"] for name, spec in operation_params.items()}
         call = ServiceCall(operation=operation_name, params=params, element_id=task.task_spec.bpmn_id,
-                           task_id=str(task.id), data=task.data, times=_Lazy(lambda: self.element_times(task)))
+                           task_id=str(task.id), data=task.data, times=LazyTimes(lambda: self.element_times(task)))
         try:
             return self.environment.host.call(call)
         except WorkflowTaskException:
