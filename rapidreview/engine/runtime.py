@@ -27,7 +27,7 @@ from SpiffWorkflow.util.task import TaskState
 from rapidreview.calendar import WorkingCalendar
 from rapidreview.engine import storage, timer_clock
 from rapidreview.engine.process import CompiledProcess
-from rapidreview.engine.scripting import CaseScriptEngine, ServiceHost, ServiceUnavailable, LazyTimes
+from rapidreview.engine.scripting import CaseScriptEngine, LazyTimes, ServiceHost, ServiceUnavailable
 from rapidreview.engine.service_tasks import AWAITING
 
 timer_clock.install()
