@@ -167,3 +167,26 @@ def _listed(capsys: pytest.CaptureFixture[str]) -> list[str]:
     capsys.readouterr()
     assert main(["versions"]) == 0
     return capsys.readouterr().out.splitlines()
+
+
+def test_the_diff_gives_each_changed_property_before_and_after_and_each_form_question(tmp_path: Path) -> None:
+    import json
+
+    forms = PROJECT_ROOT / "forms"
+    old = versions.files_from_paths([PROJECT_ROOT / "bpmn"], forms)
+    new = versions.files_from_paths([day_6_model(tmp_path)], forms)
+    path = "forms/share_agency_list.schema.json"
+    schema = json.loads(old[path])
+    schema["description"] = "List the agencies."
+    first = next(iter(schema["properties"]))
+    schema["properties"][first]["title"] = "Agencies involved (renamed)"
+    schema["properties"]["urgent"] = {"type": "boolean", "title": "Is it urgent?"}
+    new[path] = json.dumps(schema).encode()
+    diff = versions.diff_files(old, new)
+    escalation = next(c for c in diff.changed if c.element_id == "information_sharing_escalation")
+    assert [(p.label, p.before, p.after) for p in escalation.changes] == [
+        ("name", "Day 7, 17:00: escalate", "Day 6, 17:00: escalate"), ("timer", 'day(7, "17:00")', 'day(6, "17:00")')]
+    form = diff.form_changes[0]
+    assert (form.name, form.added, form.removed) == ("share_agency_list.schema.json", ("Is it urgent?",), ())
+    assert ("form text", "List the agencies.") in [(p.label, p.after) for p in form.changes]
+    assert any(p.label.startswith("question of") and p.after == "Agencies involved (renamed)" for p in form.changes)
