@@ -44,7 +44,9 @@ def test_trying_runs_every_scenario_and_the_late_path_catches_the_unquoted_remin
     verdicts = {r.scenario: r.passed for r in results}
     assert verdicts == {"happy_path": True, "agency_late_and_missing": False}
     failed = next(r for r in results if not r.passed)
-    assert "information_sharing_reminder" in failed.summary
+    assert failed.summary.startswith("the step send_information_sharing_reminder stopped the case: it reads "
+                                     "information_sharing_reminder, which the case does not have. If "
+                                     "information_sharing_reminder is meant as text, it needs quotes")
 
     with pytest.raises(versions.NotReady) as refused:
         versions.activate_version(runtime, candidate.number, actor="owner", scenarios=NAMES)

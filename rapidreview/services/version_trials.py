@@ -10,6 +10,7 @@ scenario's last try passed; an administrator may override that with a reason, wh
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,12 +54,27 @@ def _summary(result: dict[str, Any]) -> str:
     return words
 
 
+_ELEMENT = re.compile(r"element (\w+)")
+_UNDEFINED = re.compile(r"name '(\w+)' is not defined")
+
+
+def plain_failure(message: str) -> str:
+    """The engine's error, led by what it means for the process owner when that can be told."""
+    element, undefined = _ELEMENT.search(message), _UNDEFINED.search(message)
+    if element and undefined:
+        name = undefined.group(1)
+        return (f"the step {element.group(1)} stopped the case: it reads {name}, which the case does not have. If "
+                f"{name} is meant as text, it needs quotes ('{name}'); rapidreview validate names the place. "
+                f"(The engine said: {message})")
+    return message
+
+
 def run_scenario(files: dict[str, bytes], scenario: Path) -> TrialResult:
     """One scenario on the files: passed when the case ran to the scenario's end without an error."""
     try:
         result = versions.try_scenario(files, scenario)
     except versions.VersionError as exc:
-        return TrialResult(scenario.stem, False, str(exc))
+        return TrialResult(scenario.stem, False, plain_failure(str(exc)))
     return TrialResult(scenario.stem, True, _summary(result), timeline=result)
 
 
