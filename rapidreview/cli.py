@@ -8,7 +8,18 @@ import sys
 from pathlib import Path
 
 from rapidreview import envfile
-from rapidreview.commands import backup, calendar, mail, move, operate, partnership, security, simulate, web
+from rapidreview.commands import (
+    backup,
+    calendar,
+    mail,
+    move,
+    operate,
+    partnership,
+    security,
+    simulate,
+    versions,
+    web,
+)
 from rapidreview.config import ConfigError
 from rapidreview.observability import configure_logging
 from rapidreview.resources import installed_version
@@ -20,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--env-file", type=Path, metavar="FILE",
                         help="read settings from this file first, as systemd's EnvironmentFile= does (docs/operations.md)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (calendar, simulate, operate, move, web, mail, security, partnership, backup):
+    for module in (calendar, simulate, versions, operate, move, web, mail, security, partnership, backup):
         module.register(subparsers)
     return parser
 

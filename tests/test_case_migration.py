@@ -103,6 +103,11 @@ def test_a_deadline_change_moves_a_waiting_case_keeping_its_claim_and_draft(
     assert {c.reference: c.can_move for c in checks} == {"RR-M-1": True, "RR-M-2": True}
     waiting_check = next(c for c in checks if c.reference == "RR-M-1")
     assert {n.element_id for n in waiting_check.plan.reset} == {FORM, "information_sharing_escalation"}
+    # The page and the command say when each will now be due, and only where the case really stands.
+    details = {n.element_id: n.detail for n in waiting_check.plan.reset}
+    assert details[FORM].endswith("it will be due 5pm on Monday 1 June 2026 (Day 6) instead of "
+                                  "5pm on Tuesday 2 June 2026 (Day 7)")
+    assert details["information_sharing_escalation"].endswith("(Day 6) instead of 5pm on Tuesday 2 June 2026 (Day 7)")
 
     report = case_migration.move_cases(runtime, actor="owner", note="Day 6 for everyone")
     assert sorted(c.reference for c in report.moved) == ["RR-M-1", "RR-M-2"]
@@ -130,7 +135,7 @@ def test_the_escalation_timer_follows_the_moved_deadline(runtime: Runtime, tmp_p
     workflow = runtime.restore(case_row(runtime, case_id))
     assert dict(workflow.waiting_timers())["information_sharing_escalation"] == DAY_7_1700
     deploy(runtime, day_6_model(tmp_path), "Day 6")
-    case_migration.move_cases(runtime, actor="owner")
+    case_migration.move_cases(runtime, actor="owner", note="test")
     case = case_row(runtime, case_id)
     timers = dict(runtime.restore(case).waiting_timers())
     assert timers["information_sharing_escalation"] == DAY_6_1700
@@ -146,7 +151,7 @@ def test_a_case_inside_a_changed_call_activity_is_refused_and_left_untouched(
     stored = case_row(runtime, inside).workflow_json
     deploy(runtime, renamed_agency_return_model(tmp_path), "returns collected as agency_result")
 
-    report = case_migration.move_cases(runtime, actor="owner")
+    report = case_migration.move_cases(runtime, actor="owner", note="test")
     assert [c.reference for c in report.moved] == ["RR-M-5"]
     assert [c.reference for c in report.refused] == ["RR-M-4"]
     reasons = [str(o) for o in report.refused[0].plan.obstacles]
@@ -169,12 +174,27 @@ def test_a_removed_element_the_case_has_done_blocks_the_move_but_not_a_case_befo
 
     plan = migration.plan_migration(runtime.restore(case_row(runtime, past)), target)
     assert [(o.element_id, o.state) for o in plan.obstacles] == [("share_agency_list", "done")]
-    assert "removes this element" in plan.obstacles[0].detail
+    assert plan.obstacles[0].detail == "the new version removes this element, which this case has done"
 
     workflow = runtime.restore(case_row(runtime, before))
     assert migration.migrate(workflow, target).safe
     restored = runtime.engine.restore(workflow.dump(), target)  # the moved case saves and restores
     assert [t.element_id for t in restored.ready_user_tasks()] == ["record_criteria_view"] * 3
+
+
+@pytest.mark.parametrize(("state", "words"), [
+    ("COMPLETED", "which this case has done"), ("READY", "where this case is waiting now"),
+    ("WAITING", "where this case is waiting now"), ("STARTED", "which this case is in the middle of"),
+    ("FUTURE", "which is already lined up as one of this case's next steps")])
+def test_a_refusal_says_where_the_case_stands_and_never_that_it_reached_a_step_it_has_not(
+        state: str, words: str) -> None:
+    from SpiffWorkflow.util.task import TaskState
+
+    class Task:
+        def has_state(self, mask: int) -> bool:
+            return bool(getattr(TaskState, state) & mask)
+
+    assert migration._where(Task()) == words
 
 
 def test_naming_cases_moves_only_those_and_bad_names_are_explained(
@@ -183,12 +203,12 @@ def test_naming_cases_moves_only_those_and_bad_names_are_explained(
     start(runtime, "RR-M-8")
     start(runtime, "RR-M-9")
     deploy(runtime, day_6_model(tmp_path), "Day 6")
-    report = case_migration.move_cases(runtime, actor="owner", references=["RR-M-9"])
+    report = case_migration.move_cases(runtime, actor="owner", note="test", references=["RR-M-9"])
     assert [c.reference for c in report.moved] == ["RR-M-9"]
     for references, message in ((["RR-NOPE"], "there is no case RR-NOPE"),
                                 (["RR-M-9"], "already runs on version 2")):
         try:
-            case_migration.move_cases(runtime, actor="owner", references=references)
+            case_migration.move_cases(runtime, actor="owner", note="test", references=references)
         except case_migration.MoveError as exc:
             assert message in str(exc)
         else:
@@ -205,7 +225,7 @@ def test_a_closed_case_is_never_moved(runtime: Runtime, tmp_path: Path) -> None:
     deploy(runtime, day_6_model(tmp_path), "Day 6")
     assert case_migration.check_cases(runtime) == (2, [])
     try:
-        case_migration.move_cases(runtime, actor="owner", references=["RR-M-10"])
+        case_migration.move_cases(runtime, actor="owner", note="test", references=["RR-M-10"])
     except case_migration.MoveError as exc:
         assert "closed" in str(exc)
     else:
@@ -216,21 +236,26 @@ def test_the_move_cases_command_checks_then_moves(tmp_path: Path, monkeypatch: p
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("RAPIDREVIEW_DATA_DIR", str(tmp_path / "data"))
-    assert main(["deploy", "--note", "first", "--no-lint"]) == 0
+    quick = tmp_path / "scenarios"
+    quick.mkdir()
+    (quick / "not_commissioned.json").write_bytes((PROJECT_ROOT / "scenarios" / "not_commissioned.json").read_bytes())
+    assert main(["deploy", "--note", "first", "--no-lint", "--scenarios", str(quick)]) == 0
     rt = build_runtime(from_environment())
     try:
         start(rt, "RR-M-11")
     finally:
         rt.close()
     assert main(["move-cases", "--check"]) == 0  # nothing on another version yet
-    assert main(["deploy", str(day_6_model(tmp_path)), "--note", "Day 6", "--no-lint"]) == 0
+    assert main(["deploy", str(day_6_model(tmp_path)), "--note", "Day 6", "--no-lint", "--scenarios", str(quick)]) == 0
     capsys.readouterr()
 
     assert main(["move-cases", "--check"]) == 0
     assert "RR-M-11: can move (version 1)" in capsys.readouterr().out
+    assert main(["move-cases"]) == 2  # a move says why
+    assert "say why you are moving the cases" in capsys.readouterr().err
     assert main(["move-cases", "--note", "Day 6 for all"]) == 0
     assert "1 moved, 0 refused, 0 failed (active version 2)" in capsys.readouterr().out
-    assert main(["move-cases", "RR-M-11"]) == 2
+    assert main(["move-cases", "RR-M-11", "--note", "again"]) == 2
     assert "already runs on version 2" in capsys.readouterr().err
     assert main(["move-cases", "--partnership", "nowhere"]) == 2
     assert "there is no partnership 'nowhere' (known: default)" in capsys.readouterr().err
@@ -254,7 +279,7 @@ def test_a_task_moved_to_another_lane_goes_to_that_role_and_its_claim_is_release
     path.write_text(text.replace(ref, "").replace(manager_lane, manager_lane + ref))
     deploy(runtime, folder, "the manager completes the form")
 
-    report = case_migration.move_cases(runtime, actor="owner")
+    report = case_migration.move_cases(runtime, actor="owner", note="test")
     assert [c.reference for c in report.moved] == ["RR-M-12"]
     moved = form_task(runtime, case_id)
     assert (moved.role, moved.lane, moved.assignee) == ("agency_manager", "Agency manager", None)

@@ -397,11 +397,12 @@ EMAIL_CONTEXT = {
     "link": "https://rapidreview.example/cases/RR-2026-014",
     "partnership_name": "Northbridge Safeguarding Children Partnership",
     "chair_name": "Dr Helen Osei",
-    # As in e-mails: an element whose time is not known yet is None (services.operators._Moments).
+    # As in e-mails: an element whose time is not known yet is None (services.moments).
     "due": defaultdict(lambda: None, {element: {"at": "12pm on Tuesday 2 June 2026 (Day 8)", "day": 8, "time": "12pm",
                                                 "date": "Tuesday 2 June 2026"}
                                       for element in ("prepare_draft_report", "sign_off_final_report",
-                                                      "submit_to_national_panel", "comment_window_closes")}),
+                                                      "submit_to_national_panel", "comment_window_closes", "complete_information_sharing_form",
+                                                          "information_sharing_closed")}),
     "partner_name": "Police",
     "national_panel_address": "mailbox@nationalpanel.example",
     "submission": {"covering_note": "", "completed_by_name": "Pat Manager"},

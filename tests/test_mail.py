@@ -88,11 +88,12 @@ def context(**changes: object) -> dict[str, object]:
                     "for_everyone": True},
         "link": "https://rapidreview.partnership.example/cases/RR-2026-014",
         "partnership_name": "Safeguarding Children Partnership", "chair_name": "Dr Jane Chair",
-        # As in e-mails: an element whose time is not known yet is None (services.operators._Moments).
+        # As in e-mails: an element whose time is not known yet is None (services.moments).
         "due": defaultdict(lambda: None, {e: {"at": "12pm on Tuesday 9 June 2026 (Day 7)", "day": 7, "time": "12pm",
                                               "date": "Tuesday 9 June 2026"}
                                           for e in ("prepare_draft_report", "sign_off_final_report",
-                                                    "submit_to_national_panel", "comment_window_closes")}),
+                                                    "submit_to_national_panel", "comment_window_closes", "complete_information_sharing_form",
+                                                              "information_sharing_closed")}),
         "partner_name": "Police", "submission": {"covering_note": "", "completed_by_name": "Pat Manager"},
         "task": {"name": "Complete the information sharing form", "agency": "Oak School", "partner": None,
                  "due": {"at": "5pm on Tuesday 9 June 2026", "day": 7}, "link": TASK_LINK},
@@ -124,9 +125,12 @@ def test_subject_lines_name_only_the_case_reference_and_the_partnership(name: st
     # A subject line is shown in notification pop-ups and mail lists: never the child's name or any detail.
     subject_line = (TEMPLATES / "email" / f"{name}.txt").read_text().splitlines()[0]
     assert subject_line.startswith("Subject: ")
-    # A task's name is the BPMN step's, the same for every case, so it may say which task it is.
+    # A task's name is the BPMN step's, the same for every case, so it may say which task it is; a deadline
+    # is the process's (its day and time), the same for every case on that day.
+    deadlines = {f"due.{e}.{part}" for e in ("complete_information_sharing_form", "sign_off_final_report")
+                 for part in ("time", "day")}
     assert set(re.findall(r"{{\s*(.*?)\s*}}", subject_line)) <= {"case.reference", "partnership_name", "task.name",
-                                                                       "tasks | length"}
+                                                                       "tasks | length", *deadlines}
     assert "{%" not in subject_line
 
 

@@ -110,13 +110,14 @@ def test_a_timer_expression_that_fails_on_a_sample_case_is_named(files: dict[str
     changed = edit(files, CALLED, 'day(8, "09:00")</bpmn:timeDate>', 'days(8, "09:00")</bpmn:timeDate>')
     problem = only(problems(changed, calendar))
     assert problem.element_id == "information_sharing_closed" and "days(8" in problem.message
-    assert "name 'days' is not defined" in problem.message
+    assert 'write day(8, "09:00")' in problem.message and "not defined" not in problem.message
 
 
 def test_a_timer_without_a_utc_offset_is_refused(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
     changed = edit(files, MAIN, 'day(12, "09:00")</bpmn:timeDate>', '"2026-06-09T09:00:00"</bpmn:timeDate>')
     problem = only(problems(changed, calendar))
-    assert problem.element_id == "deadline_at_risk" and "no UTC offset" in problem.message
+    assert problem.element_id == "deadline_at_risk" and "without its time zone" in problem.message
+    assert 'day(7, "17:00")' in problem.message and 'london_time("2026-06-09", "09:00")' in problem.message
 
 
 def test_an_element_missing_from_the_diagram_is_named(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
@@ -158,3 +159,105 @@ def test_every_contract_name_exists_in_the_bundled_process(files: dict[str, byte
     assert missing_names(ids, text) == []
     assert missing_names(ids - {"comment_window_closes"}, text) == [
         ("comment_window_closes", "the comment window's close on the comments page and in e-mails")]
+
+
+# ---- mistakes a new process owner makes, each caught with words they can act on ----------------------
+
+
+def with_email_templates(files: dict[str, bytes]) -> dict[str, bytes]:
+    folder = PROJECT_ROOT / "templates" / "email"
+    return {**files, **{f"templates/email/{p.name}": p.read_bytes() for p in folder.glob("*.txt")}}
+
+
+def test_a_service_parameter_without_quotes_is_refused_naming_the_element_and_the_fix(
+        files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    changed = edit(files, CALLED, "value=\"'information_sharing_reminder'\"", 'value="information_sharing_reminder"')
+    problem = only(problems(with_email_templates(changed), calendar))
+    assert (problem.file, problem.element_id) == ("information_sharing.bpmn", "send_information_sharing_reminder")
+    assert "without quotes" in problem.message and "write 'information_sharing_reminder'" in problem.message
+    assert "there is an e-mail template called information_sharing_reminder" in problem.message
+
+
+def test_a_misspelt_e_mail_template_is_refused_with_the_names_to_choose_from(
+        files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    changed = edit(files, CALLED, "'information_sharing_escalation'", "'information_sharing_escalaton'")
+    problem = only(problems(with_email_templates(changed), calendar))
+    assert problem.element_id == "escalate_information_sharing"
+    assert "is not an e-mail template" in problem.message and "information_sharing_escalation" in problem.message
+
+
+@pytest.mark.parametrize("written", ["Day 6 17:00", "day(6, 17:00)", "day 6 at 5pm"])
+def test_a_due_date_written_as_words_or_without_quotes_gets_the_day_function_to_write(
+        written: str, files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    changed = edit(files, CALLED, 'name="due" value="day(7, &quot;17:00&quot;)"', f'name="due" value="{written}"')
+    problem = only(problems(changed, calendar))
+    assert problem.element_id == "complete_information_sharing_form"
+    assert 'write day(6, "17:00")' in problem.message
+    assert "syntax" not in problem.message and "not defined" not in problem.message
+
+
+def test_a_timer_written_as_words_gets_the_same_advice_as_a_due_date(files: dict[str, bytes],
+                                                                     calendar: WorkingCalendar) -> None:
+    changed = edit(files, CALLED, 'day(7, "17:00")</bpmn:timeDate>', "Day 6 17:00</bpmn:timeDate>")
+    problem = only(problems(changed, calendar))
+    assert problem.element_id == "information_sharing_escalation" and 'write day(6, "17:00")' in problem.message
+
+
+def test_a_condition_reading_data_nothing_sets_is_refused(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    changed = edit(files, CALLED, 'quality_assure_information_sharing_form["decision"] == "approve"',
+                   'quality_assure_information_sharing_form["decision"] == approve')
+    problem = only(problems(changed, calendar))
+    assert "the condition uses approve, which nothing in the process sets" in problem.message
+    assert "text needs quotes" in problem.message
+
+
+def test_a_copy_of_a_process_under_another_file_name_is_named_with_the_file_name_to_use(
+        files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    copied = {**files, "bpmn/diagram.bpmn": files[CALLED]}
+    problem = only(problems(copied, calendar))
+    assert "Duplicate" not in problem.message
+    assert "diagram.bpmn and information_sharing.bpmn both hold the process information_sharing" in problem.message
+    assert "named information_sharing.bpmn" in problem.message
+
+
+def test_an_upload_under_the_modeler_s_file_name_replaces_the_file_of_its_process(files: dict[str, bytes],
+                                                                                 calendar: WorkingCalendar) -> None:
+    from rapidreview.services.process_versions import merge_uploads
+
+    changed = edit(files, CALLED, 'day(7, "17:00")</bpmn:timeDate>', 'day(6, "17:00")</bpmn:timeDate>')[CALLED]
+    merged, notes = merge_uploads(files, {"bpmn/information_sharing (1).bpmn": changed})
+    assert merged[CALLED] == changed and "bpmn/information_sharing (1).bpmn" not in merged
+    assert notes == ["information_sharing (1).bpmn holds the process of information_sharing.bpmn, so it replaces that file"]
+    assert problems(merged, calendar) == []
+
+
+def test_bpmnlint_s_findings_are_said_in_the_process_owner_s_words(files: dict[str, bytes],
+                                                                  calendar: WorkingCalendar) -> None:
+    text = files[CALLED].decode()
+    # The "returned" end event's arrow goes: the step before it has no way out.
+    text, removed = re.subn(r'<bpmn:sequenceFlow id="record_information_returned_to_[^"]*"[^>]*/>', "", text)
+    assert removed == 1
+    found = validate_files({**files, CALLED: text.encode()}, calendar, lint=True)
+    messages = {p.element_id: p.message for p in found}
+    assert messages["record_information_returned"].startswith(
+        "this step has no way out: connect it to the next step or to an end event")
+
+
+def test_a_form_that_is_not_json_is_the_only_problem_named_with_what_to_look_for(
+        files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    path = "forms/share_agency_list.schema.json"
+    broken = {**files, path: files[path].replace(b'"title":', b'"title"', 1)}
+    problem = only(problems(broken, calendar))  # not also every due date that reads the form's answers
+    assert "share_agency_list.schema.json is not valid JSON" in problem.message
+    assert "a comma, a quote, a colon or a bracket is missing or one too many" in problem.message
+
+
+def test_a_required_question_the_form_does_not_have_is_named(files: dict[str, bytes], calendar: WorkingCalendar) -> None:
+    import json
+
+    path = "forms/share_agency_list.schema.json"
+    schema = json.loads(files[path])
+    schema["required"] = [*schema.get("required", []), "agencys"]
+    problem = only(problems({**files, path: json.dumps(schema).encode()}, calendar))
+    assert problem.element_id == "share_agency_list"
+    assert "makes agencys required, but the form has no such question" in problem.message

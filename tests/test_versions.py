@@ -13,7 +13,7 @@ from sqlalchemy import select
 from rapidreview import clock
 from rapidreview.cli import main
 from rapidreview.config import PROJECT_ROOT
-from rapidreview.services import cases
+from rapidreview.services import cases, version_trials
 from rapidreview.services import process_versions as versions
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.tasks import starting_answers
@@ -24,6 +24,7 @@ NOTIFIED = datetime(2026, 5, 22, 8, 30, tzinfo=UTC)  # Day 1 is Friday 22 May 20
 DAY_7_1700 = datetime(2026, 6, 2, 16, 0, tzinfo=UTC)
 DAY_6_1700 = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
 FORM = "complete_information_sharing_form"
+SCENARIOS = PROJECT_ROOT / "scenarios"
 
 
 @pytest.fixture
@@ -111,9 +112,12 @@ def test_a_candidate_stays_inactive_until_activated(runtime: Runtime, tmp_path: 
     with transaction(runtime.sessions) as session:
         active = versions.active_version(session)
         assert active is not None and active.number == 1 and not candidate.active
-    versions.activate_version(runtime, candidate.number, actor="o")
+    with pytest.raises(versions.NotReady, match="not tried yet on not_commissioned"):
+        versions.activate_version(runtime, candidate.number, actor="o", scenarios=["not_commissioned"])
+    version_trials.try_version(runtime, candidate.number, actor="o", scenarios=[SCENARIOS / "not_commissioned.json"])
+    versions.activate_version(runtime, candidate.number, actor="o", scenarios=["not_commissioned"])
     with pytest.raises(versions.VersionError, match="already the active version"):
-        versions.activate_version(runtime, candidate.number, actor="o")
+        versions.activate_version(runtime, candidate.number, actor="o", scenarios=["not_commissioned"])
 
 
 def test_the_diff_names_changed_elements_and_forms(tmp_path: Path) -> None:
@@ -134,16 +138,55 @@ def test_deploy_versions_and_rollback_commands(tmp_path: Path, monkeypatch: pyte
     # The commands read their settings from the environment: a SQLite file of their own, on every test run.
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("RAPIDREVIEW_DATA_DIR", str(tmp_path / "data"))
-    assert main(["deploy", "--note", "first", "--no-lint"]) == 0
-    assert main(["deploy", str(day_6_model(tmp_path)), "--note", "Day 6", "--no-lint"]) == 0
+    quick = tmp_path / "scenarios"
+    quick.mkdir()
+    shutil.copy(SCENARIOS / "not_commissioned.json", quick)
+    assert main(["deploy", "--note", "first", "--no-lint", "--scenarios", str(quick)]) == 0
+    assert main(["deploy", str(day_6_model(tmp_path)), "--note", "Day 6", "--no-lint", "--scenarios", str(quick)]) == 0
+    assert "passed  not_commissioned: ended not commissioned" in capsys.readouterr().out
     broken = tmp_path / "broken"
     shutil.copytree(PROJECT_ROOT / "bpmn", broken)
     (broken / "rapid_review.bpmn").write_text((broken / "rapid_review.bpmn").read_text()
                                              .replace('id="invite_to_meeting"', 'id="invite_to_party"'))
     assert main(["deploy", str(broken), "--no-lint"]) == 1
     assert "not deployed" in capsys.readouterr().err
-    assert main(["rollback", "1"]) == 0
+    with pytest.raises(SystemExit):  # a rollback says why
+        main(["rollback", "1"])
+    assert main(["rollback", "1", "--note", "Day 6 withdrawn"]) == 0
+    assert main(["deploy", str(day_6_model(tmp_path / "again")), "--candidate", "--no-lint"]) == 0
     capsys.readouterr()
     assert main(["versions"]) == 0
     listed = [line.split()[:2] for line in capsys.readouterr().out.splitlines()]
-    assert listed == [["2", "inactive"], ["1", "active"]]
+    assert listed == [["3", "candidate"], ["2", "inactive"], ["1", "active"]]
+    assert main(["discard", "2"]) == 2  # it was active once: it stays in the history
+    assert main(["discard", "3", "--note", "broken upload"]) == 0
+    assert [line.split()[0] for line in _listed(capsys)] == ["2", "1"]
+
+
+def _listed(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    capsys.readouterr()
+    assert main(["versions"]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_the_diff_gives_each_changed_property_before_and_after_and_each_form_question(tmp_path: Path) -> None:
+    import json
+
+    forms = PROJECT_ROOT / "forms"
+    old = versions.files_from_paths([PROJECT_ROOT / "bpmn"], forms)
+    new = versions.files_from_paths([day_6_model(tmp_path)], forms)
+    path = "forms/share_agency_list.schema.json"
+    schema = json.loads(old[path])
+    schema["description"] = "List the agencies."
+    first = next(iter(schema["properties"]))
+    schema["properties"][first]["title"] = "Agencies involved (renamed)"
+    schema["properties"]["urgent"] = {"type": "boolean", "title": "Is it urgent?"}
+    new[path] = json.dumps(schema).encode()
+    diff = versions.diff_files(old, new)
+    escalation = next(c for c in diff.changed if c.element_id == "information_sharing_escalation")
+    assert [(p.label, p.before, p.after) for p in escalation.changes] == [
+        ("name", "Day 7, 17:00: escalate", "Day 6, 17:00: escalate"), ("timer", 'day(7, "17:00")', 'day(6, "17:00")')]
+    form = diff.form_changes[0]
+    assert (form.name, form.added, form.removed) == ("share_agency_list.schema.json", ("Is it urgent?",), ())
+    assert ("form text", "List the agencies.") in [(p.label, p.after) for p in form.changes]
+    assert any(p.label.startswith("question of") and p.after == "Agencies involved (renamed)" for p in form.changes)

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     move.add_argument("references", nargs="*", metavar="REFERENCE", help="the cases to move (default: every open case "
                       "on an earlier or other version)")
     move.add_argument("--check", action="store_true", help="say what would move and why not, and change nothing")
-    move.add_argument("--note", default="", help="why, for the audit trail")
+    move.add_argument("--note", default="", help="why (required when moving; kept in each case's audit trail)")
     move.add_argument("--partnership", metavar="CODE", help="only this partnership's cases (default: every partnership)")
     move.set_defaults(handler=move_cases_cmd)
 

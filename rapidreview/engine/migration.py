@@ -21,11 +21,14 @@ or waiting again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.diff import WorkflowDiff, diff_workflow
 from SpiffWorkflow.util.task import TaskState
 
+from rapidreview.calendar import clock_time, to_london
 from rapidreview.engine.process import CompiledProcess
 from rapidreview.engine.runtime import CaseWorkflow
 from rapidreview.engine.storage import REGISTRY
@@ -107,12 +110,56 @@ def _changed_words(attributes: list[str]) -> str:
     return "its " + ", ".join(words) + (" change" if len(words) > 1 else " changes")
 
 
+def _where(task: Any) -> str:
+    """Where the case stands at an element, in words that never claim more than is true."""
+    if task.has_state(TaskState.COMPLETED):
+        return "which this case has done"
+    if task.has_state(_WAITING_AT):
+        return "where this case is waiting now"
+    if task.has_state(_INSIDE):
+        return "which this case is in the middle of"
+    return "which is already lined up as one of this case's next steps"
+
+
+def _new_due(task: Any, new_spec: Any) -> str:
+    """When a reset task or timer will be due under the new definition, and when it was due, as people read it."""
+    engine = task.workflow.script_engine
+    calendar = getattr(getattr(engine, "environment", None), "calendar", None)
+    day_one = task.data.get("day_one")
+    if calendar is None or not day_one:
+        return ""
+
+    def when(spec: Any) -> datetime | None:
+        metadata = (getattr(spec, "extensions", {}) or {}).get("taskMetadataValues", {}) or {}
+        definition = getattr(spec, "event_definition", None)
+        expression = metadata.get("due") or (getattr(definition, "expression", None)
+                                             if isinstance(definition, TimerEventDefinition) else None)
+        if not expression:
+            return None
+        try:
+            value = datetime.fromisoformat(str(engine.environment.evaluate(expression, dict(task.data))))
+        except Exception:  # noqa: BLE001 - a time that cannot be worked out is simply not shown
+            return None
+        return value if value.tzinfo is not None else None
+
+    def words(moment: datetime) -> str:
+        day = calendar.case_day(date.fromisoformat(str(day_one)), moment)
+        return f"{clock_time(moment)} on {to_london(moment).strftime('%A %-d %B %Y')} (Day {day})"
+
+    new, old = when(new_spec), when(task.task_spec)
+    if new is None:
+        return ""
+    if old is not None and old != new:
+        return f"; it will be due {words(new)} instead of {words(old)}"
+    return f"; it will be due {words(new)}"
+
+
 def _judge(diff: WorkflowDiff, spec_changes: dict[Any, list[str]], plan: MigrationPlan) -> None:
     for task in diff.removed:
         # Internal specs (start and end markers) have no element of their own; a merely predicted task is
         # dropped and re-predicted from the new version.
         if task.task_spec.bpmn_id and not task.has_state(TaskState.PREDICTED_MASK):
-            plan.obstacles.append(_note(task, "the new version removes this element, which this case has reached"))
+            plan.obstacles.append(_note(task, f"the new version removes this element, {_where(task)}"))
     for task in diff.changed:
         if not task.task_spec.bpmn_id:
             continue
@@ -122,7 +169,8 @@ def _judge(diff: WorkflowDiff, spec_changes: dict[Any, list[str]], plan: Migrati
             plan.obstacles.append(_note(task, f"{detail} while this case is inside it, so it would finish under "
                                               "neither version's rules"))
         elif task.has_state(_WAITING_AT):
-            plan.reset.append(_note(task, f"{detail}; the new definition applies from the move"))
+            due = _new_due(task, diff.alignment.get(task))
+            plan.reset.append(_note(task, f"{detail}; the new definition applies from the move{due}"))
         elif task.has_state(TaskState.COMPLETED | _INSIDE):
             plan.already_done.append(_note(task, f"{detail}; already under way or done, not re-run"))
 

@@ -27,7 +27,7 @@ from SpiffWorkflow.util.task import TaskState
 from rapidreview.calendar import WorkingCalendar
 from rapidreview.engine import storage, timer_clock
 from rapidreview.engine.process import CompiledProcess
-from rapidreview.engine.scripting import CaseScriptEngine, ServiceHost, ServiceUnavailable
+from rapidreview.engine.scripting import CaseScriptEngine, LazyTimes, ServiceHost, ServiceUnavailable
 from rapidreview.engine.service_tasks import AWAITING
 
 timer_clock.install()
@@ -60,6 +60,9 @@ class UserTaskView:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     # What the task's page shows above the form (task metadata "show": panel names, comma-separated).
     show: tuple[str, ...] = ()
+    # When each element of the case's processes is due or fires (ISO text), worked out on first use: the
+    # instructions say deadlines from the process, not from words typed into them.
+    times: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 DEFAULT_PREFIX = "default:"
@@ -248,6 +251,7 @@ class CaseWorkflow:
             previous_answers=copy.deepcopy(previous) if isinstance(previous, dict) else None,
             data=task.data, defaults=defaults,
             show=tuple(p.strip() for p in str(metadata.get("show") or "").split(",") if p.strip()),
+            times=LazyTimes(lambda: self._engine.element_times(task)),
         )
 
     # -- acting ----------------------------------------------------------------------------------

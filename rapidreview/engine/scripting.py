@@ -196,7 +196,7 @@ class CaseScriptEnvironment(TaskDataEnvironment):
         return bool(super().execute(script, context, {**functions, **(external_context or {})}))
 
 
-class _Lazy(Mapping[str, str]):
+class LazyTimes(Mapping[str, str]):
     """Worked out on first use: only operators that write to people (e-mails) read the times."""
 
     def __init__(self, compute: Callable[[], dict[str, str]]) -> None:
@@ -224,6 +224,7 @@ def _time_expression(task_spec: Any) -> str | None:
     if metadata.get("due"):
         return str(metadata["due"])
     definition = getattr(task_spec, "event_definition", None)
+    # Timers parse as TimeDate/Duration/CycleEventDefinition, subclasses of TimerEventDefinition.
     expression = getattr(definition, "expression", None) if isinstance(definition, TimerEventDefinition) else None
     return str(expression) if expression else None
 
@@ -238,7 +239,7 @@ class CaseScriptEngine(PythonScriptEngine):
         """Call the host for a service task: a result, or :class:`Awaiting` when the task must wait."""
         params = {name: spec["value"] for name, spec in operation_params.items()}
         call = ServiceCall(operation=operation_name, params=params, element_id=task.task_spec.bpmn_id,
-                           task_id=str(task.id), data=task.data, times=_Lazy(lambda: self.element_times(task)))
+                           task_id=str(task.id), data=task.data, times=LazyTimes(lambda: self.element_times(task)))
         try:
             return self.environment.host.call(call)
         except WorkflowTaskException:

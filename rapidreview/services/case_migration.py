@@ -104,8 +104,11 @@ def move_cases(rt: Runtime, *, actor: str, note: str = "", references: Sequence[
     """Move every open case (or those named) that can safely move to the active version.
 
     Each case moves in its own transaction, so one refusal or failure leaves the others unaffected.
-    ``expected_version`` guards a person's request against the active version changing under it.
+    ``expected_version`` guards a person's request against the active version changing under it. ``note``
+    says why; it is required, and kept in each moved case's audit trail.
     """
+    if not note.strip():
+        raise MoveError("say why you are moving the cases (the reason is kept in each case's audit trail)")
     with transaction(rt.sessions) as session:
         target, _ = _target(session, rt)
         if expected_version is not None and target.number != expected_version:

@@ -19,7 +19,16 @@ from rapidreview.services.case_progress import Progress
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.users import ROLES, SignedIn
 from rapidreview.store.db import transaction
-from rapidreview.store.models import AuditEvent, Case, Document, HumanTask, OutboxMessage, ProcessFile, User
+from rapidreview.store.models import (
+    AuditEvent,
+    Case,
+    Document,
+    HumanTask,
+    OutboxMessage,
+    ProcessFile,
+    ProcessVersion,
+    User,
+)
 
 # Staff see every case of their partnership in full whatever the facts, so the list does not look them up.
 _STAFF_FACTS = policy.CaseFacts(agency_has_task=False, holds_task=False, break_glass_until=None)
@@ -84,6 +93,9 @@ class CasePage:
     progress: Progress | None = None  # the stages, for the task list at the top
     people: dict[str, str] = field(default_factory=dict)  # e-mail -> "Lee Authority, Local Authority lead"
     steps: list[Step] = field(default_factory=list)  # the diagram as text: every step begun, with its state
+    # The process version the case runs on ("Version 2: Information sharing due on Day 6"): its deadlines
+    # and forms are that version's, whatever is active now.
+    process_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,10 +184,15 @@ def case_page(rt: Runtime, user: SignedIn, reference: str) -> CasePage | None:
         glass = [] if agency_view else [e for e in events if e.type == "break_glass"]
         people = {u.email: f"{u.name}, {ROLES.get(u.role, u.role)}" for u in session.scalars(
             select(User).where(User.partnership_id == case.partnership_id))}
+        version = session.get(ProcessVersion, case.process_version_id)
+        version_words = ""
+        if version is not None:
+            version_words = f"Version {version.number}" + (f": {version.note}" if version.note else "") + (
+                " (the active version)" if version.active else " (new cases now start on another version)")
         return CasePage(case, rt.calendar.case_day(case.day_one, now), _late(rt, case, now), events, documents,
                         open_tasks, failed, files, states, agency_view, glass,
                         case_progress.progress(session, rt, case, agency_view), people,
-                        [] if agency_view else _steps(rt, case, files, states, open_tasks))
+                        [] if agency_view else _steps(rt, case, files, states, open_tasks), version_words)
 
 
 _STATE_WORDS = {"done": "Done", "active": "Waiting for someone", "waiting": "Waiting for a date or time"}

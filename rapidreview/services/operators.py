@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rapidreview import clock
-from rapidreview.calendar import clock_time, to_london
 from rapidreview.config import Settings
 from rapidreview.engine.scripting import Awaiting, ServiceCall
 from rapidreview.mail.invitation import CANCEL_ATTENDEES, CANCEL_MEETING
 from rapidreview.mail.templates import render_email_parts
 from rapidreview.services import documents, outbox, partnerships
+from rapidreview.services.moments import describe_moments
 from rapidreview.services.roles import PARTNER_NAMES, PARTNER_ROLES
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.models import Case, HumanTask, OutboxMessage
@@ -35,11 +35,6 @@ MEETING_PURPOSE = "meeting_invitation"  # invitations, updates and cancellations
 
 class OperatorError(ValueError):
     pass
-
-
-class _Moments(dict[str, dict[str, Any]]):
-    def __missing__(self, key: str) -> None:
-        return None
 
 
 class CaseOperators:
@@ -223,20 +218,8 @@ class CaseOperators:
         return dict(row or {})
 
     def moments(self, times: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-        """Each element's due or firing time as an e-mail says it: ``due.x.time`` "5pm", ``.date`` "Wednesday
-        30 December 2026", ``.day`` 7, ``.at`` "5pm on Wednesday 30 December 2026 (Day 7)". An element whose time
-        is not known yet (it depends on data the case does not have) is None, so a template can ask."""
-        out: dict[str, dict[str, Any]] = _Moments()
-        for element, value in times.items():
-            try:
-                when = datetime.fromisoformat(value)
-            except ValueError:
-                continue
-            day = self.rt.calendar.case_day(self.case.day_one, when)
-            date_text = to_london(when).strftime("%A %-d %B %Y")
-            out[element] = {"time": clock_time(when), "date": date_text, "day": day,
-                            "at": f"{clock_time(when)} on {date_text} (Day {day})"}
-        return out
+        """Each element's due or firing time as an e-mail says it (rapidreview.services.moments)."""
+        return describe_moments(self.rt.calendar, self.case.day_one, times)
 
     def email_context(self, data: Mapping[str, Any], times: Mapping[str, str] | None = None) -> dict[str, Any]:
         from rapidreview.documents.report_context import display_date, display_datetime

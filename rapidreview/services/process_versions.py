@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,9 @@ from rapidreview import clock
 from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessBundle
 from rapidreview.services import audit
 from rapidreview.services.runtime import Runtime
-from rapidreview.services.validation import BPMN, Problem, validate_files
+from rapidreview.services.validation import BPMN, Problem, validate_files, validate_with_warnings
+from rapidreview.services.version_diff import ElementChange, VersionDiff, diff_files  # noqa: F401 - used by callers
+from rapidreview.services.version_readiness import readiness
 from rapidreview.store.db import transaction
 from rapidreview.store.models import ProcessFile, ProcessVersion
 
@@ -76,8 +77,45 @@ def files_from_paths(paths: Sequence[Path], forms_dir: Path) -> dict[str, bytes]
     return files
 
 
+def _process_ids(content: bytes) -> list[str]:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(content, parser)
+    except etree.XMLSyntaxError:
+        return []
+    return [p.get("id") for p in root.iterfind(f"{{{BPMN}}}process") if p.get("id")]
+
+
+def merge_uploads(carried: Mapping[str, bytes], uploaded: Mapping[str, bytes]) -> tuple[dict[str, bytes], list[str]]:
+    """The version made of ``carried`` (the active version's files) with ``uploaded`` laid over them.
+
+    A process file is recognised by the processes it holds, not by its name: a modeler saves
+    ``diagram.bpmn`` and a browser downloads ``information_sharing (1).bpmn``, and either replaces the file
+    that holds the same process. Returns the files and a sentence for each file placed under another name.
+    """
+    files = dict(carried)
+    notes: list[str] = []
+    holders = {pid: path for path, content in carried.items() if path.startswith("bpmn/") and path.endswith(".bpmn")
+               for pid in _process_ids(content)}
+    for path, content in uploaded.items():
+        target = path
+        if path.startswith("bpmn/") and path.endswith(".bpmn") and path not in carried:
+            matches = {holders[pid] for pid in _process_ids(content) if pid in holders}
+            if len(matches) == 1:
+                target = matches.pop()
+                notes.append(f"{path.split('/', 1)[1]} holds the process of {target.split('/', 1)[1]}, so it replaces "
+                             f"that file")
+        files[target] = content
+    return files, notes
+
+
 def validate(rt: Runtime, files: Mapping[str, bytes], *, lint: bool = True) -> list[Problem]:
     return validate_files(files, rt.calendar, process_id=rt.settings.main_process_id, lint=lint)
+
+
+def wording_warnings(rt: Runtime, files: Mapping[str, bytes]) -> list[Problem]:
+    """Deadlines written in words that disagree with the process's due dates and timers (not a reason to refuse)."""
+    return validate_with_warnings(files, rt.calendar, process_id=rt.settings.main_process_id, lint=False)[1]
 
 
 def deploy_files(rt: Runtime, files: Mapping[str, bytes], *, deployed_by: str, note: str = "",
@@ -108,7 +146,8 @@ def store_version(rt: Runtime, files: Mapping[str, bytes], *, deployed_by: str, 
         if current is not None and activate:
             current.active = False
         version = ProcessVersion(number=number, process_id=rt.settings.main_process_id, sha256=digest,
-                                 deployed_by=deployed_by, deployed_at=clock.now(), note=note, active=activate)
+                                 deployed_by=deployed_by, deployed_at=clock.now(), note=note, active=activate,
+                                 activated_at=clock.now() if activate else None)
         version.files = [ProcessFile(path=path, sha256=hashlib.sha256(content).hexdigest(), content=content)
                          for path, content in sorted(files.items())]
         session.add(version)
@@ -130,96 +169,88 @@ def get_version(session: Session, number: int) -> ProcessVersion:
     return version
 
 
-def activate_version(rt: Runtime, number: int, *, actor: str, note: str = "") -> ProcessVersion:
+class NotReady(VersionError):
+    """A candidate whose bundled scenarios have not all passed their last try."""
+
+    def __init__(self, number: int, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__(f"version {number} cannot be made active yet: " + "; ".join(reasons)
+                         + ". Try it on every scenario and correct what fails (an administrator may override this, "
+                           "giving a reason)")
+
+
+class ReasonNeeded(VersionError):
+    """Going back to an earlier version, or overriding the scenarios, needs a reason for the audit trail."""
+
+
+def activate_version(rt: Runtime, number: int, *, actor: str, note: str = "", override: str = "",
+                     may_override: bool = False, scenarios: Sequence[str] | None = None) -> ProcessVersion:
     """Make ``number`` the version new cases start on: a candidate goes live, or an earlier one comes back
-    (a rollback). Running cases are not touched."""
+    (a rollback). Running cases are not touched.
+
+    A candidate that has never been live must have passed its last try of every bundled scenario
+    (``scenarios``: their names; default every file in scenarios/), unless someone allowed to
+    (``may_override``: an administrator, or the command line on the server) gives ``override``, a reason.
+    Going back to a version that was live before needs ``note``, saying why.
+    """
+    note, override = note.strip(), override.strip()
     with transaction(rt.sessions) as session:
         version = get_version(session, number)
         current = active_version(session)
         if current is not None and current.id == version.id:
             raise VersionError(f"version {number} is already the active version")
+        been_live = version.activated_at is not None
+        if been_live and not note:
+            raise ReasonNeeded(f"say why you are going back to version {number}: the reason is kept in the audit trail")
+        if not been_live:
+            ready = readiness(session, version, scenarios)
+            if not ready.ready and not override:
+                raise NotReady(number, ready.reasons())
+            if not ready.ready and not may_override:
+                raise VersionError("only an administrator may make a version active when its scenarios have not all "
+                                   "passed")
         # Parse before switching: a stored version that no longer parses must not become live.
         rt.compiled(bundle_of(version), version.process_id)
         if current is not None:
             current.active = False
             session.flush()
         version.active = True
-        kind = "process_rolled_back" if current is not None and number < current.number else "process_activated"
+        if version.activated_at is None:
+            version.activated_at = clock.now()
+        kind = "process_rolled_back" if current is not None and been_live and number < current.number \
+            else "process_activated"
         audit.record(session, None, kind, actor=actor, version=number, previous=current.number if current else None,
-                     note=note or None)
+                     note=note or None, override=override or None)
         return version
 
 
-# ---- what changed -----------------------------------------------------------------------------------
+def discard_version(rt: Runtime, number: int, *, actor: str, note: str = "") -> None:
+    """Delete a candidate that was never live (no case ever ran on it); the audit trail keeps that it existed."""
+    from rapidreview.store.models import Case
 
-_DIFFED = {f"{{{BPMN}}}{tag}" for tag in (
-    "process", "lane", "sequenceFlow", "task", "userTask", "manualTask", "serviceTask", "scriptTask", "sendTask",
-    "receiveTask", "businessRuleTask", "callActivity", "subProcess", "startEvent", "endEvent", "boundaryEvent",
-    "intermediateCatchEvent", "intermediateThrowEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
-    "eventBasedGateway", "complexGateway", "dataObject", "dataObjectReference")}
-
-
-@dataclass(frozen=True)
-class ElementChange:
-    file: str
-    element_id: str
-    name: str
-    kind: str  # the BPMN element type, e.g. userTask
-
-
-@dataclass
-class VersionDiff:
-    added: list[ElementChange] = field(default_factory=list)
-    removed: list[ElementChange] = field(default_factory=list)
-    changed: list[ElementChange] = field(default_factory=list)
-    forms_added: list[str] = field(default_factory=list)
-    forms_removed: list[str] = field(default_factory=list)
-    forms_changed: list[str] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        return not any(getattr(self, name) for name in self.__dataclass_fields__)
+    with transaction(rt.sessions) as session:
+        version = get_version(session, number)
+        if version.active or version.activated_at is not None:
+            raise VersionError(f"version {number} has been active, so it stays in the history: only a candidate that "
+                               "was never active can be discarded")
+        if session.scalar(select(func.count()).select_from(Case).where(Case.process_version_id == version.id)):
+            raise VersionError(f"cases run on version {number}, so it cannot be discarded")
+        audit.record(session, None, "process_discarded", actor=actor, version=number, sha256=version.sha256,
+                     note=note.strip() or None)
+        session.delete(version)
 
 
-def _signatures(files: Mapping[str, bytes]) -> dict[tuple[str, str], tuple[ElementChange, bytes]]:
-    """Each process element by (file, id), with its own content: nested elements are compared on their own."""
-    found: dict[tuple[str, str], tuple[ElementChange, bytes]] = {}
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=True)
-    for path, content in files.items():
-        if not path.startswith("bpmn/"):
-            continue
-        name = path.split("/", 1)[1]
-        try:
-            root = etree.fromstring(content, parser)
-        except etree.XMLSyntaxError:
-            continue
-        for el in root.iter(*_DIFFED):
-            if not el.get("id"):
-                continue
-            own = etree.Element(el.tag, dict(el.attrib))
-            for child in el:
-                if child.tag not in _DIFFED:
-                    own.append(etree.fromstring(etree.tostring(child)))
-            kind = etree.QName(el).localname
-            found[(name, el.get("id"))] = (ElementChange(name, el.get("id"), el.get("name") or "", kind),
-                                           etree.tostring(own, method="c14n"))
-    return found
+# ---- what changed (rapidreview.services.version_diff) ------------------------------------------------
 
-
-def diff_files(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> VersionDiff:
-    """Elements added, removed and changed (by id, per file) and forms added, removed and changed."""
-    before, after = _signatures(old), _signatures(new)
-    diff = VersionDiff()
-    diff.added = [after[k][0] for k in sorted(after.keys() - before.keys())]
-    diff.removed = [before[k][0] for k in sorted(before.keys() - after.keys())]
-    diff.changed = [after[k][0] for k in sorted(after.keys() & before.keys()) if after[k][1] != before[k][1]]
-    old_forms = {p: c for p, c in old.items() if p.startswith("forms/")}
-    new_forms = {p: c for p, c in new.items() if p.startswith("forms/")}
-    diff.forms_added = sorted(p.split("/", 1)[1] for p in new_forms.keys() - old_forms.keys())
-    diff.forms_removed = sorted(p.split("/", 1)[1] for p in old_forms.keys() - new_forms.keys())
-    diff.forms_changed = sorted(p.split("/", 1)[1] for p in new_forms.keys() & old_forms.keys()
-                                if new_forms[p] != old_forms[p])
-    return diff
+def files_of(session: Session, number: int | None) -> tuple[int | None, dict[str, bytes]]:
+    """The number and files of version ``number`` (none when there is no such version)."""
+    if number is None:
+        return None, {}
+    try:
+        version = get_version(session, number)
+    except VersionError:
+        return None, {}
+    return version.number, version_files(version)
 
 
 def previous_files(session: Session, version: ProcessVersion) -> tuple[int | None, dict[str, bytes]]:

@@ -12,6 +12,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from rapidreview.services import policy
 from rapidreview.services.defaults import computed_defaults
 from rapidreview.services.forms import example_answers, form_schema, form_uischema
+from rapidreview.services.moments import describe_moments
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.task_context import Panel, panels
 from rapidreview.services.users import SignedIn
@@ -76,7 +77,8 @@ def task_detail(rt: Runtime, task_id: int, user: SignedIn, *, for_page: bool = T
         if task.state == "ready" and for_page:
             view = next((v for v in rt.restore(case).ready_user_tasks() if v.id == task.engine_task_id), None)
             if view is not None:
-                instructions = render_instructions(view.instructions or "", view.data)
+                due = describe_moments(rt.calendar, case.day_one, view.times)
+                instructions = render_instructions(view.instructions or "", {**view.data, "due": due})
                 previous_round = dict(view.previous_answers) if view.previous_answers else None
                 shown = panels(rt, session, case, task, view.data, list(view.show))
                 if not answers:

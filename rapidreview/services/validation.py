@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from rapidreview.documents.template_check import check_template_files
 from rapidreview.engine import inspect
 from rapidreview.engine.scripting import RESERVED_NAMES
 from rapidreview.process_contract import missing_names
+from rapidreview.services import deadline_wording, expression_check, lint_advice
 from rapidreview.services.operators import OPERATORS
 from rapidreview.services.roles import LANE_ROLES, PARTNERS
 
@@ -64,10 +66,18 @@ class Problem:
 def validate_files(files: Mapping[str, bytes], calendar: WorkingCalendar, *, process_id: str = "rapid_review",
                    lint: bool = True) -> list[Problem]:
     """Every problem in a version's files; empty when it may be deployed."""
+    return validate_with_warnings(files, calendar, process_id=process_id, lint=lint)[0]
+
+
+def validate_with_warnings(files: Mapping[str, bytes], calendar: WorkingCalendar, *, process_id: str = "rapid_review",
+                           lint: bool = True) -> tuple[list[Problem], list[Problem]]:
+    """(problems, warnings): problems stop a deploy; warnings (words that disagree with the process's
+    deadlines) are for the owner to read."""
+    warnings: list[Problem] = []
     process_files = {p.split("/", 1)[1]: c for p, c in files.items() if p.startswith("bpmn/")}
     form_files = {p.split("/", 1)[1]: c for p, c in files.items() if p.startswith("forms/")}
     if not any(name.endswith(".bpmn") for name in process_files):
-        return [Problem("(version)", None, None, "there is no .bpmn file: add the process files")]
+        return [Problem("(version)", None, None, "there is no .bpmn file: add the process files")], []
     problems: list[Problem] = []
     roots: dict[str, Any] = {}
     for name, content in sorted(process_files.items()):
@@ -77,7 +87,10 @@ def validate_files(files: Mapping[str, bytes], calendar: WorkingCalendar, *, pro
         else:
             roots[name] = root
     if problems:
-        return problems  # nothing else is safe to look at
+        return problems, []  # nothing else is safe to look at
+    duplicates = _duplicate_processes(roots)
+    if duplicates:
+        return duplicates, []  # SpiffWorkflow would only say "Duplicate process ID"
     parsed = inspect.parse_problem(process_files, process_id)
     if parsed is not None:
         problems.append(_located(roots, parsed.file or "(version)", parsed.element_id, parsed.message))
@@ -89,7 +102,15 @@ def validate_files(files: Mapping[str, bytes], calendar: WorkingCalendar, *, pro
         problems += _check_service_tasks(name, root)
         problems += _check_code(name, root)
         problems += _check_diagram(name, root)
-    problems += _check_timers(bpmn_roots, examples, calendar, process_id)
+    email_templates = {Path(p).stem for p in files if p.startswith("templates/email/") and p.endswith(".txt")}
+    sample = sample_case(bpmn_roots, examples, calendar, process_id)
+    # A form that could not be read leaves the sample case without its answers: judging expressions on it
+    # would blame the process for the form's mistake.
+    problems += _check_timers(bpmn_roots, sample, email_templates, on_sample=not form_problems)
+    wording_problems, wording_warnings = deadline_wording.check_wording(
+        files, bpmn_roots, element_moments(bpmn_roots, sample), date.fromisoformat(sample.data["day_one"]), calendar)
+    problems += [_located(bpmn_roots, file, element, message) for file, element, message in wording_problems]
+    warnings += [_located(bpmn_roots, file, element, message) for file, element, message in wording_warnings]
     problems += _check_contract(bpmn_roots, process_files, form_files)
     templates = {p.split("/", 1)[1]: c for p, c in files.items() if p.startswith("templates/") and p.endswith(".docx")}
     if templates:  # the Word templates, when the version's files include them (rapidreview validate does)
@@ -97,7 +118,7 @@ def validate_files(files: Mapping[str, bytes], calendar: WorkingCalendar, *, pro
                      for name, message in check_template_files(templates, form_files)]
     if lint:
         problems += lint_problems(bpmn_roots, process_files)
-    return problems
+    return problems, warnings
 
 
 def _check_contract(roots: Mapping[str, Any], process_files: Mapping[str, bytes],
@@ -158,6 +179,36 @@ def _properties(element: Any) -> dict[str, str]:
                                                                          "spiff:property", NS)}
 
 
+def process_ids(root: Any) -> list[str]:
+    return [p.get("id") for p in root.iterfind("bpmn:process", NS) if p.get("id")]
+
+
+def _duplicate_processes(roots: Mapping[str, Any]) -> list[Problem]:
+    """Two files holding the same process: usually a changed file uploaded under the name the modeler gave it
+    (diagram.bpmn, information_sharing (1).bpmn) beside the version's own."""
+    holders: dict[str, list[str]] = {}
+    for name, root in sorted(roots.items()):
+        for pid in process_ids(root):
+            holders.setdefault(pid, []).append(name)
+    problems = []
+    for pid, names in holders.items():
+        if len(names) > 1:
+            problems.append(Problem(names[-1], pid, None, f"{' and '.join(names)} both hold the process {pid}: keep "
+                                                          f"only one, named {pid}.bpmn (rename the changed file to "
+                                                          f"{pid}.bpmn and upload it again)"))
+    return problems
+
+
+def task_properties(element: Any) -> dict[str, str]:
+    """A task's spiffworkflow properties (its form, say) by name."""
+    return _properties(element)
+
+
+def form_examples(roots: Mapping[str, Any], form_files: Mapping[str, bytes]) -> dict[str, Any]:
+    """Each user task's example answer by task id, from its form (what the sample case holds)."""
+    return _check_forms(roots, form_files)[0]
+
+
 # ---- forms and lanes ---------------------------------------------------------------------------------
 
 
@@ -172,7 +223,11 @@ def _check_forms(roots: Mapping[str, Any], form_files: Mapping[str, bytes]) -> t
         try:
             registry = form_schemas.load_registry(folder)
         except form_schemas.FormError as exc:
-            return examples, [Problem("forms", None, None, str(exc).replace(str(folder) + "/", ""))]
+            message = str(exc).replace(str(folder) + "/", "")
+            if "not valid JSON" in message:
+                message += (": open the file in a text editor at that line; a comma, a quote, a colon or a bracket "
+                            "is missing or one too many")
+            return examples, [Problem("forms", None, None, message)]
         for file, root in roots.items():
             for task in _elements(root, "userTask"):
                 filename = _properties(task).get(FORM_PROPERTY)
@@ -189,6 +244,12 @@ def _check_forms(roots: Mapping[str, Any], form_files: Mapping[str, bytes]) -> t
                     example = form_schemas.example_answers(schema)
                 except form_schemas.FormError as exc:
                     problems.append(_problem(file, task, str(exc).replace(str(folder) + "/", "")))
+                    continue
+                unknown = [q for q in schema.get("required", []) if q not in (schema.get("properties") or {})]
+                if unknown:
+                    problems.append(_problem(file, task, f"{filename} makes {', '.join(unknown)} required, but the form "
+                                                         "has no such question: correct the name in \"required\" or "
+                                                         "add the question"))
                     continue
                 errors = form_schemas.validate_answers(schema, example, registry)
                 if errors:
@@ -287,9 +348,15 @@ def _check_code(file: str, root: Any) -> list[Problem]:
                 problems.append(_problem(file, flow, f"the condition {condition.strip()!r} is not a valid expression ({error})"))
     for el in root.iter():
         for value in el.iterfind("bpmn:extensionElements/spiff:taskMetadataValues/spiff:taskMetadataValue", NS):
+            if value.get("name") == "show":
+                continue
             error = _compile_error(value.get("value", ""), "eval")
-            if error:
-                problems.append(_problem(file, el, f"the task metadata {value.get('name')} is not a valid expression ({error})"))
+            if error and value.get("name") == "due":
+                expression = expression_check.Expression(file, el, "the due date", value.get("value", ""), "eval", "due")
+                problems.append(_problem(file, el, expression_check.date_expression_message(expression, error)))
+            elif error:
+                problems.append(_problem(file, el, f"the task property {value.get('name')} is not a valid expression "
+                                                   f"({error})"))
     return problems
 
 
@@ -299,7 +366,7 @@ def _check_code(file: str, root: Any) -> list[Problem]:
 def sample_data(examples: Mapping[str, Any], calendar: WorkingCalendar) -> dict[str, Any]:
     """What a case holds when its timers are armed: start data, every form's example answer under its task
     id, and one instance of each multi-instance item."""
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     notified = datetime(2026, 5, 22, 9, 0, tzinfo=UTC)
     data: dict[str, Any] = {
@@ -313,8 +380,9 @@ def sample_data(examples: Mapping[str, Any], calendar: WorkingCalendar) -> dict[
     return data
 
 
-def _check_timers(roots: Mapping[str, Any], examples: Mapping[str, Any], calendar: WorkingCalendar,
-                  process_id: str) -> list[Problem]:
+def sample_case(roots: Mapping[str, Any], examples: Mapping[str, Any], calendar: WorkingCalendar,
+                process_id: str) -> inspect.SampleCase:
+    """The sample case with the model's scripts run on it, so later expressions see what they set."""
     sample = inspect.SampleCase(calendar, sample_data(examples, calendar))
     # The main process's file first, so the agencies exist when the called process's scripts run.
     ordered = sorted(roots.items(), key=lambda item: item[1].find(f"bpmn:process[@id='{process_id}']", NS) is None)
@@ -328,35 +396,66 @@ def _check_timers(roots: Mapping[str, Any], examples: Mapping[str, Any], calenda
         agencies = sample.data.get("agencies")
         if isinstance(agencies, dict) and agencies and "agency" not in sample.data:
             sample.data["agency"] = next(iter(agencies.values()))
-    problems = []
+    return sample
+
+
+def element_moments(roots: Mapping[str, Any], sample: inspect.SampleCase) -> dict[str, datetime]:
+    """When each element is due or fires on the sample case, where its due date or timer can be worked out."""
+    moments: dict[str, datetime] = {}
     for file, root in roots.items():
-        for definition in _elements(root, "timerEventDefinition"):
-            event = definition.getparent()
-            for kind in ("timeDate", "timeDuration", "timeCycle"):
-                expression = definition.findtext(f"bpmn:{kind}", namespaces=NS)
-                if expression is None:
-                    continue
-                message = _timer_error(sample, kind, expression.strip())
-                if message:
-                    problems.append(_problem(file, event, message))
-        for el in root.iter():
-            for value in el.iterfind("bpmn:extensionElements/spiff:taskMetadataValues/spiff:taskMetadataValue", NS):
-                if value.get("name") == "due" and not _compile_error(value.get("value", ""), "eval"):
-                    message = _timer_error(sample, "timeDate", value.get("value", ""))
-                    if message:
-                        problems.append(_problem(file, el, message.replace("timer expression", "due expression")))
+        for expression in expression_check.expressions_of(file, root):
+            if expression.kind not in ("due", "timer") or not expression.element.get("id"):
+                continue
+            try:
+                value = inspect.timer_value("timeDate", sample.evaluate(expression.code))
+            except Exception:  # noqa: S112 - validate_files reports the expressions that do not work
+                continue
+            if isinstance(value, datetime):
+                moments.setdefault(expression.element.get("id"), value)
+    return moments
+
+
+def _check_timers(roots: Mapping[str, Any], sample: inspect.SampleCase,
+                  email_templates: set[str] | None = None, *, on_sample: bool = True) -> list[Problem]:
+    """Due dates and timers give an aware date and time on the sample case; every expression reads only names
+    the process sets; conditions and service parameters work on the sample case."""
+    problems = []
+    known = expression_check.names_set_by_the_process(roots)
+    templates = email_templates or set()
+    expressions = [e for file, root in roots.items() for e in expression_check.expressions_of(file, root)]
+    for expression in expressions:
+        error = _compile_error(expression.code, expression.mode) if expression.code else None
+        if error and expression.kind == "timer":
+            problems.append(_problem(expression.file, expression.element,
+                                     expression_check.date_expression_message(expression, error)))
+        if error:
+            continue  # _check_code reports the others
+        names = expression_check.unknown_names(expression.code, expression.mode, known)
+        if names:
+            problems.append(_problem(expression.file, expression.element,
+                                     expression_check.unknown_name_message(expression, names, templates)))
+            continue
+        if expression.kind in ("due", "timer"):
+            kind = "timeDate"
+            if expression.kind == "timer":
+                kind = next((k for k in ("timeDate", "timeDuration", "timeCycle")
+                             if expression.element.find(f".//bpmn:{k}", NS) is not None), "timeDate")
+            message = _timer_error(sample, kind, expression) if on_sample else None
+            if message:
+                problems.append(_problem(expression.file, expression.element, message))
+    for expression, message in expression_check.sample_problems(expressions if on_sample else [], sample, templates):
+        problems.append(_problem(expression.file, expression.element, message))
     return problems
 
 
-def _timer_error(sample: inspect.SampleCase, kind: str, expression: str) -> str | None:
-    if not expression:
-        return f"the timer has an empty {kind}: give an expression such as day(7, \"17:00\")"
+def _timer_error(sample: inspect.SampleCase, kind: str, expression: expression_check.Expression) -> str | None:
+    if not expression.code:
+        return expression_check.date_expression_message(expression)
     try:
-        value = sample.evaluate(expression)
+        value = sample.evaluate(expression.code)
         inspect.timer_value(kind, value)
     except Exception as exc:
-        return (f"the timer expression {expression!r} fails on a sample case: {exc}. Use day(n, \"HH:MM\"), "
-                "working_days_after(when, n, \"HH:MM\") or london_time(\"YYYY-MM-DD\", \"HH:MM\")")
+        return expression_check.date_expression_message(expression, str(exc))
     return None
 
 
@@ -409,7 +508,7 @@ def lint_problems(roots: Mapping[str, Any], process_files: Mapping[str, bytes]) 
         elif match := _LINT_LINE.match(line):
             element_id, severity, message, rule = match.groups()
             if severity == "error":
-                problems.append(_located(roots, current, element_id or None, f"{message} (bpmnlint rule {rule})"))
+                problems.append(_located(roots, current, element_id or None, lint_advice.advice_for(rule, message)))
     if done.returncode != 0 and not problems:
         detail = (done.stderr or done.stdout).strip().splitlines()
         problems.append(Problem("(version)", None, None, f"bpmnlint failed: {detail[-1] if detail else done.returncode}"))

@@ -85,7 +85,27 @@ class ProcessVersion(Base):
     deployed_at: Mapped[datetime] = mapped_column(default=_now)
     note: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When it first went live; None for a candidate that never did (only such a one may be discarded).
+    activated_at: Mapped[datetime | None] = mapped_column(nullable=True)
     files: Mapped[list[ProcessFile]] = relationship(back_populates="version", cascade="all, delete-orphan")
+    trials: Mapped[list[VersionTrial]] = relationship(back_populates="version", cascade="all, delete-orphan",
+                                                      order_by="VersionTrial.id")
+
+
+class VersionTrial(Base):
+    """One bundled scenario run on a version before it goes live: whether it ran to its end, and what it did."""
+
+    __tablename__ = "process_version_trials"
+    __table_args__ = (Index("ix_process_version_trials_version", "version_id", "scenario"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id", ondelete="CASCADE"))
+    scenario: Mapped[str] = mapped_column(String(200))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    tried_by: Mapped[str] = mapped_column(String(200))
+    tried_at: Mapped[datetime] = mapped_column(default=_now)
+    version: Mapped[ProcessVersion] = relationship(back_populates="trials")
 
 
 class ProcessFile(Base):

@@ -68,6 +68,10 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "versions.show":                 (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
     "versions.moves":                (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
     "versions.form_preview":         (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
+    # Version 1 is the active one: its activation page sends the reader back to the version.
+    "versions.activate_form":        (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 302, 302),
+    "versions.download":             (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
+    "versions.download_file":        (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
     "pages.accessibility":           (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "health.live":                   (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     # 503: no scheduler runs in the test, so the deployment is not ready, whoever asks.

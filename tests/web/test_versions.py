@@ -14,6 +14,14 @@ from rapidreview.store.db import transaction
 from tests.web.conftest import csrf_of, post, sign_in
 
 CALLED = PROJECT_ROOT / "bpmn" / "information_sharing.bpmn"
+QUICK = PROJECT_ROOT / "tests" / "fixtures" / "quick_scenarios"  # one short scenario, so tries stay quick
+
+
+def tried_and_activated(app: Flask, client: FlaskClient, number: int, note: str = ""):  # type: ignore[no-untyped-def]
+    """What a process owner does: try the candidate on every scenario, then confirm."""
+    app.config["PROCESS_SCENARIOS"] = str(QUICK)
+    post(client, f"/process/versions/{number}/try-all", page=f"/process/versions/{number}")
+    return post(client, f"/process/versions/{number}/activate", {"note": note}, page=f"/process/versions/{number}")
 
 
 def upload(client: FlaskClient, files: dict[str, bytes], note: str = ""):  # type: ignore[no-untyped-def]
@@ -54,14 +62,17 @@ def test_a_candidate_is_deployed_compared_activated_and_rolled_back(app: Flask) 
     assert numbers(app) == [(2, False), (1, True)]
 
     page = owner.get("/process/versions/2").get_data(as_text=True)
-    assert "What changed since version 1" in page
+    assert "What changed compared with version 1 (the active version)" in page
     assert re.search(r"<code>information_sharing_escalation</code> \(Day 7, 17:00: escalate\)", page), page
     assert "diagram-data" in page and "record_criteria_view.schema.json" in page
 
-    assert post(owner, "/process/versions/2/activate", page="/process").status_code == 302
+    assert tried_and_activated(app, owner, 2).status_code == 302
     assert numbers(app) == [(2, True), (1, False)]
-    assert "(roll back)" in owner.get("/process/versions/1").get_data(as_text=True)
-    assert post(owner, "/process/versions/1/activate", page="/process").status_code == 302
+    assert "again (roll back)" in owner.get("/process/versions/1").get_data(as_text=True)
+    refused = post(owner, "/process/versions/1/activate", page="/process")
+    assert refused.status_code == 400 and "Say why you are going back to version 1" in refused.get_data(as_text=True)
+    assert numbers(app) == [(2, True), (1, False)]
+    assert post(owner, "/process/versions/1/activate", {"note": "Day 6 withdrawn"}, page="/process").status_code == 302
     assert numbers(app) == [(2, False), (1, True)]
 
 
@@ -73,6 +84,8 @@ def test_a_scenario_runs_on_the_candidate_and_the_active_version_side_by_side(ap
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page
     assert "Active version 1" in page and page.count("Status: <strong>not_commissioned</strong>") == 2
+    # Each task's due date shows beside the timers.
+    assert "due by 17:00 on Wednesday 3 June (Day 1)" in page and "due by 17:00 on Thursday 4 June (Day 2)" in page
 
 
 def test_a_form_nested_thousands_of_levels_deep_gets_a_validation_message_not_a_crash(app: Flask) -> None:

@@ -3,18 +3,34 @@ it, roll back."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
 from rapidreview import resources
+from rapidreview.calendar import to_london
 from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessDefinitionError
-from rapidreview.services import case_migration, policy
+from rapidreview.services import case_migration, policy, version_trials
 from rapidreview.services import process_versions as versions
+from rapidreview.services.form_preview import instructions_for_form
 from rapidreview.services.forms import form_schema, form_uischema
 from rapidreview.services.validation import Problem
 from rapidreview.simulator.timeline import LABELS, describe_event
@@ -31,8 +47,14 @@ MAX_UPLOAD = 5 * 1024 * 1024
 MOVE_PAGE_LIMIT = 200
 
 
+def _scenario_paths() -> list[Path]:
+    """The bundled scenarios every candidate is tried on (a test may give a smaller folder)."""
+    folder = Path(current_app.config.get("PROCESS_SCENARIOS") or SCENARIOS)
+    return sorted(folder.glob("*.json"))
+
+
 def _scenarios() -> list[str]:
-    return sorted(p.stem for p in SCENARIOS.glob("*.json"))
+    return [p.stem for p in _scenario_paths()]
 
 
 @bp.get("/process")
@@ -75,24 +97,45 @@ def deploy() -> tuple[str, int] | Response:
             return _deploy_form(note, [Problem(name, None, None, "upload .bpmn, .dmn and .json files only")], 400)
     if not uploaded:
         return _deploy_form(note, [Problem("files", None, None, "Choose the files to deploy")], 400)
-    files = dict(uploaded)
+    files, placed = dict(uploaded), list[str]()
     if request.form.get("replace_all") != "yes":
         # Files not uploaded are carried over from the active version, so an owner can send one changed file.
         with transaction(runtime().sessions) as session:
             active = versions.active_version(session)
             carried = versions.version_files(active) if active is not None else {}
-        files = {**carried, **uploaded}
+        files, placed = versions.merge_uploads(carried, uploaded)
     try:
         version = versions.deploy_files(runtime(), files, deployed_by=g.user.email, note=note, activate=False,
                                         lint=current_app.config.get("PROCESS_LINT", True))
     except versions.InvalidVersion as exc:
         return _deploy_form(note, exc.problems, 400)
+    for sentence in placed:
+        flash(f"The file {sentence}.")
+    for warning in ([] if version.active else versions.wording_warnings(runtime(), files)):
+        flash(f"Check the wording: {warning}.")
     if version.active:
         flash(f"These files are the same as the active version {version.number}: nothing was deployed.")
     else:
         flash(f"Version {version.number} is valid and stored as a candidate. Try it on a scenario, then activate it.",
               "success")
     return redirect(url_for("versions.show", number=version.number))
+
+
+def _compared_with(session: Any, version: Any, active: Any) -> int | None:
+    """The version this one is compared with: ?with=N, else the active version (what new cases run on now),
+    else, for the active version itself, the one before it."""
+    chosen = request.args.get("with", type=int)
+    if chosen is not None and chosen != version.number:
+        return chosen
+    if active is not None and active.number != version.number:
+        return int(active.number)
+    earlier, _ = versions.previous_files(session, version)
+    return earlier
+
+
+def _compare_choices(number: int) -> list[int]:
+    with transaction(runtime().sessions) as session:
+        return [v.number for v in versions.list_versions(session) if v.number != number]
 
 
 def _page(number: int, trial: dict[str, Any] | None = None, trial_error: str | None = None,
@@ -103,14 +146,21 @@ def _page(number: int, trial: dict[str, Any] | None = None, trial_error: str | N
         except versions.VersionError:
             abort(404)
         files = versions.version_files(version)
-        previous, previous_files = versions.previous_files(session, version)
         active = versions.active_version(session)
+        compared_with = _compared_with(session, version, active)
+        previous, previous_files = versions.files_of(session, compared_with)
+        ready = version_trials.readiness(session, version, _scenarios())
+        never_live = version.activated_at is None
     diff = versions.diff_files(previous_files, files) if previous is not None else None
-    diagram = {"files": {p.split("/", 1)[1]: c.decode("utf-8", "replace") for p, c in files.items()
-                         if p.startswith("bpmn/") and p.endswith(".bpmn")}, "states": {}}
+    diagram: dict[str, Any] = {"files": {p.split("/", 1)[1]: c.decode("utf-8", "replace") for p, c in files.items()
+                                         if p.startswith("bpmn/") and p.endswith(".bpmn")}, "states": {}}
     forms = sorted(p.split("/", 1)[1] for p in files if p.startswith("forms/") and p.endswith(".schema.json"))
+    if diff is not None:  # the changed elements are marked on the diagram
+        diagram["states"] = diff.diagram_states()
     return render_template("versions/show.html", title=f"Process version {number}", version=version, diff=diff,
                            previous=previous, forms=forms, diagram_json=json.dumps(diagram), active=active,
+                           ready=ready, never_live=never_live, files=sorted(files),
+                           compare_choices=_compare_choices(number),
                            scenarios=_scenarios(), trial=trial, trial_error=trial_error,
                            can_change=policy.may_change_versions(g.user), errors=bool(trial_error)), status
 
@@ -122,9 +172,17 @@ def show(number: int) -> tuple[str, int]:
 
 
 def _timeline(result: dict[str, Any]) -> dict[str, Any]:
-    rows = [{"at": e["at"], "day": e["day"], "what": LABELS.get(e["type"], e["type"].replace("_", " ")),
-             "details": describe_event(e, names=True)}
-            for e in result["events"] if e["type"] not in ("task_ready",)]
+    """The run as rows: what happened each day, with each task's due date beside the timers."""
+    day_one = date.fromisoformat(result["case"]["day_one"])
+    rows = []
+    for e in result["events"]:
+        details = describe_event(e, names=True)
+        if e["type"] == "task_ready" and e.get("due"):
+            due = datetime.fromisoformat(e["due"])
+            day = runtime().calendar.case_day(day_one, due)
+            details += f", due by {to_london(due).strftime('%H:%M on %A %-d %B')} (Day {day})"
+        rows.append({"at": e["at"], "day": e["day"], "what": LABELS.get(e["type"], e["type"].replace("_", " ")),
+                     "details": details})
     return {"case": result["case"], "rows": rows}
 
 
@@ -141,36 +199,139 @@ def try_scenario(number: int) -> tuple[str, int]:
             abort(404)
         active = versions.active_version(session)
         active_files = versions.version_files(active) if active is not None and active.number != number else None
-    scenario = SCENARIOS / f"{name}.json"
+    scenario = next(p for p in _scenario_paths() if p.stem == name)
     # The two runs are separate processes: run them side by side to keep the request short.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = [pool.submit(versions.try_scenario, candidate, scenario)]
+        runs = [pool.submit(version_trials.run_scenario, candidate, scenario)]
         if active_files is not None:
-            runs.append(pool.submit(versions.try_scenario, active_files, scenario))
-        try:
-            results = [run.result() for run in runs]
-        except versions.VersionError as exc:
-            return _page(number, trial_error=f"The scenario could not run: {exc}", status=400)
-    trial = {"scenario": name, "candidate": _timeline(results[0]),
-             "active": _timeline(results[1]) if len(results) > 1 else None,
+            runs.append(pool.submit(version_trials.run_scenario, active_files, scenario))
+        results = [run.result() for run in runs]
+    version_trials.record(runtime(), number, results[:1], actor=g.user.email)
+    failed = next((r for r in results if not r.passed), None)
+    if failed is not None or results[0].timeline is None:
+        which = "this version" if failed is results[0] else "the active version"
+        return _page(number, trial_error=f"The scenario failed on {which}: {failed.summary if failed else ''}",
+                     status=400)
+    trial = {"scenario": name, "candidate": _timeline(results[0].timeline),
+             "active": _timeline(results[1].timeline) if len(results) > 1 and results[1].timeline else None,
              "active_number": active.number if active is not None else None}
     return _page(number, trial=trial)
 
 
-@bp.post("/process/versions/<int:number>/activate")
+@bp.post("/process/versions/<int:number>/try-all")
 @allow(*policy.VERSION_OWNERS)
-def activate(number: int) -> Response:
+def try_all(number: int) -> Response:
+    """Every bundled scenario on this version; each one's result is kept for the activation check."""
     try:
-        version = versions.activate_version(runtime(), number, actor=g.user.email,
-                                            note=request.form.get("note", "").strip())
-    except versions.VersionError as exc:
-        flash(str(exc)[0].upper() + str(exc)[1:] + ".")
-        return redirect(url_for("versions.show", number=number))
-    except ProcessDefinitionError as exc:
-        flash(f"Version {number} cannot be activated: {exc}")
-        return redirect(url_for("versions.show", number=number))
+        results = version_trials.try_version(runtime(), number, actor=g.user.email, scenarios=_scenario_paths())
+    except versions.VersionError:
+        abort(404)
+    failed = [r.scenario for r in results if not r.passed]
+    if failed:
+        flash(f"{len(failed)} of {len(results)} scenarios failed on version {number}: {', '.join(failed)}. "
+              "See why below, correct the process and deploy it again.")
+    else:
+        flash(f"All {len(results)} scenarios ran to their end on version {number}.", "success")
+    return redirect(url_for("versions.show", number=number) + "#tries")
+
+
+def _activation_page(number: int, errors: list[dict[str, str]] | None = None, note: str = "", override: str = "",
+                     status: int = 200) -> tuple[str, int] | Response:
+    with transaction(runtime().sessions) as session:
+        try:
+            version = versions.get_version(session, number)
+        except versions.VersionError:
+            abort(404)
+        if version.active:
+            flash(f"Version {number} is already the active version.")
+            return redirect(url_for("versions.show", number=number))
+        active = versions.active_version(session)
+        ready = version_trials.readiness(session, version, _scenarios())
+        rollback = version.activated_at is not None
+    return render_template("versions/activate.html", title=f"Make version {number} active", version=version,
+                           active=active, ready=ready, rollback=rollback, errors=errors or [], note=note,
+                           override=override, may_override=g.user.role == policy.ADMIN), status
+
+
+@bp.get("/process/versions/<int:number>/activate")
+@allow(*policy.VERSION_OWNERS, policy.ADMIN)
+def activate_form(number: int) -> tuple[str, int] | Response:
+    """Confirm before a version goes live: the last try of every scenario, and the reason asked for."""
+    return _activation_page(number)
+
+
+@bp.post("/process/versions/<int:number>/activate")
+@allow(*policy.VERSION_OWNERS, policy.ADMIN)
+def activate(number: int) -> tuple[str, int] | Response:
+    note, override = request.form.get("note", "").strip(), request.form.get("override", "").strip()
+    is_admin = g.user.role == policy.ADMIN
+    try:
+        version = versions.activate_version(runtime(), number, actor=g.user.email, note=note,
+                                            override=override if is_admin else "", may_override=is_admin,
+                                            scenarios=_scenarios())
+    except versions.ReasonNeeded as exc:
+        return _activation_page(number, [{"text": _sentence(str(exc)), "href": "#note"}], note, override, 400)
+    except versions.NotReady as exc:
+        text = (f"Version {number} cannot be made active until every scenario has passed"
+                + ("; give a reason to override this" if is_admin else ""))
+        errors = [{"text": text, "href": "#override" if is_admin else "#tries"}]
+        errors += [{"text": _sentence(r), "href": "#tries"} for r in exc.reasons]
+        return _activation_page(number, errors, note, override, 400)
+    except (versions.VersionError, ProcessDefinitionError) as exc:
+        return _activation_page(number, [{"text": _sentence(str(exc)), "href": "#note"}], note, override, 400)
     flash(f"Version {version.number} is now active. New cases start on it; running cases keep their version.", "success")
     return redirect(url_for("versions.index"))
+
+
+def _sentence(text: str) -> str:
+    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+@bp.post("/process/versions/<int:number>/discard")
+@allow(*policy.VERSION_OWNERS)
+def discard(number: int) -> Response:
+    try:
+        versions.discard_version(runtime(), number, actor=g.user.email, note=request.form.get("note", ""))
+    except versions.VersionError as exc:
+        flash(_sentence(str(exc)))
+        return redirect(url_for("versions.show", number=number))
+    flash(f"Version {number} is discarded. The audit trail keeps that it existed.", "success")
+    return redirect(url_for("versions.index"))
+
+
+@bp.get("/process/versions/<int:number>/download")
+@allow(*READERS)
+def download(number: int) -> Response:
+    """The whole version (BPMN, forms and any templates it carries) as one .zip, laid out as in a checkout."""
+    with transaction(runtime().sessions) as session:
+        try:
+            files = versions.version_files(versions.get_version(session, number))
+        except versions.VersionError:
+            abort(404)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, content in sorted(files.items()):
+            archive.writestr(path, content)
+    return send_file(io.BytesIO(buffer.getvalue()), mimetype="application/zip", as_attachment=True,
+                     download_name=f"process-version-{number}.zip")
+
+
+@bp.get("/process/versions/<int:number>/files/<name>")
+@allow(*READERS)
+def download_file(number: int, name: str) -> Response:
+    """One file of the version, by its name (rapid_review.bpmn, record_criteria_view.schema.json)."""
+    with transaction(runtime().sessions) as session:
+        try:
+            files = versions.version_files(versions.get_version(session, number))
+        except versions.VersionError:
+            abort(404)
+    found = [content for path, content in files.items() if path.rsplit("/", 1)[-1] == name]
+    if len(found) != 1:
+        abort(404)
+    kinds = {".bpmn": "application/xml", ".dmn": "application/xml", ".json": "application/json",
+             ".txt": "text/plain", ".html": "text/plain"}
+    mimetype = kinds.get(Path(name).suffix, "application/octet-stream")
+    return send_file(io.BytesIO(found[0]), mimetype=mimetype, as_attachment=True, download_name=name)
 
 
 @bp.get("/process/versions/<int:number>/forms/<name>")
@@ -186,10 +347,14 @@ def form_preview(number: int, name: str) -> tuple[str, int]:
             abort(404)
         schema, registry = form_schema(session, version.id, name)
         uischema = form_uischema(session, version.id, name)
+        files = versions.version_files(version)
+        process_id = version.process_id
     fields = build_fields(schema, registry, uischema, None)
+    tasks = instructions_for_form(files, name, runtime().calendar, process_id)
     title = schema.get("title") or name.removesuffix(".schema.json").replace("_", " ").capitalize()
     return render_template("versions/form.html", title=f"{title} (version {number})", form_title=title,
-                           description=schema.get("description"), name=name, number=number, fields=fields), 200
+                           description=schema.get("description"), name=name, number=number, fields=fields,
+                           tasks=tasks), 200
 
 
 @bp.get("/process/versions/<int:number>/moves")
@@ -224,6 +389,9 @@ def move(number: int) -> Response:
     references = [r for r in request.form.getlist("reference") if r]
     if not references:
         flash("Choose the cases to move.")
+        return redirect(url_for("versions.moves", number=number))
+    if not request.form.get("note", "").strip():
+        flash("Say why you are moving these cases: the reason is kept in each case's audit trail.")
         return redirect(url_for("versions.moves", number=number))
     try:
         report = case_migration.move_cases(runtime(), actor=g.user.email, references=references,
