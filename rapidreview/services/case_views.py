@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, defer
 
 from rapidreview import clock
-from rapidreview.services import audit, case_progress, partnerships, policy
+from rapidreview.services import audit, case_progress, invited_access, partnerships, policy
 from rapidreview.services.case_progress import Progress
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.users import ROLES, SignedIn
@@ -84,6 +84,8 @@ class CasePage:
     progress: Progress | None = None  # the stages, for the task list at the top
     people: dict[str, str] = field(default_factory=dict)  # e-mail -> "Lee Authority, Local Authority lead"
     steps: list[Step] = field(default_factory=list)  # the diagram as text: every step begun, with its state
+    # Each agency's people and form, and open tasks nobody can reach (services.invited_access); staff only.
+    agencies: list[invited_access.AgencyAccess] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,8 @@ def case_page(rt: Runtime, user: SignedIn, reference: str) -> CasePage | None:
         return CasePage(case, rt.calendar.case_day(case.day_one, now), _late(rt, case, now), events, documents,
                         open_tasks, failed, files, states, agency_view, glass,
                         case_progress.progress(session, rt, case, agency_view), people,
-                        [] if agency_view else _steps(rt, case, files, states, open_tasks))
+                        [] if agency_view else _steps(rt, case, files, states, open_tasks),
+                        [] if agency_view else invited_access.case_agencies(session, case))
 
 
 _STATE_WORDS = {"done": "Done", "active": "Waiting for someone", "waiting": "Waiting for a date or time"}
