@@ -83,12 +83,10 @@ class InvitationPage:
     partnership_id: int | None = None
 
 
-def link_expiry(rt: Runtime, case: Case | None, now: datetime) -> datetime:
+def link_expiry(rt: Runtime, case: Case, now: datetime) -> datetime:
     """``invitation_hours`` from now, or the close of the case's information-sharing window if that is sooner
     (and still ahead: a manager invited later for a returned form gets the full period)."""
     full = now + timedelta(hours=rt.settings.invitation_hours)
-    if case is None:
-        return full
     closes = rt.calendar.day_at(case.day_one, *WINDOW_CLOSES)
     return closes if now < closes < full else full
 
@@ -156,7 +154,7 @@ def invite(
     name: str,
     role: str,
     agency: Agency,
-    case: Case | None,
+    case: Case,
     actor: str,
 ) -> Invitation | None:
     """In the caller's transaction: the account for ``email`` (made if missing, reopened if it lapsed) and, unless
@@ -189,7 +187,7 @@ def invite(
             role=role,
             agency=agency.id,
             partnership=agency.partnership_id,
-            case=case.id if case else None,
+            case=case.id,
         )
     elif not user.active:  # lapsed: named again, so invited again, and accepts afresh
         user.active, user.lapsed_at, user.accepted_at = True, None, None
@@ -204,14 +202,14 @@ def invite(
             role=role,
             agency=agency.id,
             partnership=agency.partnership_id,
-            case=case.id if case else None,
+            case=case.id,
             again=True,
         )
     return _send(rt, session, user, agency, case, actor, now)
 
 
 def _send(
-    rt: Runtime, session: Session, user: User, agency: Agency, case: Case | None, actor: str, now: datetime
+    rt: Runtime, session: Session, user: User, agency: Agency, case: Case, actor: str, now: datetime
 ) -> Invitation:
     session.execute(
         update(Invitation)
@@ -222,7 +220,7 @@ def _send(
     invitation = Invitation(
         user_id=user.id,
         partnership_id=user.partnership_id,
-        case_id=case.id if case else None,
+        case_id=case.id,
         token_hash=token_hash(token),
         invited_by=actor,
         created_at=now,
@@ -231,22 +229,27 @@ def _send(
     session.add(invitation)
     session.flush()
     settings = partnerships.settings_for(rt, session, user.partnership_id)
+    expires = (
+        f"{clock_time(invitation.expires_at)} on {to_london(invitation.expires_at).strftime('%A %-d %B %Y')}"
+    )
     context = {
         "name": user.name if user.name != user.email else "",
-        "agency": agency.name,
-        "role": user.role,
-        "case_reference": case.reference if case else None,
+        "case": {"reference": case.reference},
+        "agency": {"name": agency.name},
         "link": f"{rt.settings.base_url.rstrip('/')}/invitation/{token}",
-        "expires": f"{clock_time(invitation.expires_at)} on {to_london(invitation.expires_at).strftime('%A %-d %B %Y')}",
         "partnership_name": settings.partnership_name,
-        "contact_email": settings.partnership_contact_email,
-        "providers": [p.label for p in rt.settings.oidc_providers],
+        "invitation": {
+            "role": user.role,
+            "expires": expires,
+            "contact_email": settings.partnership_contact_email,
+            "providers": [p.label for p in rt.settings.oidc_providers],
+        },
     }
     mail = render_email_parts(rt.settings.templates_dir, INVITATION, context)
     outbox.queue(
         session,
         rt,
-        case_id=case.id if case else None,
+        case_id=case.id,
         template=INVITATION,
         to=[user.email],
         subject=mail.subject,
@@ -257,7 +260,7 @@ def _send(
     )
     audit.record(
         session,
-        case.id if case else None,
+        case.id,
         "invitation_sent",
         actor=actor,
         user=user.email,

@@ -216,11 +216,9 @@ def _tell_manager(rt: Runtime, session: Session, case: Case, user: User) -> None
     to = managers or [settings.partnership_contact_email]
     agency = session.get(Agency, user.agency_id) if user.agency_id else None
     context = {
-        "case_reference": case.reference,
-        "agency": agency.name if agency else user.agency_id,
-        "person": user.name,
-        "email": user.email,
-        "role": user.role,
+        "case": {"reference": case.reference},
+        "agency": {"name": agency.name if agency else user.agency_id},
+        "invitation": {"person": user.name, "email": user.email, "role": user.role},
         "link": f"{rt.settings.base_url.rstrip('/')}/cases/{case.reference}#agencies",
         "partnership_name": settings.partnership_name,
     }
