@@ -20,15 +20,24 @@ from tests.factories import drive_until, ready_tasks, start_case
 
 OFFICER = "la.officer@demo.example"
 PM = "pm@demo.example"
-NURSERY = {"name": "Little Acorns Nursery", "kind": "early_years", "contact_name": "Nia Jones",
-           "contact_email": "nia.jones@littleacorns.example", "manager_name": "Sam Reid",
-           "manager_email": "sam.reid@littleacorns.example"}
+NURSERY = {
+    "name": "Little Acorns Nursery",
+    "kind": "early_years",
+    "contact_name": "Nia Jones",
+    "contact_email": "nia.jones@littleacorns.example",
+    "manager_name": "Sam Reid",
+    "manager_email": "sam.reid@littleacorns.example",
+}
 PASSWORD = "correct horse battery staple"
 
 
 def _list_task(runtime: Runtime, virtual_clock: clock.VirtualClock, reference: str) -> tuple[int, HumanTask]:
-    case_id = start_case(runtime, reference, agencies=[], child={"name": "Child Q", "date_of_birth": "2020-01-01",
-                                                                "sex": "male"})
+    case_id = start_case(
+        runtime,
+        reference,
+        agencies=[],
+        child={"name": "Child Q", "date_of_birth": "2020-01-01", "sex": "male"},
+    )
     return case_id, drive_until(runtime, virtual_clock, case_id, "share_agency_list")
 
 
@@ -38,8 +47,13 @@ def _share(runtime: Runtime, task: HumanTask, rows: list[dict[str, Any]]) -> Non
 
 def _invitation_mail(runtime: Runtime) -> list[OutboxMessage]:
     with transaction(runtime.sessions) as session:
-        rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.template == invitations.INVITATION)
-                                    .order_by(OutboxMessage.id)))
+        rows = list(
+            session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.template == invitations.INVITATION)
+                .order_by(OutboxMessage.id)
+            )
+        )
         session.expunge_all()
         return rows
 
@@ -56,7 +70,8 @@ def _user(runtime: Runtime, email: str) -> User:
 
 
 def test_a_new_agency_is_registered_and_its_contact_and_manager_are_invited_without_naming_the_child(
-        deployed: Runtime, virtual_clock: clock.VirtualClock) -> None:
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
     case_id, task = _list_task(deployed, virtual_clock, "RR-I-1")
     _share(deployed, task, [NURSERY])
     with transaction(deployed.sessions) as session:
@@ -64,40 +79,54 @@ def test_a_new_agency_is_registered_and_its_contact_and_manager_are_invited_with
         assert agency.id == "little-acorns-nursery" and agency.kind == "early_years"
         agency_id = agency.id
     mail = _invitation_mail(deployed)
-    assert sorted(m.to[0] for m in mail) == ["nia.jones@littleacorns.example", "sam.reid@littleacorns.example"]
+    assert sorted(m.to[0] for m in mail) == [
+        "nia.jones@littleacorns.example",
+        "sam.reid@littleacorns.example",
+    ]
     for message in mail:
         assert "RR-I-1" in message.subject and "Little Acorns Nursery" not in message.subject
         assert "Little Acorns Nursery" in message.body_text
         assert "Child Q" not in message.subject + message.body_text + (message.body_html or "")
     contact = _user(deployed, "nia.jones@littleacorns.example")
-    assert (contact.role, contact.agency_id, contact.invited_by) == ("agency_practitioner", agency_id, OFFICER)
+    assert (contact.role, contact.agency_id, contact.invited_by) == (
+        "agency_practitioner",
+        agency_id,
+        OFFICER,
+    )
     assert contact.awaiting_acceptance and authenticate(deployed, contact.email, "!invited") is None
     # The agency's form is ready: the invitation speaks for it, so no task e-mail goes to someone who cannot sign in.
-    [form] = [t for t in ready_tasks(deployed, case_id) if t.element_id == "complete_information_sharing_form"]
+    [form] = [
+        t for t in ready_tasks(deployed, case_id) if t.element_id == "complete_information_sharing_form"
+    ]
     assert form.agency_id == agency_id
     with transaction(deployed.sessions) as session:
         told = list(session.scalars(select(OutboxMessage.to).where(OutboxMessage.template == "your_turn")))
     assert ["nia.jones@littleacorns.example"] not in told
 
 
-def test_the_link_sets_a_password_once_and_a_second_use_is_refused(deployed: Runtime,
-                                                                   virtual_clock: clock.VirtualClock) -> None:
+def test_the_link_sets_a_password_once_and_a_second_use_is_refused(
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
     _case_id, task = _list_task(deployed, virtual_clock, "RR-I-2")
     _share(deployed, task, [NURSERY])
     token = _token(next(m for m in _invitation_mail(deployed) if m.to == ["nia.jones@littleacorns.example"]))
     assert invitations.page(deployed, token).state == invitations.VALID
-    user = invitations.accept(deployed, token, email="Nia.Jones@littleacorns.example", name="Nia Jones",
-                              password=PASSWORD)
+    user = invitations.accept(
+        deployed, token, email="Nia.Jones@littleacorns.example", name="Nia Jones", password=PASSWORD
+    )
     assert user.role == "agency_practitioner"
     assert authenticate(deployed, "nia.jones@littleacorns.example", PASSWORD) is not None
     assert invitations.page(deployed, token).state == invitations.USED
     with pytest.raises(invitations.InvitationProblem) as used:
-        invitations.accept(deployed, token, email="nia.jones@littleacorns.example", name="Someone", password=PASSWORD)
+        invitations.accept(
+            deployed, token, email="nia.jones@littleacorns.example", name="Someone", password=PASSWORD
+        )
     assert used.value.state == invitations.USED
 
 
 def test_a_link_expires_after_72_hours_or_when_the_information_sharing_window_closes(
-        deployed: Runtime, virtual_clock: clock.VirtualClock) -> None:
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
     case_id, task = _list_task(deployed, virtual_clock, "RR-I-3")
     sent_at = clock.now()
     _share(deployed, task, [NURSERY])
@@ -119,20 +148,23 @@ def test_a_link_expires_after_72_hours_or_when_the_information_sharing_window_cl
     user = _user(deployed, "nia.jones@littleacorns.example")
     invitations.resend(deployed, case_id, user.id, actor=PM, partnership_id=user.partnership_id)
     with transaction(deployed.sessions) as session:
-        newest = session.scalars(select(Invitation).where(Invitation.user_id == user.id)
-                                 .order_by(Invitation.id.desc())).first()
+        newest = session.scalars(
+            select(Invitation).where(Invitation.user_id == user.id).order_by(Invitation.id.desc())
+        ).first()
         assert newest is not None and newest.expires_at == closes
 
 
 def test_a_forwarded_link_does_not_open_the_account_and_is_withdrawn_after_repeated_tries(
-        deployed: Runtime, virtual_clock: clock.VirtualClock) -> None:
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
     _case_id, task = _list_task(deployed, virtual_clock, "RR-I-4")
     _share(deployed, task, [NURSERY])
     token = _token(_invitation_mail(deployed)[0])
     for _attempt in range(invitations.WRONG_ADDRESSES_ALLOWED):
         with pytest.raises(UserError) as wrong:
-            invitations.accept(deployed, token, email="colleague@littleacorns.example", name="A Colleague",
-                               password=PASSWORD)
+            invitations.accept(
+                deployed, token, email="colleague@littleacorns.example", name="A Colleague", password=PASSWORD
+            )
         assert wrong.value.field == "email"
     assert invitations.page(deployed, token).state == invitations.WITHDRAWN
     assert _user(deployed, "nia.jones@littleacorns.example").awaiting_acceptance
@@ -141,7 +173,9 @@ def test_a_forwarded_link_does_not_open_the_account_and_is_withdrawn_after_repea
     assert len(refusals) == invitations.WRONG_ADDRESSES_ALLOWED
 
 
-def test_a_resent_invitation_replaces_the_earlier_link(deployed: Runtime, virtual_clock: clock.VirtualClock) -> None:
+def test_a_resent_invitation_replaces_the_earlier_link(
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
     case_id, task = _list_task(deployed, virtual_clock, "RR-I-5")
     _share(deployed, task, [NURSERY])
     first = _token(_invitation_mail(deployed)[0])
@@ -153,19 +187,34 @@ def test_a_resent_invitation_replaces_the_earlier_link(deployed: Runtime, virtua
 
 
 def test_a_registered_agency_is_picked_and_a_new_one_with_its_name_and_domain_is_refused(
-        deployed: Runtime, virtual_clock: clock.VirtualClock) -> None:
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
     _case_id, task = _list_task(deployed, virtual_clock, "RR-I-6")
-    same = {"name": "Oak primary school ", "kind": "school", "contact_email": "teacher@oak.example",
-            "manager_email": "deputy@oak.example"}
+    same = {
+        "name": "Oak primary school ",
+        "kind": "school",
+        "contact_email": "teacher@oak.example",
+        "manager_email": "deputy@oak.example",
+    }
     with pytest.raises(FormAnswersError) as again:
         _share(deployed, task, [same])
-    assert [(e.field, "Choose it from the list" in e.message) for e in again.value.errors] == [("agencies/0/id", True)]
+    assert [(e.field, "Choose it from the list" in e.message) for e in again.value.errors] == [
+        ("agencies/0/id", True)
+    ]
     # A look-alike domain under a registered agency's name is not let in as that agency, nor silently as a twin.
-    lookalike = {**same, "contact_email": "dsl@oak-example.example", "manager_email": "head@oak-example.example"}
+    lookalike = {
+        **same,
+        "contact_email": "dsl@oak-example.example",
+        "manager_email": "head@oak-example.example",
+    }
     with pytest.raises(FormAnswersError) as twin:
         _share(deployed, task, [lookalike])
     [error] = twin.value.errors
-    assert error.field == "agencies/0/name" and "oak.example" in error.message and "oak-example.example" in error.message
+    assert (
+        error.field == "agencies/0/name"
+        and "oak.example" in error.message
+        and "oak-example.example" in error.message
+    )
     with transaction(deployed.sessions) as session:
         assert session.scalar(select(Agency.id).where(Agency.name.ilike("oak primary school "))) is None
         assert session.scalar(select(User.id).where(User.email == "teacher@oak.example")) is None
@@ -178,8 +227,9 @@ def test_a_registered_agency_is_picked_and_a_new_one_with_its_name_and_domain_is
         assert len(session.scalars(select(Agency).where(Agency.name.ilike("oak%"))).all()) == 1
 
 
-def test_a_person_with_another_role_cannot_be_named_as_an_agency_contact(deployed: Runtime,
-                                                                         virtual_clock: clock.VirtualClock) -> None:
+def test_a_person_with_another_role_cannot_be_named_as_an_agency_contact(
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
     _case_id, task = _list_task(deployed, virtual_clock, "RR-I-7")
     with pytest.raises(FormAnswersError) as refused:
         _share(deployed, task, [{**NURSERY, "manager_email": "la.lead@demo.example"}])
@@ -191,21 +241,33 @@ def test_a_person_with_another_role_cannot_be_named_as_an_agency_contact(deploye
     assert _invitation_mail(deployed) == []
 
 
-def test_changing_the_contact_invites_the_new_person_and_frees_the_task(deployed: Runtime,
-                                                                      virtual_clock: clock.VirtualClock) -> None:
+def test_changing_the_contact_invites_the_new_person_and_frees_the_task(
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
     case_id, task = _list_task(deployed, virtual_clock, "RR-I-8")
     _share(deployed, task, [NURSERY])
-    [form] = [t for t in ready_tasks(deployed, case_id) if t.element_id == "complete_information_sharing_form"]
+    [form] = [
+        t for t in ready_tasks(deployed, case_id) if t.element_id == "complete_information_sharing_form"
+    ]
     old_token = _token(_invitation_mail(deployed)[0])
-    invitations.accept(deployed, old_token, email="nia.jones@littleacorns.example", name="Nia Jones", password=PASSWORD)
+    invitations.accept(
+        deployed, old_token, email="nia.jones@littleacorns.example", name="Nia Jones", password=PASSWORD
+    )
     with transaction(deployed.sessions) as session:
         row = session.get(HumanTask, form.id)
         assert row is not None
         row.assignee = "nia.jones@littleacorns.example"
         partnership_id = row.partnership_id
-    invitations.change_contact(deployed, case_id, str(form.agency_id), "agency_practitioner",
-                               email="ola.ade@littleacorns.example", name="Ola Ade", actor=PM,
-                               partnership_id=partnership_id)
+    invitations.change_contact(
+        deployed,
+        case_id,
+        str(form.agency_id),
+        "agency_practitioner",
+        email="ola.ade@littleacorns.example",
+        name="Ola Ade",
+        actor=PM,
+        partnership_id=partnership_id,
+    )
     assert _invitation_mail(deployed)[-1].to == ["ola.ade@littleacorns.example"]
     with transaction(deployed.sessions) as session:
         assert session.get(HumanTask, form.id).assignee is None  # type: ignore[union-attr]
@@ -214,8 +276,9 @@ def test_changing_the_contact_invites_the_new_person_and_frees_the_task(deployed
         assert changed.payload["previous"] == "nia.jones@littleacorns.example"
 
 
-def test_the_case_page_shows_who_accepted_and_flags_a_task_nobody_can_reach(deployed: Runtime,
-                                                                           virtual_clock: clock.VirtualClock) -> None:
+def test_the_case_page_shows_who_accepted_and_flags_a_task_nobody_can_reach(
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
     case_id, task = _list_task(deployed, virtual_clock, "RR-I-9")
     _share(deployed, task, [NURSERY])
     with transaction(deployed.sessions) as session:
@@ -230,39 +293,57 @@ def test_the_case_page_shows_who_accepted_and_flags_a_task_nobody_can_reach(depl
 
 
 def test_a_lapsed_invitation_with_its_task_open_is_reported_to_the_partnership_manager_once(
-        deployed: Runtime, virtual_clock: clock.VirtualClock) -> None:
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
     _case_id, task = _list_task(deployed, virtual_clock, "RR-I-10")
     _share(deployed, task, [NURSERY])
     virtual_clock.set(clock.now() + timedelta(hours=72))
-    assert invited_access.report_lapsed_invitations(deployed) == 1  # the contact's; the manager's task is not open
+    assert (
+        invited_access.report_lapsed_invitations(deployed) == 1
+    )  # the contact's; the manager's task is not open
     assert invited_access.report_lapsed_invitations(deployed) == 0
     with transaction(deployed.sessions) as session:
-        [told] = session.scalars(select(OutboxMessage).where(OutboxMessage.template == "invitation_lapsed")).all()
+        [told] = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.template == "invitation_lapsed")
+        ).all()
         assert told.to == [PM] and "RR-I-10" in told.subject and "Little Acorns Nursery" in told.body_text
         assert "Child Q" not in told.body_text
 
 
 def test_invited_access_lapses_when_no_case_needs_it_and_the_administrator_sees_the_history(
-        deployed: Runtime, virtual_clock: clock.VirtualClock) -> None:
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
     case_id, task = _list_task(deployed, virtual_clock, "RR-I-11")
     _share(deployed, task, [NURSERY])
     token = _token(_invitation_mail(deployed)[0])
-    invitations.accept(deployed, token, email="nia.jones@littleacorns.example", name="Nia Jones", password=PASSWORD)
+    invitations.accept(
+        deployed, token, email="nia.jones@littleacorns.example", name="Nia Jones", password=PASSWORD
+    )
     assert invited_access.close_unneeded_accounts(deployed) == []  # the agency's form is open
     with transaction(deployed.sessions) as session:
-        for row in session.scalars(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.state == "ready",
-                                                           HumanTask.agency_id.is_not(None))):
+        for row in session.scalars(
+            select(HumanTask).where(
+                HumanTask.case_id == case_id, HumanTask.state == "ready", HumanTask.agency_id.is_not(None)
+            )
+        ):
             row.state, row.completed_at = "cancelled", clock.now()
-    virtual_clock.set(clock.now() + timedelta(days=deployed.settings.invited_access_days) - timedelta(minutes=1))
+    virtual_clock.set(
+        clock.now() + timedelta(days=deployed.settings.invited_access_days) - timedelta(minutes=1)
+    )
     assert invited_access.close_unneeded_accounts(deployed) == []
     virtual_clock.set(clock.now() + timedelta(minutes=2))
-    assert sorted(invited_access.close_unneeded_accounts(deployed)) == ["nia.jones@littleacorns.example",
-                                                                        "sam.reid@littleacorns.example"]
+    assert sorted(invited_access.close_unneeded_accounts(deployed)) == [
+        "nia.jones@littleacorns.example",
+        "sam.reid@littleacorns.example",
+    ]
     assert authenticate(deployed, "nia.jones@littleacorns.example", PASSWORD) is None
     with transaction(deployed.sessions) as session:
         lapsed = session.scalars(select(AuditEvent).where(AuditEvent.type == "invited_access_lapsed")).all()
         partnership_id = _user(deployed, "nia.jones@littleacorns.example").partnership_id
-    assert {e.payload["user"] for e in lapsed} == {"nia.jones@littleacorns.example", "sam.reid@littleacorns.example"}
+    assert {e.payload["user"] for e in lapsed} == {
+        "nia.jones@littleacorns.example",
+        "sam.reid@littleacorns.example",
+    }
     listed = {r.email: r for r in invited_access.invited_accounts(deployed, partnership_id)}
     assert listed["nia.jones@littleacorns.example"].invited_by == OFFICER
     assert listed["nia.jones@littleacorns.example"].accepted_at is not None

@@ -61,7 +61,9 @@ def do(page: Any, base: str, task_name: str, answers: dict[str, Any]) -> None:
     with page.expect_navigation():
         page.click("button[value='submit']")
     banner = page.locator(".govuk-notification-banner")
-    assert banner.count() and "is complete" in banner.first.inner_text(), page.locator("main").inner_text()[:3000]
+    assert banner.count() and "is complete" in banner.first.inner_text(), page.locator("main").inner_text()[
+        :3000
+    ]
 
 
 def invitation_path(runtime: Runtime, to: str) -> str:
@@ -90,10 +92,15 @@ def accept(page: Any, base: str, path: str, email: str, name: str) -> None:
 
 
 def test_a_new_agencys_contact_and_manager_are_invited_and_return_the_form(
-        live_server: str, new_page: Any, runtime: Runtime, virtual_clock: clock.VirtualClock) -> None:
+    live_server: str, new_page: Any, runtime: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
     base = live_server
-    case_id = start_case(runtime, "RR-2026-INV", agencies=[],
-                         child={"name": "Child N", "date_of_birth": "2021-02-03", "sex": "male"})
+    case_id = start_case(
+        runtime,
+        "RR-2026-INV",
+        agencies=[],
+        child={"name": "Child N", "date_of_birth": "2021-02-03", "sex": "male"},
+    )
     drive_until(runtime, virtual_clock, case_id, "share_agency_list")
 
     # The Local Authority officer names a nursery the partnership has never worked with.
@@ -104,17 +111,36 @@ def test_a_new_agencys_contact_and_manager_are_invited_and_return_the_form(
     with officer.expect_navigation():
         officer.click("button:has-text('Sign in')")
     enrol(officer)
-    do(officer, base, "Share the list of agencies involved", {"agencies": [
-        {"id": "", "name": "Little Acorns Nursery", "kind": "early_years", "contact_name": "Nia Jones",
-         "contact_email": "nia.jones@littleacorns.example", "manager_name": "Sam Reid",
-         "manager_email": "sam.reid@littleacorns.example"}]})
+    do(
+        officer,
+        base,
+        "Share the list of agencies involved",
+        {
+            "agencies": [
+                {
+                    "id": "",
+                    "name": "Little Acorns Nursery",
+                    "kind": "early_years",
+                    "contact_name": "Nia Jones",
+                    "contact_email": "nia.jones@littleacorns.example",
+                    "manager_name": "Sam Reid",
+                    "manager_email": "sam.reid@littleacorns.example",
+                }
+            ]
+        },
+    )
 
     # The contact accepts the invitation from the e-mail, enrols, and returns the form.
     contact = new_page()
     contact_link = invitation_path(runtime, "nia.jones@littleacorns.example")
     accept(contact, base, contact_link, "nia.jones@littleacorns.example", "Nia Jones")
     assert "Little Acorns Nursery" in contact.locator("main").inner_text()
-    do(contact, base, "Complete the Information Sharing Form", example_answers("complete_information_sharing_form"))
+    do(
+        contact,
+        base,
+        "Complete the Information Sharing Form",
+        example_answers("complete_information_sharing_form"),
+    )
 
     # The link is used up: opened again it says so, and how to get a new one, and nothing of the case.
     again = new_page()
@@ -125,13 +151,26 @@ def test_a_new_agencys_contact_and_manager_are_invited_and_return_the_form(
 
     # Their manager, invited in the same step, sets up their account and approves the form.
     manager = new_page()
-    accept(manager, base, invitation_path(runtime, "sam.reid@littleacorns.example"),
-           "sam.reid@littleacorns.example", "Sam Reid")
-    do(manager, base, "Quality-assure and sign off the form",
-       {"decision": "approve", "manager_name": "Sam Reid", "manager_role": "Nursery manager"})
+    accept(
+        manager,
+        base,
+        invitation_path(runtime, "sam.reid@littleacorns.example"),
+        "sam.reid@littleacorns.example",
+        "Sam Reid",
+    )
+    do(
+        manager,
+        base,
+        "Quality-assure and sign off the form",
+        {"decision": "approve", "manager_name": "Sam Reid", "manager_role": "Nursery manager"},
+    )
     with transaction(runtime.sessions) as session:
-        approved = session.scalars(select(HumanTask).where(
-            HumanTask.case_id == case_id, HumanTask.element_id == "quality_assure_information_sharing_form")).one()
+        approved = session.scalars(
+            select(HumanTask).where(
+                HumanTask.case_id == case_id,
+                HumanTask.element_id == "quality_assure_information_sharing_form",
+            )
+        ).one()
         assert approved.state == "completed" and approved.completed_by == "sam.reid@littleacorns.example"
 
     # The Partnership Manager's case page: the nursery's people can sign in, and its form is returned.
