@@ -349,3 +349,39 @@ def test_invited_access_lapses_when_no_case_needs_it_and_the_administrator_sees_
     assert listed["nia.jones@littleacorns.example"].accepted_at is not None
     assert listed["sam.reid@littleacorns.example"].accepted_at is None
     assert listed["sam.reid@littleacorns.example"].standing.startswith("Lapsed")
+
+
+def test_purging_a_case_keeps_the_invitations_it_prompted_without_it(
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
+    from rapidreview.services import retention
+    from tests.test_retention import POLICY, close_case
+
+    case_id, task = _list_task(deployed, virtual_clock, "RR-I-12")
+    _share(deployed, task, [NURSERY])
+    with transaction(deployed.sessions) as session:
+        for row in session.scalars(select(HumanTask).where(HumanTask.case_id == case_id)):
+            row.state = "cancelled" if row.state == "ready" else row.state
+    close_case(deployed, case_id, 31, with_document=False)
+    assert [p.reference for p in retention.purge_expired(deployed, actor="test", policy=POLICY)] == [
+        "RR-I-12"
+    ]
+    with transaction(deployed.sessions) as session:
+        kept = session.scalars(select(Invitation)).all()
+        assert len(kept) == 2 and {i.case_id for i in kept} == {None}
+
+
+def test_signing_in_with_the_organisations_account_accepts_the_invitation(
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
+    _case_id, task = _list_task(deployed, virtual_clock, "RR-I-13")
+    _share(deployed, task, [NURSERY])
+    token = _token(_invitation_mail(deployed)[0])
+    with transaction(deployed.sessions) as session:
+        user = session.scalars(select(User).where(User.email == "nia.jones@littleacorns.example")).one()
+        invitations.accepted_through_provider(session, user, "entra")
+    assert not _user(deployed, "nia.jones@littleacorns.example").awaiting_acceptance
+    assert invitations.page(deployed, token).state == invitations.USED
+    with transaction(deployed.sessions) as session:
+        accepted = session.scalars(select(AuditEvent).where(AuditEvent.type == "invitation_accepted")).one()
+        assert accepted.payload["how"] == "entra"
