@@ -385,3 +385,20 @@ def test_signing_in_with_the_organisations_account_accepts_the_invitation(
     with transaction(deployed.sessions) as session:
         accepted = session.scalars(select(AuditEvent).where(AuditEvent.type == "invitation_accepted")).one()
         assert accepted.payload["how"] == "entra"
+
+
+def test_the_scheduler_runs_the_invited_access_upkeep(
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
+    from rapidreview.scheduler import jobs
+    from rapidreview.scheduler.main import SCHEDULE
+
+    assert [j.every for j in SCHEDULE if j.id == "invited_access"] == [300.0]
+    _case_id, task = _list_task(deployed, virtual_clock, "RR-I-14")
+    _share(deployed, task, [NURSERY])
+    virtual_clock.set(clock.now() + timedelta(hours=72))
+    jobs.invited_access(deployed)
+    with transaction(deployed.sessions) as session:
+        assert session.scalars(
+            select(OutboxMessage).where(OutboxMessage.template == "invitation_lapsed")
+        ).one()

@@ -185,3 +185,7 @@ def test_a_new_agencys_contact_and_manager_are_invited_and_return_the_form(
     agencies = pm.locator("#agencies + table").inner_text()
     assert "Little Acorns Nursery" in agencies and "Returned" in agencies and "Can sign in" in agencies
     assert axe_violations(pm) == []
+    with pm.expect_navigation():
+        pm.click("a:has-text('Change the contact')")
+    assert pm.locator("h1").inner_text() == "Change Little Acorns Nursery's contact"
+    assert axe_violations(pm) == []
