@@ -402,3 +402,25 @@ def test_the_scheduler_runs_the_invited_access_upkeep(
         assert session.scalars(
             select(OutboxMessage).where(OutboxMessage.template == "invitation_lapsed")
         ).one()
+
+
+def test_a_manager_whose_link_lapsed_is_invited_afresh_when_the_form_reaches_them(
+    deployed: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
+    from tests.factories import complete
+
+    case_id, task = _list_task(deployed, virtual_clock, "RR-I-15")
+    _share(deployed, task, [NURSERY])
+    virtual_clock.set(clock.now() + timedelta(hours=73))  # both links lapse unused
+    [form] = [
+        t for t in ready_tasks(deployed, case_id) if t.element_id == "complete_information_sharing_form"
+    ]
+    complete(deployed, form, actor="nia.jones@littleacorns.example")
+    [check] = [
+        t for t in ready_tasks(deployed, case_id) if t.element_id == "quality_assure_information_sharing_form"
+    ]
+    assert check.role == "agency_manager"
+    to_manager = [m for m in _invitation_mail(deployed) if m.to == ["sam.reid@littleacorns.example"]]
+    assert len(to_manager) == 2
+    assert invitations.page(deployed, _token(to_manager[-1])).state == invitations.VALID
+    assert invitations.page(deployed, _token(to_manager[0])).state == invitations.WITHDRAWN
