@@ -106,6 +106,10 @@ class Settings:
     pdf_timeout_s: float = 120.0
     session_idle_minutes: int = 30  # a signed-in session with no request for this long ends
     session_max_hours: int = 10  # and every session ends this long after sign-in, busy or not
+    # An invitation's link lasts this long (or until the information-sharing window closes, if sooner), and an
+    # invited account no case has needed for this many days is closed (rapidreview.services.invitations).
+    invitation_hours: int = 72
+    invited_access_days: int = 30
     # Organisations' identity providers and whether the password form is offered (rapidreview.oidc_settings).
     oidc_providers: tuple[OidcProvider, ...] = ()
     password_sign_in: bool = True
@@ -175,6 +179,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
                                              "minutes", 1, 24 * 60)
     changes["session_max_hours"] = _whole(env, "RAPIDREVIEW_SESSION_MAX_HOURS", defaults.session_max_hours,
                                           "hours", 1, 24)
+    changes["invitation_hours"] = _whole(env, "RAPIDREVIEW_INVITATION_HOURS", defaults.invitation_hours, "hours", 1,
+                                         24 * 14)
+    changes["invited_access_days"] = _whole(env, "RAPIDREVIEW_INVITED_ACCESS_DAYS", defaults.invited_access_days,
+                                            "days", 1, 365)
     mailboxes = dict(DEFAULT_ROLE_MAILBOXES)
     for role in mailboxes:
         value = env.get(f"RAPIDREVIEW_MAILBOX_{role.upper()}")

@@ -283,17 +283,16 @@ def test_a_badly_formed_email_address_is_rejected_at_its_place_in_the_list(forms
 
 def test_a_missing_answer_in_a_list_names_the_item(forms: dict[str, Form]) -> None:
     answers = forms["share_agency_list"].example()
-    del answers["agencies"][2]["manager_email"]
-    assert forms["share_agency_list"].validate(answers) == [
-        FieldError("agencies/2/manager_email", "Enter the manager's email address")
-    ]
+    answers["agencies"][2]["kind"] = "castle"
+    [error] = forms["share_agency_list"].validate(answers)
+    assert error.field == "agencies/2/kind"
 
 
 def test_two_agencies_cannot_share_an_id(forms: dict[str, Form]) -> None:
     answers = forms["share_agency_list"].example()
     answers["agencies"][2]["id"] = answers["agencies"][0]["id"]
     assert forms["share_agency_list"].validate(answers) == [
-        FieldError("agencies/2/id", "Each agency must have a different short ID")
+        FieldError("agencies/2/id", "This agency is already in the list: choose it once")
     ]
 
 
@@ -433,9 +432,31 @@ TASK_CONTEXT = {"case": {"reference": "RR-2026-014", "day": 6, "deadline": "Frid
                 "partnership_name": "Northbridge Safeguarding Children Partnership"}
 
 
+# An invitation to agency staff without an account, and the note to the Partnership Manager that one lapsed.
+INVITATION_TEMPLATES = {"agency_invitation": {"case", "agency", "link", "partnership_name", "name", "invitation"},
+                        "invitation_lapsed": {"case", "agency", "link", "partnership_name", "invitation"}}
+INVITATION_CONTEXT = {"case": {"reference": "RR-2026-014"}, "agency": {"name": "Oak Primary School"},
+                      "link": "https://rapidreview.example/invitation/abc", "partnership_name": "Northbridge",
+                      "name": "Nia Jones",
+                      "invitation": {"role": "agency_manager", "expires": "9am on Wednesday 3 June 2026",
+                                     "contact_email": "pm@northbridge.example", "providers": [],
+                                     "person": "Nia Jones", "email": "nia@oak.example"}}
+
+
 def test_every_email_template_is_known_to_these_tests() -> None:
     on_disk = {p.stem for p in EMAIL_DIR.glob("*.txt")}
-    assert on_disk == set(EMAIL_TEMPLATES) | set(PERSONAL_TEMPLATES)
+    assert on_disk == set(EMAIL_TEMPLATES) | set(PERSONAL_TEMPLATES) | set(INVITATION_TEMPLATES)
+
+
+@pytest.mark.parametrize("name", sorted(INVITATION_TEMPLATES))
+def test_an_invitation_names_the_case_by_reference_and_the_agency_only_in_its_body(name: str) -> None:
+    source = (EMAIL_DIR / f"{name}.txt").read_text(encoding="utf-8")
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    assert meta.find_undeclared_variables(env.parse(source)) <= INVITATION_TEMPLATES[name]
+    subject, blank, *body = env.from_string(source).render(INVITATION_CONTEXT).split("\n")
+    assert subject.startswith("Subject: ") and "RR-2026-014" in subject and blank == ""
+    assert "Oak Primary School" not in subject and "Oak Primary School" in "\n".join(body)
+    assert "https://rapidreview.example/invitation/abc" in "\n".join(body) or name == "invitation_lapsed"
 
 
 @pytest.mark.parametrize("name", sorted(PERSONAL_TEMPLATES))

@@ -98,6 +98,10 @@ def context(**changes: object) -> dict[str, object]:
         "task": {"name": "Complete the information sharing form", "agency": "Oak School", "partner": None,
                  "due": {"at": "5pm on Tuesday 9 June 2026", "day": 7}, "link": TASK_LINK},
         "name": "Sam Agency",
+        # An invitation to an agency's contact, and the note that it lapsed unused (services/invitations.py).
+        "invitation": {"role": "agency_practitioner", "expires": "9am on Wednesday 3 June 2026",
+                       "contact_email": "partnership.manager@partnership.example", "providers": ["Northbridge Council"],
+                       "person": "Nia Jones", "email": "nia.jones@littleacorns.example"},
     }
     values.update(changes)
     values["tasks"] = [{"case": values["case"], "task": values["task"]}]

@@ -14,7 +14,7 @@ from rapidreview import clock
 from rapidreview.services import cases, retention
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.db import transaction
-from rapidreview.store.models import AuditEvent, Case, Document, HumanTask
+from rapidreview.store.models import AuditEvent, Case, DigestItem, Document, DraftComment, HumanTask, User
 from tests.conftest import START
 
 
@@ -63,6 +63,16 @@ def test_purge_deletes_expired_cases_and_their_files_but_not_held_or_recent_ones
     held_file = close_case(runtime, held, 400)
     close_case(runtime, recent, 5, with_document=False)
     retention.set_legal_hold(runtime, "RR-P-HELD", True, actor="records@council", reason="inquest")
+    with transaction(runtime.sessions) as session:  # a digest line and a draft comment point at the old case
+        user = User(email="pm@purge.example", name="Pat", role="partnership_manager", password_hash="x",
+                    partnership_id=session.get(Case, old).partnership_id)  # type: ignore[union-attr]
+        session.add(user)
+        session.flush()
+        task = session.scalars(select(HumanTask).where(HumanTask.case_id == old)).first()
+        assert task is not None
+        session.add(DigestItem(user_id=user.id, task_id=task.id, case_id=old, created_at=clock.now()))
+        session.add(DraftComment(case_id=old, author_id=user.id, author_name="Pat", author_role="Partnership Manager",
+                                 body="A comment", created_at=clock.now()))
 
     purged = retention.purge_expired(runtime, actor="test", policy=POLICY)
 
@@ -73,6 +83,8 @@ def test_purge_deletes_expired_cases_and_their_files_but_not_held_or_recent_ones
         assert session.get(Case, old) is None
         assert {session.get(Case, c) is not None for c in (held, recent, still_open)} == {True}
         assert session.scalars(select(HumanTask).where(HumanTask.case_id == old)).first() is None
+        assert session.scalars(select(DigestItem).where(DigestItem.case_id == old)).first() is None
+        assert session.scalars(select(DraftComment).where(DraftComment.case_id == old)).first() is None
         types = [e.type for e in session.scalars(select(AuditEvent).where(AuditEvent.case_id == old))]
         assert "case_purged" in types and "case_started" in types  # the trail outlives the case
         from rapidreview.services import audit

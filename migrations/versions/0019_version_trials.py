@@ -2,14 +2,14 @@
 whether a version was ever active (a candidate that never was may be discarded)
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

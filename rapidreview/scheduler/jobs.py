@@ -15,6 +15,7 @@ from datetime import datetime
 
 from rapidreview import clock
 from rapidreview.mail.transports import Transport, make_transport
+from rapidreview.services import invited_access as invitations_upkeep
 from rapidreview.services import notifications, outbox, scheduling
 from rapidreview.services.runtime import Runtime
 
@@ -60,6 +61,12 @@ def send_outbox(rt: Runtime, worker: Worker | None = None) -> datetime | None:
 def send_digests(rt: Runtime, worker: Worker | None = None) -> datetime | None:
     """The 08:00 summary for people who chose one; returns the next 08:00."""
     return notifications.send_due_digests(rt)
+
+
+def invited_access(rt: Runtime, worker: Worker | None = None) -> datetime | None:
+    """Invitations that lapsed while their task is open (the Partnership Manager hears) and invited accounts
+    no case needs any more (closed)."""
+    return invitations_upkeep.upkeep(rt)
 
 
 def heartbeat(rt: Runtime, worker: Worker) -> datetime | None:

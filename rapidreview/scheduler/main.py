@@ -35,6 +35,7 @@ log = logging.getLogger("scheduler")
 
 POLL_SECONDS = 30.0  # the safety net: a job runs at least this often even if no wake-up reaches it
 HEARTBEAT_SECONDS = 10.0
+INVITED_ACCESS_SECONDS = 300.0  # lapsed invitations and unneeded invited accounts: minutes late is soon enough
 RETRY_AFTER_ERROR = timedelta(seconds=5)  # a job that raised (database down) runs again this soon
 
 
@@ -50,6 +51,7 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("advance_due_cases", jobs.advance_due_cases, None, wakeups.CASES),
     ScheduledJob("send_outbox", jobs.send_outbox, None, wakeups.OUTBOX),
     ScheduledJob("send_digests", jobs.send_digests, None, None),
+    ScheduledJob("invited_access", jobs.invited_access, INVITED_ACCESS_SECONDS, None),
     ScheduledJob("heartbeat", jobs.heartbeat, HEARTBEAT_SECONDS, None),
 )
 

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, defer
 
 from rapidreview import clock
-from rapidreview.services import audit, case_progress, partnerships, policy
+from rapidreview.services import audit, case_progress, invited_access, partnerships, policy
 from rapidreview.services.case_progress import Progress
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.users import ROLES, SignedIn
@@ -96,6 +96,8 @@ class CasePage:
     # The process version the case runs on ("Version 2: Information sharing due on Day 6"): its deadlines
     # and forms are that version's, whatever is active now.
     process_version: str = ""
+    # Each agency's people and form, and open tasks nobody can reach (services.invited_access); staff only.
+    agencies: list[invited_access.AgencyAccess] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,8 @@ def case_page(rt: Runtime, user: SignedIn, reference: str) -> CasePage | None:
         return CasePage(case, rt.calendar.case_day(case.day_one, now), _late(rt, case, now), events, documents,
                         open_tasks, failed, files, states, agency_view, glass,
                         case_progress.progress(session, rt, case, agency_view), people,
-                        [] if agency_view else _steps(rt, case, files, states, open_tasks), version_words)
+                        [] if agency_view else _steps(rt, case, files, states, open_tasks), version_words,
+                        [] if agency_view else invited_access.case_agencies(session, case))
 
 
 _STATE_WORDS = {"done": "Done", "active": "Waiting for someone", "waiting": "Waiting for a date or time"}

@@ -31,13 +31,14 @@ from rapidreview.engine.runtime import (
     UserTaskView,
 )
 from rapidreview.forms import FieldError, without_decisions
+from rapidreview.process_contract import AGENCY_LIST_TASK as AGENCY_LIST_ELEMENT
 from rapidreview.process_contract import (
     COMMISSION_TASK,
     NOT_COMMISSIONED_END,
     PANEL_SUBMISSION_SENT,
 )
 from rapidreview.process_contract import MEETING_OUTCOMES_TASK as LCSPR_DECISION_TASK
-from rapidreview.services import audit, notifications, outbox
+from rapidreview.services import agency_register, audit, invitations, notifications, outbox
 from rapidreview.services.defaults import STAMPS
 from rapidreview.services.forms import FormAnswersError, check_answers, form_schema
 from rapidreview.services.operators import CaseOperators
@@ -54,6 +55,8 @@ OPEN, NOT_COMMISSIONED, SUBMITTED = "open", "not_commissioned", "submitted"
 # The review ends here when the criteria are not met; the case is not commissioned from then on, while the
 # Partnership Manager confirms the decision record for the National Panel.
 NOT_COMMISSIONED_DECIDED = NOT_COMMISSIONED_END
+# The agency list: its agencies are tied to the partnership's register, and their staff without accounts invited.
+AGENCY_LIST_TASK = AGENCY_LIST_ELEMENT
 
 
 class CaseError(ValueError):
@@ -184,6 +187,8 @@ def _complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, act
                 raise TaskUnavailable(f"{task.name} for case {case.reference} has already been {task.state}")
             if task.form:
                 check_answers(session, case.process_version_id, task.form, answers)
+            if task.element_id == AGENCY_LIST_TASK:
+                answers = _registered_agencies(rt, session, case, task, answers, actor)
             workflow = rt.restore(case)
             problems = workflow.answer_problems(task.element_id, answers, task.engine_task_id)
             if problems:
@@ -202,6 +207,19 @@ def _complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, act
             if task.element_id == COMMISSION_TASK and answers.get("chair_email"):
                 case.chair_email = str(answers["chair_email"]).strip().lower()
             _after_step(session, rt, case, workflow, result, actor)
+
+
+def _registered_agencies(rt: Runtime, session: Session, case: Case, task: HumanTask, answers: Mapping[str, Any],
+                         actor: str) -> dict[str, Any]:
+    """The agency list tied to the register (new agencies registered) and its people without accounts invited,
+    in this step's transaction: the invitations exist before the agencies' tasks do, so nobody is told twice."""
+    resolved, problems = agency_register.resolve_list(session, case.partnership_id, answers, actor=actor,
+                                                      case_id=case.id)
+    if not problems:
+        problems = invitations.invite_listed(rt, session, case, resolved.get("agencies") or [], actor=actor)
+    if problems:
+        raise FormAnswersError(task.form or task.element_id, problems)
+    return resolved
 
 
 def _signature(session: Session, actor: str, partnership_id: int) -> dict[str, str]:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from rapidreview import clock
 from rapidreview.oidc_settings import OidcProvider
-from rapidreview.services import audit
+from rapidreview.services import audit, invitations
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.users import CREDENTIALS_CHANGED, SignedIn, UserError, end_sessions, signed_in
 from rapidreview.store.db import transaction
@@ -100,6 +100,7 @@ def sign_in(rt: Runtime, provider: OidcProvider, claims: Mapping[str, Any], *, t
             mfa = reports_mfa(provider, claims)
             needs_totp = totp_required and not (mfa and provider.mfa_satisfies_totp)
             user.last_sign_in_at = clock.now()
+            invitations.accepted_through_provider(session, user, provider.id)  # an invited person's first sign-in
             audit.record(session, None, "oidc_signed_in", actor=user.email, provider=provider.id, ip=ip, mfa=mfa,
                          totp_next=needs_totp)
             result = ProviderSignIn(signed_in(user), mfa, needs_totp)

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from rapidreview import clock
 from rapidreview.calendar import clock_time, london_time, to_london
 from rapidreview.mail.templates import render_email_parts
-from rapidreview.services import audit, outbox, partnerships, policy
+from rapidreview.services import audit, invitations, outbox, partnerships, policy
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.users import signed_in
 from rapidreview.store.db import transaction
-from rapidreview.store.models import Case, DigestItem, HumanTask, User
+from rapidreview.store.models import Agency, Case, DigestItem, HumanTask, Invitation, User
 
 YOUR_TURN, OVERDUE, DIGEST = "your_turn", "task_overdue", "task_digest"
 IMMEDIATE = "immediate"
@@ -79,18 +79,34 @@ def _queue(rt: Runtime, session: Session, case: Case, template: str, to: list[st
 
 def tell_task_ready(rt: Runtime, session: Session, case: Case, task: HumanTask, agency: Mapping[str, Any] | None) -> None:
     """In the step's transaction: tell whoever may do the new ``task`` (at once, or in the next digest)."""
-    people = holders(session, case, task)
+    everyone = holders(session, case, task)
+    # Invited people who have not accepted hear from their invitation, which a task of theirs renews once it
+    # has lapsed; the task e-mail's link would only meet a sign-in they cannot pass yet.
+    people = [u for u in everyone if not u.awaiting_acceptance]
+    _renew_invitations(rt, session, case, task, [u for u in everyone if u.awaiting_acceptance])
     now = clock.now()
     immediate = [u.email for u in people if u.notify_by != "digest"]
     for user in (u for u in people if u.notify_by == "digest"):
         session.add(DigestItem(user_id=user.id, task_id=task.id, case_id=case.id, kind=YOUR_TURN, created_at=now))
-    if not people:
+    if not everyone:
         immediate = _fallback(rt, session, case, task, agency)
     if immediate:
         # One e-mail a person: each is told it is theirs to do, so nobody sees who else was told.
         context = _context(rt, session, case, task)
         for address in immediate:
             _queue(rt, session, case, YOUR_TURN, [address], [], context, task, YOUR_TURN)
+
+
+def _renew_invitations(rt: Runtime, session: Session, case: Case, task: HumanTask, waiting: list[User]) -> None:
+    now = clock.now()
+    for user in waiting:
+        newest = session.scalars(select(Invitation).where(Invitation.user_id == user.id)
+                                 .order_by(Invitation.created_at.desc(), Invitation.id.desc()).limit(1)).first()
+        usable = newest is not None and newest.used_at is None and newest.withdrawn_at is None and newest.expires_at > now
+        agency = session.get(Agency, user.agency_id) if user.agency_id else None
+        if not usable and agency is not None:
+            invitations.invite(rt, session, email=user.email, name=user.name, role=user.role or "", agency=agency,
+                               case=case, actor="system")
 
 
 def tell_overdue(rt: Runtime, session: Session, case: Case, task: HumanTask) -> None:

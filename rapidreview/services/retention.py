@@ -18,14 +18,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from rapidreview import clock
 from rapidreview.services import audit
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.db import transaction
-from rapidreview.store.models import AuditEvent, Case, Document, HumanTask, OutboxMessage
+from rapidreview.store.models import (
+    AuditEvent,
+    Case,
+    DigestItem,
+    Document,
+    DraftComment,
+    HumanTask,
+    Invitation,
+    OutboxMessage,
+)
 
 # Working Together 2023 leaves periods to local policy; partnerships commonly keep review records for
 # years. These are starting points for the partnership's records manager to set, not advice.
@@ -160,6 +169,11 @@ def purge_expired(rt: Runtime, *, actor: str, policy: RetentionPolicy | None = N
                      session.scalars(select(Document.path).where(Document.case_id == case.id))]
             session.execute(delete(Document).where(Document.case_id == case.id))
             session.execute(delete(OutboxMessage).where(OutboxMessage.case_id == case.id))
+            # An invitation outlives the case that prompted it: the account's history keeps who invited whom.
+            session.execute(update(Invitation).where(Invitation.case_id == case.id).values(case_id=None))
+            # Rows that point at the case's tasks, or at it, go before them (PostgreSQL enforces the keys).
+            session.execute(delete(DigestItem).where(DigestItem.case_id == case.id))
+            session.execute(delete(DraftComment).where(DraftComment.case_id == case.id))
             session.execute(delete(HumanTask).where(HumanTask.case_id == case.id))
             audit.record(session, case.id, "case_purged", actor=actor, reference=case.reference,
                          documents=len(paths), retention_days=policy.days["case"])

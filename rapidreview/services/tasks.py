@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from rapidreview.services import policy
+from rapidreview.services import agency_register, policy
 from rapidreview.services.defaults import computed_defaults
 from rapidreview.services.forms import example_answers, form_schema, form_uischema
 from rapidreview.services.moments import describe_moments
@@ -69,6 +69,8 @@ def task_detail(rt: Runtime, task_id: int, user: SignedIn, *, for_page: bool = T
         schema = registry = uischema = None
         if task.form:
             schema, registry = form_schema(session, case.process_version_id, task.form)
+            # A choice of the partnership's agencies, where the form asks for one (the agency list).
+            schema = agency_register.with_agency_options(session, schema, case.partnership_id)
             uischema = form_uischema(session, case.process_version_id, task.form)
         instructions = ""
         previous_round: dict[str, Any] | None = None

@@ -184,4 +184,5 @@ def eligible_users(rt: Runtime, task_id: int, partnership_id: int) -> list[User]
             return []
         users = session.scalars(select(User).where(User.active.is_(True), User.partnership_id == partnership_id)
                                 .order_by(User.name))
-        return [u for u in users if may_work_on(signed_in(u), *found)]
+        # Invited people who have not accepted yet cannot sign in: a task given to them would sit unseen.
+        return [u for u in users if not u.awaiting_acceptance and may_work_on(signed_in(u), *found)]

@@ -337,6 +337,7 @@ class Agency(Base):
     contact_email: Mapped[str] = mapped_column(String(300))
     manager_email: Mapped[str] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    kind: Mapped[str | None] = mapped_column(String(40))  # school, gp_practice ... (services.agency_register; 0017)
 
 
 class User(Base):
@@ -361,6 +362,40 @@ class User(Base):
     credentials_changed_at: Mapped[datetime | None]
     # How the person hears that a task is theirs: "immediate" e-mails, or one "digest" at 08:00 (0016).
     notify_by: Mapped[str] = mapped_column(String(20), default="immediate", server_default="immediate")
+    # An account made by inviting a person an agency list named (services.invitations; 0017): who invited
+    # them and when, when they accepted (set their password or signed in with their organisation's account),
+    # and when the account lapsed because no case needed it any more.
+    invited_by: Mapped[str | None] = mapped_column(String(200))
+    invited_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    lapsed_at: Mapped[datetime | None]
+
+    @property
+    def awaiting_acceptance(self) -> bool:
+        return self.invited_at is not None and self.accepted_at is None
+
+
+class Invitation(Base):
+    """A single-use link that lets an invited person set their password (0017). Only the SHA-256 of the link's
+    token is stored; a newer invitation to the same person withdraws the older one."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (Index("ix_invitations_user", "user_id", "created_at"),
+                      Index("ix_invitations_open", "used_at", "withdrawn_at", "expires_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    partnership_id: Mapped[int] = mapped_column(ForeignKey("partnerships.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))  # the case that needed them, if any
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    wrong_addresses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The link lapsed unused while the agency's task was still open: the Partnership Manager was told, once.
+    lapse_reported_at: Mapped[datetime | None]
 
 
 class DigestItem(Base):

@@ -116,6 +116,7 @@ def _register(app: Flask) -> None:
         dashboard,
         documents,
         health,
+        invitations,
         metrics,
         oidc,
         pages,
@@ -124,7 +125,7 @@ def _register(app: Flask) -> None:
     )
 
     for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, health.bp, metrics.bp, versions.bp, documents.bp,
-                      dashboard.bp, oidc.bp):
+                      dashboard.bp, oidc.bp, invitations.bp):
         app.register_blueprint(blueprint)
 
     @app.get("/assets/<path:filename>")

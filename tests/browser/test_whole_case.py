@@ -161,8 +161,8 @@ def test_the_sign_in_and_admin_pages_have_no_accessibility_violations(live_serve
     page.fill("#password", DEMO_PASSWORD)
     page.click("button:has-text('Sign in')")
     page.wait_for_url("**/tasks")
-    for path in ("/admin/users", "/admin/users/new", "/admin/users/1", "/admin/agencies", "/account/password",
-                 "/accessibility"):
+    for path in ("/admin/users", "/admin/users/new", "/admin/users/1", "/admin/agencies", "/admin/invitations",
+                 "/account/password", "/accessibility"):
         page.goto(f"{live_server}{path}")
         assert axe_violations(page) == [], path
 

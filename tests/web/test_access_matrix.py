@@ -91,15 +91,21 @@ MATRIX: dict[str, tuple[int, ...]] = {
     # here; tests/web/test_oidc.py signs in through a real one).
     "oidc.start":                    (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     "oidc.callback":                 (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    # An invitation's link: public; a token that is not one is 404 for everyone (test_invitations.py: real ones).
+    "invitations.accept":            (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    # Changing an agency's contact for a case: the Partnership Manager; the invited people: administrators.
+    "invitations.change_contact":    (302, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403),
+    "invitations.invited":           (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
 }
 # Static files: public by rule (checked below), served from disk; no case data.
 PUBLIC_FILES = {"static", "govuk_assets", "vendor"}
 
 
-def sample_path(app: Flask, endpoint: str, reference: str, task_id: int) -> str:
+def sample_path(app: Flask, endpoint: str, reference: str, task_id: int, case_id: int = 1) -> str:
     from flask import url_for
 
-    args = {"reference": reference, "task_id": task_id, "document_id": MISSING_DOC, "number": 1,
+    args = {"reference": reference, "task_id": task_id, "case_id": case_id, "agency_id": "school",
+            "token": "not-an-invitation", "document_id": MISSING_DOC, "number": 1,
             "element_id": "meeting_change_requested",
             "name": "record_criteria_view.schema.json", "user_id": 1, "provider_id": "entra"}
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
@@ -127,7 +133,7 @@ def test_every_get_route_matches_the_access_matrix_for_every_role(app: Flask, ru
     clients = {name: (sign_in(app, email) if email else app.test_client()) for name, email in ACTORS.items()}
     actual: dict[str, tuple[int, ...]] = {}
     for endpoint in sorted(MATRIX):
-        path = sample_path(app, endpoint, reference, task.id)
+        path = sample_path(app, endpoint, reference, task.id, case_id)
         actual[endpoint] = tuple(clients[name].get(path).status_code for name in COLUMNS)
     wrong = {e: (MATRIX[e], got) for e, got in actual.items() if got != MATRIX[e]}
     assert wrong == {}, "\n".join(f"{e}: expected {exp}, got {got}" for e, (exp, got) in wrong.items())

@@ -496,7 +496,7 @@ def test_errors_inside_rows_are_shown_on_the_row_in_form_order() -> None:
     fields, page = render(form, answers, errors)
     hrefs = [item["href"] for item in error_summary(errors, fields)]
     assert hrefs == ["#agencies-0-manager_email", "#agencies-1-id"]
-    assert "Each agency must have a different short ID" in text_of(page)
+    assert "This agency is already in the list: choose it once" in text_of(page)
 
 
 def test_an_error_below_a_field_goes_to_the_field_and_one_for_no_field_comes_first() -> None:
