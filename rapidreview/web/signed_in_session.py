@@ -16,6 +16,7 @@ from rapidreview.services.runtime import Runtime
 from rapidreview.services.users import SIGNED_OUT, SignedIn
 
 TOKEN = "sid"
+STATUS_ENDPOINT = "session.status"  # views/session_timeout.py
 ENDED = "ended"  # why the last session ended, for the sign-in page
 
 
@@ -37,7 +38,8 @@ def load_user() -> None:
     token = session.get(TOKEN)
     if not token:
         return
-    resolved = sessions.resolve(_runtime(), str(token), limits())
+    # The timeout warning's question "how long is left?" must not itself count as activity.
+    resolved = sessions.resolve(_runtime(), str(token), limits(), touch=request.endpoint != STATUS_ENDPOINT)
     if resolved.user is None:
         # The session has ended: forget it, keep the reason for the sign-in page and whose it was, so an
         # answer posted just after the idle limit can still be kept for them.
@@ -71,6 +73,14 @@ def end(reason: str = SIGNED_OUT) -> sessions.ProviderSession | None:
     provider = sessions.end(_runtime(), token, reason) if token else None
     session.clear()
     return provider
+
+
+def seconds_left() -> int | None:
+    """How long the signed-in session has before it ends if nothing more happens, for the timeout warning."""
+    from rapidreview import clock
+
+    ends_at = g.get("session_ends_at")
+    return max(0, int((ends_at - clock.now()).total_seconds())) if g.get("user") and ends_at else None
 
 
 def pop_ended_reason() -> str | None:

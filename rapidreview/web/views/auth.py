@@ -30,7 +30,7 @@ from rapidreview.services.users import (
     totp_enrolment,
     verify_totp,
 )
-from rapidreview.web import oidc_client, runtime, signed_in_session
+from rapidreview.web import kept_answers, oidc_client, runtime, signed_in_session
 from rapidreview.web.access import PUBLIC, SIGNED_IN, allow
 
 bp = Blueprint("auth", __name__)
@@ -94,7 +94,8 @@ def sign_in_page(errors: dict[str, str], email: str = "", status: int | None = N
     providers = oidc_client.providers()
     return render_template("auth/sign_in.html", errors=errors, email=email, providers=providers,
                            password_form=_password_sign_in(), next=same_site_path(request.args.get("next")),
-                           ended=signed_in_session.pop_ended_reason()), status or (400 if errors else 200)
+                           ended=signed_in_session.pop_ended_reason(), kept_task=kept_answers.pop_kept_task()), \
+        status or (400 if errors else 200)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])

@@ -164,10 +164,10 @@ def activate(number: int) -> Response:
         version = versions.activate_version(runtime(), number, actor=g.user.email,
                                             note=request.form.get("note", "").strip())
     except versions.VersionError as exc:
-        flash(str(exc)[0].upper() + str(exc)[1:] + ".")
+        flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
         return redirect(url_for("versions.show", number=number))
     except ProcessDefinitionError as exc:
-        flash(f"Version {number} cannot be activated: {exc}")
+        flash(f"Version {number} cannot be activated: {exc}", "error")
         return redirect(url_for("versions.show", number=number))
     flash(f"Version {version.number} is now active. New cases start on it; running cases keep their version.", "success")
     return redirect(url_for("versions.index"))
@@ -203,13 +203,13 @@ def moves(number: int) -> tuple[str, int] | Response:
             abort(404)
         is_active = version.active
     if not is_active:
-        flash(f"Only the active version takes open cases. Make version {number} active first.")
+        flash(f"Only the active version takes open cases. Make version {number} active first.", "error")
         return redirect(url_for("versions.show", number=number))
     try:
         _, checks = case_migration.check_cases(runtime(), limit=MOVE_PAGE_LIMIT + 1,
                                                partnership_id=g.user.partnership_id)
     except (case_migration.MoveError, ProcessDefinitionError) as exc:
-        flash(f"The open cases cannot be checked: {exc}")
+        flash(f"The open cases cannot be checked: {exc}", "error")
         return redirect(url_for("versions.show", number=number))
     more = len(checks) > MOVE_PAGE_LIMIT
     checks = checks[:MOVE_PAGE_LIMIT]
@@ -223,14 +223,14 @@ def moves(number: int) -> tuple[str, int] | Response:
 def move(number: int) -> Response:
     references = [r for r in request.form.getlist("reference") if r]
     if not references:
-        flash("Choose the cases to move.")
+        flash("Choose the cases to move.", "error")
         return redirect(url_for("versions.moves", number=number))
     try:
         report = case_migration.move_cases(runtime(), actor=g.user.email, references=references,
                                            note=request.form.get("note", "").strip(), expected_version=number,
                                            partnership_id=g.user.partnership_id)
     except (case_migration.MoveError, ProcessDefinitionError) as exc:
-        flash(str(exc)[0].upper() + str(exc)[1:] + ".")
+        flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
         return redirect(url_for("versions.moves", number=number))
     parts = [f"{len(report.moved)} {'case' if len(report.moved) == 1 else 'cases'} moved to version {number}"]
     if report.moved:
