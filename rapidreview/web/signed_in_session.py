@@ -13,7 +13,7 @@ from flask import current_app, g, request, session
 
 from rapidreview.services import sessions
 from rapidreview.services.runtime import Runtime
-from rapidreview.services.users import SIGNED_OUT, SignedIn
+from rapidreview.services.users import EXPIRED, IDLE, SIGNED_OUT, SignedIn
 
 TOKEN = "sid"
 STATUS_ENDPOINT = "session.status"  # views/session_timeout.py
@@ -41,9 +41,12 @@ def load_user() -> None:
     # The timeout warning's question "how long is left?" must not itself count as activity.
     resolved = sessions.resolve(_runtime(), str(token), limits(), touch=request.endpoint != STATUS_ENDPOINT)
     if resolved.user is None:
-        # The session has ended: forget it, keep the reason for the sign-in page and whose it was, so an
-        # answer posted just after the idle limit can still be kept for them.
-        session.pop(TOKEN, None)
+        # The session has ended: keep the reason for the sign-in page and whose it was, so an answer posted
+        # after the limit can still be kept for them (web/kept_answers.py). A session that ran out keeps its
+        # (now useless) token in the cookie until the next sign-in, so that a page read in the meantime (the
+        # timeout warning's question, another tab) does not forget whose the form still open is.
+        if resolved.ended_reason not in (IDLE, EXPIRED):
+            session.pop(TOKEN, None)
         if resolved.ended_reason:
             session[ENDED] = resolved.ended_reason
         g.ended_session_owner = resolved.owner_id
