@@ -163,3 +163,11 @@ def test_answers_are_kept_only_on_a_task_the_person_had_claimed(
     response = lead.post(f"/tasks/{task.id}", data={"csrf_token": token, "rationale": "Unclaimed"})
     assert response.headers["Location"] == "/sign-in"
     assert _draft(runtime, task.id) is None
+
+
+def test_each_task_pages_title_names_its_case(app: Flask, runtime: Runtime) -> None:
+    """Three partners' tasks on every case share a name: the title (read first by a screen reader) tells them apart."""
+    task = criteria_task(runtime)
+    page = sign_in(app, "la.lead@demo.example").get(f"/tasks/{task.id}").get_data(as_text=True)
+    title = page.split("<title")[1].split("</title>")[0]
+    assert "Record the partner" in title and "case RR-T-9" in title
