@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from urllib.parse import unquote
 
 import pyotp
 import pytest
@@ -89,8 +91,8 @@ def test_first_sign_in_enrols_totp_with_a_typed_key_then_asks_for_codes(app: Fla
     assert response.status_code == 302 and response.headers["Location"].endswith("/sign-in/code")
     assert client.get("/tasks").status_code == 302  # not signed in yet
     page = client.get("/sign-in/code").get_data(as_text=True)
-    assert "<img" not in page and "otpauth://totp/" in page
-    secret = page.split('id="totp-key">')[1].split("<")[0]
+    assert 'id="totp-qr"' in page and "otpauth://totp/" in page
+    secret = page.split('id="totp-key">')[1].split("<")[0].replace(" ", "")
     totp = pyotp.TOTP(secret)
 
     wrong = client.post("/sign-in/code", data={"code": "000000", "csrf_token": csrf_of(page)})
@@ -114,8 +116,39 @@ def test_the_code_step_expires_and_cannot_be_reached_without_a_password(app: Fla
     client = totp_app.test_client()
     assert client.get("/sign-in/code").status_code == 302
     try_sign_in(client, "pm@demo.example", DEMO_PASSWORD)
-    virtual_clock.set(virtual_clock.now() + timedelta(minutes=6))
+    # Setting up the app for the first time has half an hour (finding the app, scanning, typing the key)...
+    virtual_clock.set(virtual_clock.now() + timedelta(minutes=29))
+    assert client.get("/sign-in/code").status_code == 200
+    virtual_clock.set(virtual_clock.now() + timedelta(minutes=2))
     assert client.get("/sign-in/code").headers["Location"].endswith("/sign-in")
+
+
+def test_once_set_up_the_code_step_lasts_five_minutes(app: Flask, virtual_clock: clock.VirtualClock) -> None:
+    totp_app = create_app(TotpConfig, runtime=app.extensions["rapidreview"])
+    client = totp_app.test_client()
+    try_sign_in(client, "pm@demo.example", DEMO_PASSWORD)
+    page = client.get("/sign-in/code").get_data(as_text=True)
+    totp = pyotp.TOTP(page.split('id="totp-key">')[1].split("<")[0].replace(" ", ""))
+    client.post("/sign-in/code", data={"code": totp.at(clock.now()), "csrf_token": csrf_of(page)})
+    virtual_clock.set(virtual_clock.now() + timedelta(seconds=31))
+    later = totp_app.test_client()
+    try_sign_in(later, "pm@demo.example", DEMO_PASSWORD)
+    virtual_clock.set(virtual_clock.now() + timedelta(minutes=6))
+    assert later.get("/sign-in/code").headers["Location"].endswith("/sign-in")
+
+
+def test_the_set_up_page_shows_a_qr_code_and_the_key_in_groups_of_four(app: Flask) -> None:
+    totp_app = create_app(TotpConfig, runtime=app.extensions["rapidreview"])
+    client = totp_app.test_client()
+    try_sign_in(client, "pm@demo.example", DEMO_PASSWORD)
+    page = client.get("/sign-in/code").get_data(as_text=True)
+    key = page.split('id="totp-key">')[1].split("<")[0]
+    assert re.fullmatch(r"[A-Z2-7]{4}( [A-Z2-7]{4})+", key) and len(key.replace(" ", "")) == 32
+    image = re.search(r'<img class="app-qr-code" id="totp-qr" src="data:image/svg\+xml;charset=utf-8,([^"]+)"[^>]*alt="([^"]+)"', page)
+    assert image is not None and "QR code that adds Rapid Review" in image.group(2)
+    svg = unquote(image.group(1))
+    assert svg.startswith("<svg") and "<path" in svg
+    assert "You have 30 minutes to do this." in page
 
 
 def test_the_demo_sign_in_helper_still_works_without_totp(app: Flask) -> None:

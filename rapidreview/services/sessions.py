@@ -94,8 +94,11 @@ def start(rt: Runtime, user_id: int, limits: SessionLimits, *, ip: str | None, u
     return token
 
 
-def resolve(rt: Runtime, token: str, limits: SessionLimits) -> Resolved:
-    """Who ``token`` signs in, ending its session first if a limit has passed."""
+def resolve(rt: Runtime, token: str, limits: SessionLimits, *, touch: bool = True) -> Resolved:
+    """Who ``token`` signs in, ending its session first if a limit has passed.
+
+    ``touch=False`` reads without counting as activity: the timeout warning asks how long is left, and asking
+    must not itself keep the session alive."""
     now = clock.now()
     with transaction(rt.sessions) as session:
         row = session.get(WebSession, token_id(token))
@@ -110,11 +113,22 @@ def resolve(rt: Runtime, token: str, limits: SessionLimits) -> Resolved:
         if reason is not None:
             _end(row, reason, now)
             return Resolved(None, reason, row.user_id)
-        if now - row.last_seen_at >= TOUCH_EVERY:
+        if touch and now - row.last_seen_at >= touch_every(limits):
             row.last_seen_at = now
         assert user is not None
         return Resolved(user, None, row.user_id, min(row.last_seen_at + limits.idle, row.expires_at),
                         partnerships.display_name(rt, session, user.partnership_id))
+
+
+def touch_every(limits: SessionLimits) -> timedelta:
+    """How stale last_seen_at may be: a minute, or a quarter of a short idle limit, so activity always counts."""
+    return min(TOUCH_EVERY, limits.idle / 4)
+
+
+def person(rt: Runtime, user_id: int) -> SignedIn | None:
+    """The account ``user_id`` as it is now (None when closed): whose an ended session was."""
+    with transaction(rt.sessions) as session:
+        return get_user(session, user_id)
 
 
 def keep_alive(rt: Runtime, token: str, limits: SessionLimits) -> datetime | None:

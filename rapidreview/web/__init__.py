@@ -18,7 +18,7 @@ from rapidreview.config import Settings, from_environment
 from rapidreview.observability import configure_logging
 from rapidreview.services.runtime import Runtime, build_runtime
 from rapidreview.services.users import ROLES
-from rapidreview.web import oidc_client, signed_in_session
+from rapidreview.web import kept_answers, oidc_client, signed_in_session
 from rapidreview.web.access import PUBLIC, allow, permits, rule_of
 from rapidreview.web.config import CONFIGS, Config
 from rapidreview.web.proxy import trust_proxies
@@ -120,12 +120,13 @@ def _register(app: Flask) -> None:
         metrics,
         oidc,
         pages,
+        session_timeout,
         tasks,
         versions,
     )
 
     for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, health.bp, metrics.bp, versions.bp, documents.bp,
-                      dashboard.bp, oidc.bp, invitations.bp):
+                      dashboard.bp, oidc.bp, invitations.bp, session_timeout.bp):
         app.register_blueprint(blueprint)
 
     @app.get("/assets/<path:filename>")
@@ -159,7 +160,9 @@ def _register(app: Flask) -> None:
     # Flask-WTF checks every POST's token (Config: no time limit of its own, so it lasts as long as the session).
     CSRFProtect(app)
     app.after_request(_security_headers)
-    app.context_processor(lambda: {"user": g.get("user"), "csrf_token": generate_csrf()})
+    app.context_processor(lambda: {"user": g.get("user"), "csrf_token": generate_csrf(),
+                                   "session_seconds_left": signed_in_session.seconds_left(),
+                                   "session_idle_seconds": int(app.config["IDLE_TIMEOUT"].total_seconds())})
     app.context_processor(_partnership_name)
 
 
@@ -252,7 +255,9 @@ def _enforce_access() -> Response | None:
     if permits(rule, g.user.role if g.user else None):
         return None
     if g.user is None:
-        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        # A page asked for comes back after signing in; a task form posted after the session ran out is kept
+        # as the task's draft and its page comes back (web/kept_answers.py).
+        target = request.full_path.rstrip("?") if request.method == "GET" else kept_answers.keep_posted_answers()
         return redirect(url_for("auth.sign_in", next=target))
     abort(403)
 

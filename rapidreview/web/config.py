@@ -24,6 +24,7 @@ class Config:
     # Every local account signs in with a password and a TOTP code (docs/security.md).
     TOTP_REQUIRED = True
     TWO_FACTOR_PENDING = timedelta(minutes=5)  # between a correct password and the code
+    TWO_FACTOR_ENROLMENT = timedelta(minutes=30)  # ...or, the first time, setting up the authenticator app
     SIGN_IN_ACCOUNT_FAILURES = 5  # failed passwords or codes in SIGN_IN_WINDOW that lock an account...
     SIGN_IN_IP_FAILURES = 50  # ...or an IP address (behind a proxy, set RAPIDREVIEW_TRUSTED_PROXIES: web/proxy.py)
     SIGN_IN_WINDOW = timedelta(minutes=15)

@@ -15,6 +15,6 @@ def send_stored(found: tuple[Path, Any] | None, back_to: str) -> Response:
         abort(404)
     path, doc = found
     if not path.is_file():
-        flash("That document's file is missing from storage. Tell your administrator.")
+        flash("That document's file is missing from storage. Tell your administrator.", "error")
         return redirect(back_to)
     return send_file(path, mimetype=doc.media_type, as_attachment=True, download_name=doc.filename)

@@ -13,9 +13,10 @@ from flask import current_app, g, request, session
 
 from rapidreview.services import sessions
 from rapidreview.services.runtime import Runtime
-from rapidreview.services.users import SIGNED_OUT, SignedIn
+from rapidreview.services.users import EXPIRED, IDLE, SIGNED_OUT, SignedIn
 
 TOKEN = "sid"
+STATUS_ENDPOINT = "session.status"  # views/session_timeout.py
 ENDED = "ended"  # why the last session ended, for the sign-in page
 
 
@@ -37,11 +38,15 @@ def load_user() -> None:
     token = session.get(TOKEN)
     if not token:
         return
-    resolved = sessions.resolve(_runtime(), str(token), limits())
+    # The timeout warning's question "how long is left?" must not itself count as activity.
+    resolved = sessions.resolve(_runtime(), str(token), limits(), touch=request.endpoint != STATUS_ENDPOINT)
     if resolved.user is None:
-        # The session has ended: forget it, keep the reason for the sign-in page and whose it was, so an
-        # answer posted just after the idle limit can still be kept for them.
-        session.pop(TOKEN, None)
+        # The session has ended: keep the reason for the sign-in page and whose it was, so an answer posted
+        # after the limit can still be kept for them (web/kept_answers.py). A session that ran out keeps its
+        # (now useless) token in the cookie until the next sign-in, so that a page read in the meantime (the
+        # timeout warning's question, another tab) does not forget whose the form still open is.
+        if resolved.ended_reason not in (IDLE, EXPIRED):
+            session.pop(TOKEN, None)
         if resolved.ended_reason:
             session[ENDED] = resolved.ended_reason
         g.ended_session_owner = resolved.owner_id
@@ -71,6 +76,14 @@ def end(reason: str = SIGNED_OUT) -> sessions.ProviderSession | None:
     provider = sessions.end(_runtime(), token, reason) if token else None
     session.clear()
     return provider
+
+
+def seconds_left() -> int | None:
+    """How long the signed-in session has before it ends if nothing more happens, for the timeout warning."""
+    from rapidreview import clock
+
+    ends_at = g.get("session_ends_at")
+    return max(0, int((ends_at - clock.now()).total_seconds())) if g.get("user") and ends_at else None
 
 
 def pop_ended_reason() -> str | None:

@@ -79,6 +79,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     # Loopback (the test client's address) or the token: web/views/metrics.py; test_metrics_and_logs.py.
     "metrics.metrics":               (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "health.status_page":            (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    # The timeout warning's question: 401 (never a sign-in page) once there is no session.
+    "session.status":                (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "auth.sign_in":                  (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "auth.two_factor":               (302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
     "dashboard.index":               (302, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 200),

@@ -58,7 +58,7 @@ def user_create() -> tuple[str, int] | Response:
 def user_active(user_id: int) -> Response:
     active = request.form.get("active") == "true"
     if user_id == g.user.id and not active:
-        flash("You cannot deactivate your own account.")
+        flash("You cannot deactivate your own account.", "error")
     else:
         try:
             users.set_active(runtime(), user_id, active, actor=g.user.email, partnership_id=g.user.partnership_id)
@@ -198,7 +198,7 @@ def outbox_retry(message_id: int) -> Response:
         outbox_service.retry_message(runtime(), message_id, actor=g.user.email)
         flash("The e-mail will be sent again.", "success")
     except (LookupError, ValueError) as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
     return redirect(url_for("admin.outbox"))
 
 
@@ -211,7 +211,7 @@ def outbox_cancel(message_id: int) -> Response:
                                       reason=request.form.get("reason", "").strip() or "cancelled from the Outbox page")
         flash("The e-mail has been cancelled.", "success")
     except (LookupError, ValueError) as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
     return redirect(url_for("admin.outbox"))
 
 

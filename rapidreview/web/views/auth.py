@@ -30,7 +30,7 @@ from rapidreview.services.users import (
     totp_enrolment,
     verify_totp,
 )
-from rapidreview.web import oidc_client, runtime, signed_in_session
+from rapidreview.web import kept_answers, oidc_client, runtime, signed_in_session, totp_qr
 from rapidreview.web.access import PUBLIC, SIGNED_IN, allow
 
 bp = Blueprint("auth", __name__)
@@ -94,7 +94,8 @@ def sign_in_page(errors: dict[str, str], email: str = "", status: int | None = N
     providers = oidc_client.providers()
     return render_template("auth/sign_in.html", errors=errors, email=email, providers=providers,
                            password_form=_password_sign_in(), next=same_site_path(request.args.get("next")),
-                           ended=signed_in_session.pop_ended_reason()), status or (400 if errors else 200)
+                           ended=signed_in_session.pop_ended_reason(), kept_task=kept_answers.pop_kept_task()), \
+        status or (400 if errors else 200)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -142,11 +143,14 @@ def _password_off_message() -> str:
 def two_factor() -> str | Response:
     """The second step: a 6-digit code; on first sign-in, enrol the authenticator app first."""
     user_id = session.get("pending_user_id")
-    pending_for = current_app.config["TWO_FACTOR_PENDING"].total_seconds()
-    if user_id is None or clock.now().timestamp() - float(session.get("pending_at", 0)) > pending_for:
-        session.pop("pending_user_id", None)
+    if user_id is None:
         return redirect(url_for("auth.sign_in"))
     enrolment = totp_enrolment(runtime(), int(user_id))
+    # Setting up an app (finding it, scanning or typing the key) takes longer than reading a code (WCAG 2.2.1).
+    pending_for = current_app.config["TWO_FACTOR_ENROLMENT" if not enrolment.enrolled else "TWO_FACTOR_PENDING"]
+    if clock.now().timestamp() - float(session.get("pending_at", 0)) > pending_for.total_seconds():
+        session.pop("pending_user_id", None)
+        return redirect(url_for("auth.sign_in"))
     errors: dict[str, str] = {}
     if request.method == "POST":
         code = request.form.get("code", "")
@@ -159,8 +163,11 @@ def two_factor() -> str | Response:
         if user is not None:
             return _start_session(user, session.get("pending_next"), _pending_provider())
         errors.setdefault("code", "Enter the 6-digit code your authenticator app shows now")
+    setup = None if enrolment.enrolled else {"key": totp_qr.grouped(enrolment.secret), "uri": enrolment.uri,
+                                             "qr": totp_qr.qr_code(enrolment.uri),
+                                             "minutes": int(current_app.config["TWO_FACTOR_ENROLMENT"].total_seconds() // 60)}
     return render_template("auth/two_factor.html", errors=errors,  # type: ignore[return-value]
-                           enrolment=None if enrolment.enrolled else enrolment), 400 if errors else 200
+                           enrolment=setup), 400 if errors else 200
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

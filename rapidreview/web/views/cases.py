@@ -196,7 +196,7 @@ def take_action(reference: str, element_id: str) -> tuple[str, int] | Response:
     except LookupError:
         abort(404)
     except cases.TaskUnavailable as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
         return redirect(url_for("cases.show", reference=reference))
     flash(f"{found.name}: done. Everyone concerned has been told.", "success")
     return redirect(url_for("cases.show", reference=reference))

@@ -89,7 +89,7 @@ def _upload_page(reference: str, errors: dict[str, str], kind: str | None, statu
     if not page.can_upload:
         abort(403)
     if not page.uploadable_kinds:
-        flash("There is no report to upload a new version of yet.")
+        flash("There is no report to upload a new version of yet.", "error")
     return render_template("documents/upload.html", title="Upload a new version of the report", reference=reference,
                            page=page, errors=errors, kind=kind), status
 

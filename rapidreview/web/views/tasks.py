@@ -59,14 +59,14 @@ def _shown(detail: TaskDetail) -> list[dict[str, Any]]:
 
 
 def _render(detail: TaskDetail, answers: dict[str, Any] | None, errors: list[Any], status: int = 200,
-            problem: str | None = None) -> tuple[str, int]:
+            problem: str | None = None, kept: bool = False) -> tuple[str, int]:
     fields = build_fields(detail.schema, detail.registry, detail.uischema, answers, errors) if detail.schema else []
     summary = error_summary(errors, fields) if errors else []
     previous = readonly_rows(detail.schema, detail.registry, detail.uischema, detail.previous_round) \
         if detail.schema and detail.previous_round else []
     return render_template("tasks/show.html", title=f"{detail.task.name}: case {detail.case.reference}", detail=detail,
                            fields=fields, shown=_shown(detail), previous_round=previous,
-                           summary=summary, errors=errors, problem=problem,
+                           summary=summary, errors=errors, problem=problem, kept=kept,
                            can_complete=detail.task.state == "ready" and detail.task.assignee == g.user.email,
                            eligible=worklist.eligible_users(runtime(), detail.task.id, g.user.partnership_id)
                            if policy.may_reassign(g.user) and detail.task.state == "ready" else []), status
@@ -77,7 +77,9 @@ def _render(detail: TaskDetail, answers: dict[str, Any] | None, errors: list[Any
 def show(task_id: int) -> tuple[str, int]:
     detail = _visible(task_detail(runtime(), task_id, g.user))
     # None (not {}) lets the form show each field's schema default for a task nobody has started.
-    return _render(detail, detail.answers or None, [])
+    # ?kept=1: back after signing in, with answers posted when the session had run out (web/kept_answers.py).
+    kept = request.args.get("kept") == "1" and bool(detail.task.draft) and detail.task.state == "ready"
+    return _render(detail, detail.answers or None, [], kept=kept)
 
 
 def _for_page(detail: TaskDetail, task_id: int) -> TaskDetail:
@@ -90,10 +92,10 @@ def submit(task_id: int) -> tuple[str, int] | Response:
     # Without the workflow: completing restores it once; only a page shown again needs the instructions.
     detail = _visible(task_detail(runtime(), task_id, g.user, for_page=False))
     if detail.task.state != "ready":
-        flash("This task has already been completed.")
+        flash("This task has already been completed.", "error")
         return redirect(url_for("tasks.show", task_id=task_id))
     if detail.task.assignee != g.user.email:
-        flash("Claim this task before you complete it.")
+        flash("Claim this task before you complete it.", "error")
         return redirect(url_for("tasks.show", task_id=task_id))
     answers, form_action = parse_submission(detail.schema, detail.registry, request.form) if detail.schema else ({}, None)
     if form_action is not None:  # add or remove a row: show the form again, nothing saved yet
@@ -111,7 +113,7 @@ def submit(task_id: int) -> tuple[str, int] | Response:
         _keep_as_draft(task_id, answers)
         return _render(_for_page(detail, task_id), answers, [], 507, problem=STORAGE_FULL)
     except cases.TaskUnavailable as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
         return redirect(url_for("tasks.worklist"))
     flash(f"{detail.task.name} is complete for case {detail.case.reference}.", "success")
     return redirect(url_for("tasks.worklist"))
@@ -125,7 +127,7 @@ def claim(task_id: int) -> Response:
     except worklist.TaskNotFound:
         abort(404)
     except worklist.ClaimError as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
         return redirect(url_for("tasks.worklist"))
     return redirect(url_for("tasks.show", task_id=task_id))
 
@@ -141,7 +143,7 @@ def release(task_id: int) -> Response:
     except worklist.TaskClosed as exc:
         abort(409, description=str(exc))
     except worklist.ClaimError as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
     return redirect(url_for("tasks.worklist"))
 
 
@@ -154,5 +156,5 @@ def reassign(task_id: int) -> Response:
     except worklist.TaskNotFound:
         abort(404)
     except worklist.ClaimError as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
     return redirect(url_for("tasks.show", task_id=task_id))

@@ -229,7 +229,7 @@ def try_all(number: int) -> Response:
     failed = [r.scenario for r in results if not r.passed]
     if failed:
         flash(f"{len(failed)} of {len(results)} scenarios failed on version {number}: {', '.join(failed)}. "
-              "See why below, correct the process and deploy it again.")
+              "See why below, correct the process and deploy it again.", "error")
     else:
         flash(f"All {len(results)} scenarios ran to their end on version {number}.", "success")
     return redirect(url_for("versions.show", number=number) + "#tries")
@@ -368,13 +368,13 @@ def moves(number: int) -> tuple[str, int] | Response:
             abort(404)
         is_active = version.active
     if not is_active:
-        flash(f"Only the active version takes open cases. Make version {number} active first.")
+        flash(f"Only the active version takes open cases. Make version {number} active first.", "error")
         return redirect(url_for("versions.show", number=number))
     try:
         _, checks = case_migration.check_cases(runtime(), limit=MOVE_PAGE_LIMIT + 1,
                                                partnership_id=g.user.partnership_id)
     except (case_migration.MoveError, ProcessDefinitionError) as exc:
-        flash(f"The open cases cannot be checked: {exc}")
+        flash(f"The open cases cannot be checked: {exc}", "error")
         return redirect(url_for("versions.show", number=number))
     more = len(checks) > MOVE_PAGE_LIMIT
     checks = checks[:MOVE_PAGE_LIMIT]
@@ -388,7 +388,7 @@ def moves(number: int) -> tuple[str, int] | Response:
 def move(number: int) -> Response:
     references = [r for r in request.form.getlist("reference") if r]
     if not references:
-        flash("Choose the cases to move.")
+        flash("Choose the cases to move.", "error")
         return redirect(url_for("versions.moves", number=number))
     if not request.form.get("note", "").strip():
         flash("Say why you are moving these cases: the reason is kept in each case's audit trail.")
@@ -398,7 +398,7 @@ def move(number: int) -> Response:
                                            note=request.form.get("note", "").strip(), expected_version=number,
                                            partnership_id=g.user.partnership_id)
     except (case_migration.MoveError, ProcessDefinitionError) as exc:
-        flash(str(exc)[0].upper() + str(exc)[1:] + ".")
+        flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
         return redirect(url_for("versions.moves", number=number))
     parts = [f"{len(report.moved)} {'case' if len(report.moved) == 1 else 'cases'} moved to version {number}"]
     if report.moved:
