@@ -111,6 +111,7 @@ def _register(app: Flask) -> None:
         cases,
         dashboard,
         documents,
+        editor,
         health,
         metrics,
         oidc,
@@ -120,7 +121,7 @@ def _register(app: Flask) -> None:
     )
 
     for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, health.bp, metrics.bp, versions.bp, documents.bp,
-                      dashboard.bp, oidc.bp):
+                      dashboard.bp, oidc.bp, editor.bp):
         app.register_blueprint(blueprint)
 
     @app.get("/assets/<path:filename>")

@@ -1,0 +1,126 @@
+"""The process editor in Chromium: a process owner changes the information-sharing due time from Day 7 to
+Day 6 with the working-day helper, sees the date it gives, saves, and gets a checked candidate; a broken
+edit (an unknown operator) is refused with the problem shown on its element, and nothing is stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from lxml import etree
+
+from rapidreview.config import PROJECT_ROOT
+from rapidreview.services import process_versions as versions
+from rapidreview.store.db import transaction
+from tests.browser.conftest import axe_violations
+from tests.browser.test_dashboard import signed_in
+
+CALLED = PROJECT_ROOT / "bpmn" / "information_sharing.bpmn"
+
+
+def stored(app: Flask) -> list[tuple[int, bool, str]]:
+    with transaction(app.extensions["rapidreview"].sessions) as session:
+        return [
+            (v.number, v.active, versions.version_files(v)["bpmn/information_sharing.bpmn"].decode())
+            for v in versions.list_versions(session)
+        ]
+
+
+def due_of(xml: str, task_id: str) -> str:
+    root = etree.fromstring(xml.encode())
+    values = root.xpath(f"//*[@id='{task_id}']//*[local-name()='taskMetadataValue'][@name='due']/@value")
+    assert len(values) == 1, values
+    return str(values[0])
+
+
+def open_editor(page: Any, base: str, file: str) -> None:
+    page.goto(f"{base}/process")
+    page.click("a:has-text('Edit the process')")
+    page.wait_for_selector("#process-editor[data-ready='true']")
+    page.select_option("#editor-file", file)
+    page.wait_for_selector(f"#process-editor[data-file='{file}']")
+
+
+def select_element(page: Any, element_id: str) -> None:
+    page.click(f".djs-element[data-element-id='{element_id}'] .djs-hit")
+
+
+def test_an_owner_moves_the_information_sharing_due_time_to_day_6_and_saves_a_checked_candidate(
+    app: Flask, live_server: str, new_page: Any
+) -> None:
+    app.config["PROCESS_LINT"] = True
+    page = signed_in(new_page, live_server, "owner@demo.example")
+    open_editor(page, live_server, "information_sharing.bpmn")
+    assert axe_violations(page) == []
+
+    select_element(page, "complete_information_sharing_form")
+    due = page.locator("#bio-properties-panel-rr-due")
+    assert due.input_value() == 'day(7, "17:00")'
+    assert (
+        page.locator("#bio-properties-panel-rr-form").input_value()
+        == "complete_information_sharing_form.schema.json"
+    )
+    page.wait_for_selector("[data-preview='due']:has-text('Day 7')")
+    page.fill("#rr-due-day", "6")
+    page.click("#rr-due-apply")
+    assert due.input_value() == 'day(6, "17:00")'
+    preview = page.locator("[data-preview='due']")
+    page.wait_for_selector("[data-preview='due']:has-text('Day 6')")
+    assert "Monday 1 June 2026 at 17:00, Day 6" in preview.inner_text()
+
+    page.fill("#editor-note", "Information sharing due on Day 6")
+    page.click("#editor-save")
+    page.wait_for_selector("#process-editor[data-saved='2']", timeout=60000)
+    assert (
+        "version 2 passes every check and is stored as a candidate"
+        in page.locator("#editor-status").inner_text()
+    )
+    rows = stored(app)
+    assert [(n, active) for n, active, _ in rows] == [(2, False), (1, True)]
+    assert due_of(rows[1][2], "complete_information_sharing_form") == 'day(7, "17:00")'
+    assert due_of(rows[0][2], "complete_information_sharing_form") == 'day(6, "17:00")'
+    # Only the task that was changed moved: its manager's check keeps Day 7.
+    assert due_of(rows[0][2], "quality_assure_information_sharing_form") == 'day(7, "17:00")'
+
+    page.click("#editor-status a")
+    page.wait_for_url("**/process/versions/2")
+    assert "complete_information_sharing_form" in page.content()
+
+
+def test_an_unknown_operator_is_refused_and_shown_on_its_element(
+    app: Flask, live_server: str, new_page: Any
+) -> None:
+    app.config["PROCESS_LINT"] = False
+    page = signed_in(new_page, live_server, "owner@demo.example")
+    open_editor(page, live_server, "information_sharing.bpmn")
+    broken = CALLED.read_text().replace(
+        'serviceTaskOperator id="send_email"', 'serviceTaskOperator id="send_mail"', 1
+    )
+    page.set_input_files(
+        "#editor-open",
+        files=[
+            {"name": "information_sharing.bpmn", "mimeType": "application/xml", "buffer": broken.encode()}
+        ],
+    )
+    page.wait_for_selector("#editor-status:has-text('Opened information_sharing.bpmn')")
+    page.click("#editor-save")
+    overlay = page.locator(".app-problem-overlay")
+    overlay.first.wait_for(timeout=60000)
+    assert "unknown service operator 'send_mail'" in overlay.first.inner_text()
+    element_id = overlay.first.get_attribute("data-problem-for")
+    assert page.locator(f".djs-element.app-problem[data-element-id='{element_id}']").count() == 1
+    summary = page.locator("#editor-problems")
+    assert summary.is_visible() and "unknown service operator 'send_mail'" in summary.inner_text()
+    assert "Nothing was stored" in page.locator("#editor-status").inner_text()
+    assert [(n, active) for n, active, _ in stored(app)] == [(1, True)]
+
+    # The problem in the summary leads to its element; the operator list says the name is unknown, and
+    # choosing a real one makes the version valid.
+    summary.locator("a").first.click()
+    operator = page.locator("#bio-properties-panel-rr-operator")
+    assert operator.input_value() == "send_mail"
+    assert "send_mail (unknown)" in operator.inner_text()
+    operator.select_option("send_email")
+    page.click("#editor-save")
+    page.wait_for_selector("#process-editor[data-saved='2']", timeout=60000)
+    assert [(n, active) for n, active, _ in stored(app)] == [(2, False), (1, True)]
