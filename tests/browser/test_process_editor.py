@@ -1,5 +1,7 @@
 """The process editor in Chromium: a process owner changes the information-sharing due time from Day 7 to
-Day 6 with the working-day helper, sees the date it gives, saves, and gets a checked candidate; a broken
+Day 6 with the working-day helper, sees the date it gives, saves, gets a checked candidate, tries it on a
+scenario beside the active version and makes it active: a new case is due on Day 6 while a running case
+keeps Day 7. A broken
 edit (an unknown operator) is refused with the problem shown on its element, and nothing is stored."""
 
 from __future__ import annotations
@@ -10,10 +12,15 @@ from flask import Flask
 from lxml import etree
 
 from rapidreview.config import PROJECT_ROOT
+from rapidreview.services import cases
 from rapidreview.services import process_versions as versions
+from rapidreview.services.runtime import Runtime
+from rapidreview.services.tasks import starting_answers
 from rapidreview.store.db import transaction
+from rapidreview.store.models import Case
 from tests.browser.conftest import axe_violations
 from tests.browser.test_dashboard import signed_in
+from tests.conftest import START
 
 CALLED = PROJECT_ROOT / "bpmn" / "information_sharing.bpmn"
 
@@ -33,6 +40,45 @@ def due_of(xml: str, task_id: str) -> str:
     return str(values[0])
 
 
+def start_case_at_agencies(runtime: Runtime, reference: str) -> int:
+    """A case on the active version, taken through its first steps until the agencies have their forms."""
+    notification = cases.Notification(
+        reference=reference,
+        notified_at=START,
+        child={"name": "Child E"},
+        incident={"date": "2026-05-20", "summary": "x"},
+        agencies=[
+            {
+                "id": "school",
+                "name": "Oak Primary School",
+                "contact_email": "dsl@oak.example",
+                "manager_email": "head@oak.example",
+            }
+        ],
+    )
+    case_id = cases.start_case(runtime, notification, actor="test")
+    for _ in range(10):
+        with transaction(runtime.sessions) as session:
+            ready = cases.ready_tasks(session, case_id)
+        if any(t.agency_id for t in ready):
+            return case_id
+        cases.complete_task(
+            runtime, ready[0].id, starting_answers(runtime, ready[0].id, with_examples=True), actor="test"
+        )
+    raise AssertionError("the agencies' tasks never became ready")
+
+
+def practitioner_due_days(runtime: Runtime, case_id: int) -> set[int]:
+    with transaction(runtime.sessions) as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        return {
+            runtime.calendar.case_day(case.day_one, t.due_at)
+            for t in cases.ready_tasks(session, case_id)
+            if t.element_id == "complete_information_sharing_form" and t.due_at is not None
+        }
+
+
 def open_editor(page: Any, base: str, file: str) -> None:
     page.goto(f"{base}/process")
     page.click("a:has-text('Edit the process')")
@@ -45,8 +91,8 @@ def select_element(page: Any, element_id: str) -> None:
     page.click(f".djs-element[data-element-id='{element_id}'] .djs-hit")
 
 
-def test_an_owner_moves_the_information_sharing_due_time_to_day_6_and_saves_a_checked_candidate(
-    app: Flask, live_server: str, new_page: Any
+def test_an_owner_moves_the_information_sharing_due_time_to_day_6_tries_it_and_makes_it_active(
+    app: Flask, runtime: Runtime, live_server: str, new_page: Any
 ) -> None:
     app.config["PROCESS_LINT"] = True
     page = signed_in(new_page, live_server, "owner@demo.example")
@@ -82,9 +128,21 @@ def test_an_owner_moves_the_information_sharing_due_time_to_day_6_and_saves_a_ch
     # Only the task that was changed moved: its manager's check keeps Day 7.
     assert due_of(rows[0][2], "quality_assure_information_sharing_form") == 'day(7, "17:00")'
 
+    # A case running before the change keeps Day 7; the candidate is tried beside the active version,
+    # made active, and a new case's practitioner is due on Day 6.
+    running = start_case_at_agencies(runtime, "RR-E-1")
     page.click("#editor-status a")
     page.wait_for_url("**/process/versions/2")
-    assert "complete_information_sharing_form" in page.content()
+    page.select_option("#scenario", "agency_late_and_missing")
+    page.click("button:has-text('Run the scenario')")
+    page.wait_for_selector("text=Active version 1", timeout=120000)
+    assert page.locator("text=Status:").count() == 2
+    page.click("button:has-text('Make version 2 active')")
+    page.wait_for_url("**/process")
+    assert [(n, active) for n, active, _ in stored(app)] == [(2, True), (1, False)]
+    new = start_case_at_agencies(runtime, "RR-E-2")
+    assert practitioner_due_days(runtime, running) == {7}
+    assert practitioner_due_days(runtime, new) == {6}
 
 
 def test_an_unknown_operator_is_refused_and_shown_on_its_element(
