@@ -182,3 +182,24 @@ def test_an_unknown_operator_is_refused_and_shown_on_its_element(
     page.click("#editor-save")
     page.wait_for_selector("#process-editor[data-saved='2']", timeout=60000)
     assert [(n, active) for n, active, _ in stored(app)] == [(2, False), (1, True)]
+
+
+def test_the_form_editor_previews_the_form_as_it_is_typed(
+    app: Flask, live_server: str, new_page: Any
+) -> None:
+    app.config["PROCESS_LINT"] = False
+    page = signed_in(new_page, live_server, "owner@demo.example")
+    page.goto(f"{live_server}/process/versions/1")
+    page.click("a:has-text('edit complete_information_sharing_form.schema.json')")
+    page.wait_for_selector("[data-example='fits']")
+    assert axe_violations(page) == []
+    schema = page.locator("#schema")
+    text = schema.input_value()
+    schema.fill(text.replace('"title": "', '"title": "Our ', 1))
+    page.wait_for_selector("#preview-title:has-text('Our ')")
+    schema.fill(text.replace('"examples"', '"broken"', 1))
+    page.wait_for_selector("#form-preview:has-text('no example answer')")
+    schema.fill(text.replace('"title": "', '"title": "Our ', 1))
+    page.click("button:has-text('Save as a candidate')")
+    page.wait_for_url("**/process/versions/2")
+    assert "has the form complete_information_sharing_form.schema.json" in page.content()

@@ -29,6 +29,20 @@ function FormEntry ({ element }) {
   })
 }
 
+// The form editor opens in a new tab, so the diagram's unsaved changes stay where they are.
+function FormLinks ({ element }) {
+  const config = useConfig()
+  const name = getProperty(element, 'formJsonSchemaFilename')
+  const link = (target, text) => <a href={config.formEditUrl.replace('NAME', encodeURIComponent(target))} target="_blank" rel="noopener">{text} (opens in a new tab)</a>
+  return (
+    <p class="app-rr-note">
+      {name && config.forms.includes(name) ? link(name, 'Edit this form') : null}
+      {name && config.forms.includes(name) ? ' · ' : null}
+      {link('new', 'Create a form')}
+    </p>
+  )
+}
+
 function InstructionsEntry ({ element }) {
   const injector = useService('injector')
   const debounce = useService('debounceInput')
@@ -211,6 +225,7 @@ export default function RapidReviewPropertiesProvider (propertiesPanel, injector
       if (is(element, 'bpmn:UserTask')) {
         add('rr-task', 'Task: form, instructions, due', [
           { id: 'rr-form', component: FormEntry, isEdited: isSelectEntryEdited },
+          { id: 'rr-form-links', component: FormLinks },
           { id: 'rr-due', component: DueEntry, isEdited: isTextFieldEntryEdited },
           { id: 'rr-due-helper', component: DueHelper },
           { id: 'rr-due-preview', component: DuePreview },

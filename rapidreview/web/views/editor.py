@@ -6,17 +6,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
-from rapidreview.services import policy, process_editing
+from rapidreview.services import form_editing, policy, process_editing
 from rapidreview.services import process_versions as versions
 from rapidreview.services.operators import OPERATORS
 from rapidreview.services.roles import LANE_ROLES
 from rapidreview.store.db import transaction
 from rapidreview.web import runtime
 from rapidreview.web.access import allow
+from rapidreview.web.schema_forms import build_fields
 
 bp = Blueprint("editor", __name__)
 
@@ -67,6 +79,7 @@ def _editor_data(version: Any) -> dict[str, Any]:
         "lanes": [{"name": name, "role": role} for name, role in LANE_ROLES.items()],
         "saveUrl": url_for("editor.save", number=version.number),
         "previewUrl": url_for("editor.preview"),
+        "formEditUrl": url_for("editor.form_edit", number=version.number, name="NAME"),
         "csrfToken": generate_csrf(),
     }
 
@@ -148,3 +161,129 @@ def preview() -> Response:
     return jsonify(
         {"text": process_editing.preview_date(runtime().calendar, request.args.get("expression", ""))}
     )
+
+
+# ---- the form editor --------------------------------------------------------------------------------
+
+
+def _form_texts(files: dict[str, bytes], name: str) -> tuple[str, str]:
+    if name == "new":
+        return json.dumps(form_editing.NEW_FORM, indent=2), ""
+    schema = files.get(f"forms/{name}")
+    if schema is None or not name.endswith(".schema.json"):
+        abort(404)
+    layout = files.get(f"forms/{form_editing.ui_name(name)}")
+    return schema.decode("utf-8"), layout.decode("utf-8") if layout is not None else ""
+
+
+def _form_page(
+    version: Any,
+    name: str,
+    new_name: str,
+    schema_text: str,
+    uischema_text: str,
+    problems: list[str],
+    status: int = 200,
+) -> tuple[str, int]:
+    files = versions.version_files(version)
+    check = form_editing.check_form(files, new_name, schema_text, uischema_text)
+    users = sorted(_tasks_using(files, name))
+    return render_template(
+        "versions/form_edit.html",
+        title=f"Edit the form {new_name}" if name != "new" else "Create a form",
+        version=version,
+        name=name,
+        new_name=new_name,
+        schema_text=schema_text,
+        uischema_text=uischema_text,
+        problems=problems,
+        preview=_preview_html(check),
+        users=users,
+        errors=bool(problems),
+        preview_url=url_for("editor.form_preview", number=version.number),
+    ), status
+
+
+def _tasks_using(files: dict[str, bytes], name: str) -> set[str]:
+    pattern = f'name="formJsonSchemaFilename" value="{name}"'
+    found = set()
+    for path, content in files.items():
+        if path.startswith("bpmn/"):
+            text = content.decode("utf-8")
+            start = 0
+            while (index := text.find(pattern, start)) != -1:
+                task_start = text.rfind("<bpmn:userTask", 0, index)
+                id_start = text.find('id="', task_start) + 4
+                found.add(text[id_start : text.find('"', id_start)])
+                start = index + 1
+    return found
+
+
+def _preview_html(check: form_editing.FormCheck) -> str:
+    if check.schema is None:
+        return ""
+    fields = build_fields(check.schema, check.registry, check.uischema, None)
+    return render_template(
+        "versions/form_preview_fields.html", schema=check.schema, fields=fields, problems=check.problems
+    )
+
+
+@bp.get("/process/versions/<int:number>/forms/<name>/edit")
+@allow(*policy.VERSION_OWNERS)
+def form_edit(number: int, name: str) -> tuple[str, int]:
+    version = _base_version(number)
+    schema_text, uischema_text = _form_texts(versions.version_files(version), name)
+    new_name = request.args.get("as", "") if name == "new" else name
+    return _form_page(version, name, new_name or "new_form.schema.json", schema_text, uischema_text, [])
+
+
+@bp.post("/process/versions/<int:number>/forms/<name>/edit")
+@allow(*policy.VERSION_OWNERS)
+def form_save(number: int, name: str) -> tuple[str, int] | Response:
+    version = _base_version(number)
+    files = versions.version_files(version)
+    _form_texts(files, name)  # 404 for a form the version does not have
+    new_name = request.form.get("form_name", "").strip()
+    schema_text = request.form.get("schema", "")
+    uischema_text = request.form.get("uischema", "")
+    note = request.form.get("note", "").strip()
+    try:
+        changed, renamed = form_editing.edited_files(
+            files, None if name == "new" else name, new_name, schema_text, uischema_text
+        )
+        saved = versions.deploy_files(
+            runtime(),
+            changed,
+            deployed_by=g.user.email,
+            note=note or f"Form {new_name} edited in the browser from version {number}",
+            activate=False,
+            lint=current_app.config.get("PROCESS_LINT", True),
+        )
+    except form_editing.FormEditError as exc:
+        return _form_page(version, name, new_name, schema_text, uischema_text, exc.problems, 400)
+    except versions.InvalidVersion as exc:
+        return _form_page(
+            version, name, new_name, schema_text, uischema_text, [str(p) for p in exc.problems], 400
+        )
+    message = (
+        f"Version {saved.number} has the form {new_name} and passes every check; it is stored as a candidate."
+    )
+    if renamed:
+        message += f" {renamed} {'task uses' if renamed == 1 else 'tasks use'} the new name."
+    flash(message, "success")
+    return redirect(url_for("versions.show", number=saved.number))
+
+
+@bp.post("/process/versions/<int:number>/forms/preview")
+@allow(*policy.VERSION_OWNERS)
+def form_preview(number: int) -> Response:
+    """The form as people will see it and what is wrong with it, while the owner types."""
+    version = _base_version(number)
+    body = request.get_json(silent=True) or {}
+    check = form_editing.check_form(
+        versions.version_files(version),
+        str(body.get("name", "")),
+        str(body.get("schema", "")),
+        str(body.get("uischema", "")),
+    )
+    return jsonify({"html": _preview_html(check), "problems": check.problems})
