@@ -118,7 +118,8 @@ def _rename_in_process(text: str, old: str, new: str) -> tuple[str, int]:
     count = 0
     for prop, before, after in ((FORM_PROPERTY, old, new), (UI_PROPERTY, ui_name(old), ui_name(new))):
         pattern = re.compile(rf'(name="{prop}"\s+value=")({re.escape(before)})(")')
-        text, n = pattern.subn(lambda m, new_value=after: m.group(1) + new_value + m.group(3), text)
+        # Names match FORM_NAME (letters, digits, _ and .), so they are safe in a replacement string.
+        text, n = pattern.subn(rf"\g<1>{after}\g<3>", text)
         count += n if prop == FORM_PROPERTY else 0
     return text, count
 
