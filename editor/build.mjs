@@ -67,7 +67,7 @@ const noInlineStyles = {
 }
 
 await build({
-  entryPoints: { editor: join(here, 'src/index.js') },
+  entryPoints: { editor: join(here, 'src/index.js'), compare: join(here, 'src/compare.js') },
   bundle: true,
   minify: true,
   sourcemap: false,

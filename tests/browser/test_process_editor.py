@@ -203,3 +203,33 @@ def test_the_form_editor_previews_the_form_as_it_is_typed(
     page.click("button:has-text('Save as a candidate')")
     page.wait_for_url("**/process/versions/2")
     assert "has the form complete_information_sharing_form.schema.json" in page.content()
+
+
+def test_two_versions_are_compared_on_their_diagrams(
+    app: Flask, runtime: Runtime, live_server: str, new_page: Any
+) -> None:
+    with transaction(runtime.sessions) as session:
+        files = versions.version_files(versions.get_version(session, 1))
+    day_6 = files["bpmn/information_sharing.bpmn"].replace(
+        b"day(7, &quot;17:00&quot;)", b"day(6, &quot;17:00&quot;)", 1
+    )
+    versions.store_version(
+        runtime, {**files, "bpmn/information_sharing.bpmn": day_6}, deployed_by="test", activate=False
+    )
+    page = signed_in(new_page, live_server, "owner@demo.example")
+    page.goto(f"{live_server}/process")
+    page.click("a:has-text('Compare two versions')")
+    page.wait_for_selector("#compare[data-rendered='true']")
+    section = page.locator("section[data-file='information_sharing.bpmn']")
+    changes = section.locator("[data-change]").all_inner_texts()
+    assert any(c.startswith("Changed: Complete the Information Sharing Form") for c in changes), changes
+    assert (
+        section.locator(
+            ".djs-element.app-diff-changed[data-element-id='complete_information_sharing_form']"
+        ).count()
+        == 2
+    )
+    rapid_review = page.locator("section[data-file='rapid_review.bpmn'] [data-change]").all_inner_texts()
+    assert rapid_review == ["No change to the process (layout only, or none): rapid_review.bpmn"]
+    assert page.locator("#form-changes").inner_text() == "The forms are the same."
+    assert axe_violations(page) == []

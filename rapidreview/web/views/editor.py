@@ -287,3 +287,39 @@ def form_preview(number: int) -> Response:
         str(body.get("uischema", "")),
     )
     return jsonify({"html": _preview_html(check), "problems": check.problems})
+
+
+# ---- comparing two versions --------------------------------------------------------------------------
+
+
+@bp.get("/process/compare")
+@allow(*policy.VERSION_READERS)
+def compare() -> tuple[str, int]:
+    """Any two versions side by side: the diagrams coloured by what was added, removed and changed, with
+    the forms' differences listed."""
+    with transaction(runtime().sessions) as session:
+        numbers = [v.number for v in versions.list_versions(session)]
+        active = versions.active_version(session)
+        try:
+            new = int(request.args.get("new") or (numbers[0] if numbers else 0))
+            old = int(
+                request.args.get("old")
+                or (active.number if active and active.number != new else max(new - 1, 1))
+            )
+            old_files = versions.version_files(versions.get_version(session, old))
+            new_files = versions.version_files(versions.get_version(session, new))
+        except (ValueError, versions.VersionError):
+            abort(404)
+    old_texts, new_texts = process_editing.process_texts(old_files), process_editing.process_texts(new_files)
+    pairs = {
+        name: {"old": old_texts.get(name), "new": new_texts.get(name)} for name in {*old_texts, *new_texts}
+    }
+    return render_template(
+        "versions/compare.html",
+        title=f"Compare versions {old} and {new}",
+        old=old,
+        new=new,
+        numbers=numbers,
+        diff=versions.diff_files(old_files, new_files),
+        compare_json=json.dumps({"old": old, "new": new, "files": pairs}),
+    ), 200
