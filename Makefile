@@ -15,6 +15,7 @@ UNO_VENV := .unoserver
 UNOSERVER_VERSION := 3.7
 UNOSERVER_PORT ?= 2003
 UNO_PORT ?= 2002
+EDITOR_BUNDLE := editor/dist/editor.js
 
 .DEFAULT_GOAL := help
 .PHONY: template-tags wheel help setup system-deps warm-converter unoserver run demo test test-sqlite test-postgres lint bench bench-quick clean
@@ -28,7 +29,7 @@ $(BIN)/rapidreview: setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
-setup: $(BIN)/rapidreview node_modules/.installed system-deps warm-converter ## create .venv and node_modules; install LibreOffice, Chromium and the warm PDF converter when root
+setup: $(BIN)/rapidreview node_modules/.installed $(EDITOR_BUNDLE) system-deps warm-converter ## create .venv and node_modules; install LibreOffice, Chromium and the warm PDF converter when root
 
 # UNO_OK: Debian's Python can import LibreOffice's bridge and make a virtualenv (ensurepip is in python3-venv).
 UNO_OK := $(SYSTEM_PYTHON) -c 'import uno, ensurepip' >/dev/null 2>&1
@@ -71,7 +72,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $@
 
-wheel: $(BIN)/rapidreview node_modules/.installed ## build dist/rapidreview-VERSION-py3-none-any.whl for installing on a server (docs/operations.md)
+# The process editor (bpmn-js, its properties panel, bpmnlint, token simulation), bundled from node_modules by esbuild.
+$(EDITOR_BUNDLE): node_modules/.installed editor/build.mjs $(wildcard editor/src/*.* editor/src/*/*.*)
+	node editor/build.mjs
+
+wheel: $(BIN)/rapidreview node_modules/.installed $(EDITOR_BUNDLE) ## build dist/rapidreview-VERSION-py3-none-any.whl for installing on a server (docs/operations.md)
 	rm -rf build
 	$(BIN)/pip wheel --no-deps --quiet --wheel-dir dist .
 	@ls dist/rapidreview-*.whl

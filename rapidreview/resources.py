@@ -30,6 +30,8 @@ BUNDLED_FOLDERS = ("bpmn", "forms", "templates", "migrations", "scenarios")
 VENDOR_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
     "govuk": ("govuk-frontend/dist/govuk", ("govuk-frontend.min.css", "govuk-frontend.min.js", "assets/**/*")),
     "bpmn-js": ("bpmn-js/dist", ("assets/**/*", "*.production.min.js")),
+    # The process editor, bundled from npm packages by editor/build.mjs (make setup) into editor/dist/.
+    "editor": ("../editor/dist", ("*.js", "*.css", "assets/*")),
 }
 
 

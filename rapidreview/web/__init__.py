@@ -115,6 +115,7 @@ def _register(app: Flask) -> None:
         cases,
         dashboard,
         documents,
+        editor,
         health,
         invitations,
         metrics,
@@ -126,7 +127,7 @@ def _register(app: Flask) -> None:
     )
 
     for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, health.bp, metrics.bp, versions.bp, documents.bp,
-                      dashboard.bp, oidc.bp, invitations.bp, session_timeout.bp):
+                      dashboard.bp, oidc.bp, invitations.bp, session_timeout.bp, editor.bp):
         app.register_blueprint(blueprint)
 
     @app.get("/assets/<path:filename>")

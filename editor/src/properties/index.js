@@ -1,0 +1,6 @@
+import RapidReviewPropertiesProvider from './provider.jsx'
+
+export default {
+  __init__: ['rapidReviewPropertiesProvider'],
+  rapidReviewPropertiesProvider: ['type', RapidReviewPropertiesProvider]
+}
