@@ -62,8 +62,8 @@ def new_page(browser: Any) -> Iterator[Any]:
         if "Content Security Policy" in message.text:
             violations.append(f"{message.location.get('url', '')}: {message.text}")
 
-    def make() -> Any:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+    def make(width: int = 1280) -> Any:
+        context = browser.new_context(viewport={"width": width, "height": 900 if width > 640 else 740})
         context.route(f"**{AXE_PATH}", lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
         contexts.append(context)
         page = context.new_page()

@@ -25,6 +25,9 @@ from tests.conftest import START
 CALLED = PROJECT_ROOT / "bpmn" / "information_sharing.bpmn"
 
 
+QUICK_SCENARIOS = PROJECT_ROOT / "tests" / "fixtures" / "quick_scenarios"  # one short scenario
+
+
 def stored(app: Flask) -> list[tuple[int, bool, str]]:
     with transaction(app.extensions["rapidreview"].sessions) as session:
         return [
@@ -137,7 +140,12 @@ def test_an_owner_moves_the_information_sharing_due_time_to_day_6_tries_it_and_m
     page.click("button:has-text('Run the scenario')")
     page.wait_for_selector("text=Active version 1", timeout=120000)
     assert page.locator("text=Status:").count() == 2
-    page.click("button:has-text('Make version 2 active')")
+    # Going live needs every scenario tried and passed (here the one quick scenario), then a confirmation.
+    app.config["PROCESS_SCENARIOS"] = str(QUICK_SCENARIOS)
+    page.click("button:has-text('Try every scenario')")
+    page.wait_for_url("**/process/versions/2*", timeout=120000)
+    page.click("a:has-text('Make version 2 active')")
+    page.click("button:has-text('Yes, make version 2 active')")
     page.wait_for_url("**/process")
     assert [(n, active) for n, active, _ in stored(app)] == [(2, True), (1, False)]
     new = start_case_at_agencies(runtime, "RR-E-2")

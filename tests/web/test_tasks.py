@@ -161,3 +161,15 @@ def test_the_available_list_is_paged_due_soonest_first(app: Flask, runtime: Runt
     assert "There are no more available tasks" in beyond and "Claim<span" not in beyond
     for odd in ("/tasks?page=0", "/tasks?page=abc"):  # anything else is the first page
         assert claim_buttons(lead.get(odd).get_data(as_text=True)) == 2, odd
+
+
+def test_release_is_a_secondary_action_away_from_submit(app: Flask, runtime: Runtime) -> None:
+    task = criteria_task(runtime)
+    la = sign_in(app, "la.lead@demo.example")
+    post(la, f"/tasks/{task.id}/claim")
+    page = la.get(f"/tasks/{task.id}").get_data(as_text=True)
+    submit_form = page.split(f'action="/tasks/{task.id}"', 1)[1].split("</form>", 1)[0]
+    assert "Release" not in submit_form  # not beside Submit
+    release = page.split('id="release"', 1)[1].split("</div>", 1)[0]
+    assert "govuk-button--secondary" in release and "govuk-button--warning" not in release
+    assert page.index('id="release"') > page.index('value="submit"')
