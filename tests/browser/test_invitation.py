@@ -45,7 +45,7 @@ def enrol(page: Any) -> None:
     """The first sign-in's second step: the key the page shows, typed into an "app" (pyotp on the case clock)."""
     page.wait_for_selector("#totp-key")
     assert axe_violations(page) == []
-    key = page.locator("#totp-key").inner_text().strip()
+    key = "".join(page.locator("#totp-key").inner_text().split())  # shown in groups of four
     page.fill("#code", pyotp.TOTP(key).at(clock.now()))
     with page.expect_navigation():
         page.click("button:has-text('Continue')")
