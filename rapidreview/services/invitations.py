@@ -178,34 +178,19 @@ def invite(
         )
         session.add(user)
         session.flush()
-        audit.record(
-            session,
-            None,
-            "user_invited",
-            actor=actor,
-            user=email,
-            role=role,
-            agency=agency.id,
-            partnership=agency.partnership_id,
-            case=case.id,
-        )
+        _record_invited(session, actor, email, role, agency, case)
     elif not user.active:  # lapsed: named again, so invited again, and accepts afresh
         user.active, user.lapsed_at, user.accepted_at = True, None, None
         user.password_hash, user.invited_by, user.invited_at = NOT_USABLE, actor, now
         user.totp_secret, user.totp_confirmed_at, user.totp_last_step = None, None, None
-        audit.record(
-            session,
-            None,
-            "user_invited",
-            actor=actor,
-            user=email,
-            role=role,
-            agency=agency.id,
-            partnership=agency.partnership_id,
-            case=case.id,
-            again=True,
-        )
+        _record_invited(session, actor, email, role, agency, case, again=True)
     return _send(rt, session, user, agency, case, actor, now)
+
+
+def _record_invited(session: Any, actor: str, email: str, role: str, agency: Any, case: Any, *,
+                    again: bool = False) -> None:
+    audit.record(session, None, "user_invited", actor=actor, user=email, role=role, agency=agency.id,
+                 partnership=agency.partnership_id, case=case.id, again=again or None)
 
 
 def _send(
