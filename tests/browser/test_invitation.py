@@ -182,7 +182,7 @@ def test_a_new_agencys_contact_and_manager_are_invited_and_return_the_form(
         pm.click("button:has-text('Sign in')")
     enrol(pm)
     pm.goto(f"{base}/cases/RR-2026-INV")
-    agencies = pm.locator("#agencies + table").inner_text()
+    agencies = pm.locator("[aria-label='Agencies and their people'] table").inner_text()
     assert "Little Acorns Nursery" in agencies and "Returned" in agencies and "Can sign in" in agencies
     assert axe_violations(pm) == []
     with pm.expect_navigation():
