@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rapidreview.errors import NotFound
 from rapidreview.services import cases, policy
 from rapidreview.services.case_views import own_case
 from rapidreview.services.forms import form_schema, form_uischema
@@ -63,17 +64,17 @@ def action_form(rt: Runtime, user: SignedIn, reference: str, element_id: str) ->
 
 
 def send(rt: Runtime, user: SignedIn, reference: str, element_id: str, answers: Mapping[str, Any]) -> None:
-    """Take the action. LookupError: not the user's to take; FormAnswersError: answers to correct;
+    """Take the action. NotFound: not the user's to take; FormAnswersError: answers to correct;
     TaskUnavailable: the case stopped waiting for it meanwhile."""
     with transaction(rt.sessions) as session:
         case = own_case(session, user, reference)
         if case is None:
-            raise LookupError(reference)
+            raise NotFound(reference)
         facts = policy.case_facts(session, user, case)
         action = next((a for a in cases.waiting_actions(rt, case) if a.element_id == element_id), None)
         if action is None:
             raise cases.TaskUnavailable("The case is no longer waiting for this: see the case page")
         if not policy.may_send_action(user, case, facts, action.sent_by):
-            raise LookupError(reference)
+            raise NotFound(reference)
         case_id = case.id
     cases.send_case_action(rt, case_id, element_id, answers, actor=user.email)

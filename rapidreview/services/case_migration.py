@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from rapidreview.engine.migration import ElementNote, MigrationPlan, MigrationRefused, migrate, plan_migration
 from rapidreview.engine.process import CompiledProcess
 from rapidreview.engine.runtime import CaseWorkflow, EngineError
+from rapidreview.errors import Conflict
 from rapidreview.services import audit
 from rapidreview.services.cases import OPEN, CaseError, advance_workflow, ready_tasks
 from rapidreview.services.process_versions import VersionError, active_version, bundle_of
@@ -27,7 +28,7 @@ from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, ProcessVersion
 
 
-class MoveError(ValueError):
+class MoveError(Conflict):
     """The request itself cannot be carried out (no such case, not open, not the active version)."""
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, defer
 
 from rapidreview import clock
+from rapidreview.errors import Invalid, NotAllowed, NotFound
 from rapidreview.services import audit, case_progress, invited_access, partnerships, policy
 from rapidreview.services.case_progress import Progress
 from rapidreview.services.runtime import Runtime
@@ -118,7 +119,7 @@ def own_case(session: Session, user: SignedIn, reference: str) -> Case | None:
                                               Case.partnership_id == user.partnership_id)).first()
 
 
-class NeedToKnow(Exception):
+class NeedToKnow(NotAllowed):
     """The person may know the case exists (it is in their list) but not what is in it: an administrator or a
     process owner with no role in it. ``may_break_glass``: an administrator, who may open it with a reason."""
 
@@ -127,7 +128,7 @@ class NeedToKnow(Exception):
         self.reference, self.may_break_glass = reference, may_break_glass
 
 
-class BreakGlassRefused(ValueError):
+class BreakGlassRefused(Invalid):
     """Why emergency access was not given, in words for the administrator."""
 
 
@@ -136,7 +137,7 @@ BREAK_GLASS_MIN_REASON = 20
 
 def break_glass(rt: Runtime, user: SignedIn, reference: str, reason: str) -> datetime:
     """An administrator opens ``reference`` for :data:`policy.BREAK_GLASS_FOR`, with a reason that is
-    audited and shown on the case to the staff who run it. Returns until when. LookupError: no such case."""
+    audited and shown on the case to the staff who run it. Returns until when. NotFound: no such case."""
     if len(reason) < BREAK_GLASS_MIN_REASON:
         raise BreakGlassRefused(f"Enter why you need to see this case, in at least {BREAK_GLASS_MIN_REASON} "
                                 "characters: the Partnership Manager will read it")
@@ -145,7 +146,7 @@ def break_glass(rt: Runtime, user: SignedIn, reference: str, reason: str) -> dat
     with transaction(rt.sessions) as session:
         case = own_case(session, user, reference)
         if case is None or not policy.may_break_glass(user, case):
-            raise LookupError(reference)
+            raise NotFound(reference)
         until = clock.now() + policy.BREAK_GLASS_FOR
         audit.record(session, case.id, "break_glass", actor=user.email, reason=reason, until=until.isoformat(),
                      name=user.name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from rapidreview import clock
+from rapidreview.documents.pdf import PdfConversionError
 from rapidreview.engine.runtime import (
     CaseAction,
     CaseWorkflow,
@@ -30,6 +31,7 @@ from rapidreview.engine.runtime import (
     TaskNotReady,
     UserTaskView,
 )
+from rapidreview.errors import Invalid
 from rapidreview.forms import FieldError, without_decisions
 from rapidreview.process_contract import AGENCY_LIST_TASK as AGENCY_LIST_ELEMENT
 from rapidreview.process_contract import (
@@ -59,7 +61,7 @@ NOT_COMMISSIONED_DECIDED = NOT_COMMISSIONED_END
 AGENCY_LIST_TASK = AGENCY_LIST_ELEMENT
 
 
-class CaseError(ValueError):
+class CaseError(Invalid):
     pass
 
 
@@ -88,25 +90,42 @@ def reference_problem(reference: str) -> str | None:
 class TaskUnavailable(CaseError):
     """The task was completed, cancelled or claimed by someone else meanwhile."""
 
+    status = 409
+
 
 class StorageFull(CaseError):
     """The step needed to write a file (a report, its PDF) and the disk is full or read-only: the step was
     rolled back, so the task and the case are as they were, and it can be tried again once there is room."""
 
+    status = 503
+
+
+class PdfNotMade(CaseError):
+    """The step had to turn the signed report into a PDF and the converter failed: the step rolled back, so
+    nothing was saved or sent, and it can be submitted again."""
+
+    status = 503
+
 
 STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 
-def storage_failure(exc: BaseException) -> OSError | None:
-    """The "no room to write" error behind ``exc``, however deep the engine wrapped it; None if there is none."""
+def _behind(exc: BaseException, found: Callable[[BaseException], bool]) -> BaseException | None:
+    """The first error in ``exc``'s chain of causes for which ``found`` holds, however deep the engine wrapped it."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, OSError) and current.errno in STORAGE_ERRNOS:
+        if found(current):
             return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+def storage_failure(exc: BaseException) -> OSError | None:
+    """The "no room to write" error behind ``exc``; None if there is none."""
+    found = _behind(exc, lambda e: isinstance(e, OSError) and e.errno in STORAGE_ERRNOS)
+    return found if isinstance(found, OSError) else None
 
 
 @dataclass(frozen=True)
@@ -173,6 +192,8 @@ def complete_task(rt: Runtime, task_id: int, answers: Mapping[str, Any], *, acto
     except StaleDataError:
         raise TaskUnavailable("the case changed while you were working on it; reload the task and try again") from None
     except (EngineError, OSError) as exc:
+        if (pdf := _behind(exc, lambda e: isinstance(e, PdfConversionError))) is not None:
+            raise PdfNotMade(str(pdf)) from exc
         if (full := storage_failure(exc)) is None:
             raise
         raise StorageFull(f"the server has no room to store files ({errno.errorcode.get(full.errno or 0, '?')}), "

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from rapidreview import clock
 from rapidreview.calendar import to_london
+from rapidreview.errors import NotAllowed
 from rapidreview.services import audit, partnerships
 from rapidreview.services import dashboard_figures as figures
 from rapidreview.services.dashboard_figures import Period
@@ -36,7 +37,7 @@ DASHBOARD_ROLES = ("partnership_manager", "independent_chair", "la_lead", "polic
 COUNTS_ROLE = "admin"  # counts across partnerships, never a case
 
 
-class NotPermitted(PermissionError):
+class NotPermitted(NotAllowed):
     """The person's role may not see these figures (the views' access rules say the same)."""
 
 

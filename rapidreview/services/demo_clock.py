@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from rapidreview import clock
 from rapidreview.calendar import to_london
+from rapidreview.errors import NotAllowed, NotFound
 from rapidreview.services import audit, cases, policy
 from rapidreview.services.case_views import own_case
 from rapidreview.services.runtime import Runtime
@@ -26,7 +27,7 @@ from rapidreview.store.models import Case, HumanTask
 MOVERS = (policy.PARTNERSHIP_MANAGER,)  # who runs the demonstration: the Partnership Manager
 
 
-class TimeTravelRefused(Exception):
+class TimeTravelRefused(NotAllowed):
     """Moving the case's clock is not allowed here; the message says why."""
 
 
@@ -82,7 +83,7 @@ def go_to_next(rt: Runtime, user: SignedIn, reference: str, *, enabled: bool) ->
     with transaction(rt.sessions) as session:
         case = own_case(session, user, reference)
         if case is None:
-            raise LookupError(reference)
+            raise NotFound(reference)
         session.refresh(case, with_for_update=True)
         event = next_event(rt, case)
         if event is None:

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
-from rapidreview import clock
+from rapidreview import clock, errors
 from rapidreview.documents.compare import Change, field_changes, paragraph_changes
 from rapidreview.documents.completeness import missing_items
 from rapidreview.documents.decision_record import build_decision_record_context
@@ -35,6 +35,7 @@ from rapidreview.documents.report_context import (
     display_datetime,
     information_sharing_form_context,
 )
+from rapidreview.errors import Conflict, NotFound
 from rapidreview.services import audit, partnerships, policy
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.users import ROLES, SignedIn
@@ -66,15 +67,15 @@ KIND_NAMES = {
 }
 
 
-class UnknownDocumentKind(ValueError):
+class UnknownDocumentKind(NotFound):
     pass
 
 
-class IncompleteReport(ValueError):
+class IncompleteReport(Conflict):
     """The signed report would lack mandatory content: it is never made, so never sent."""
 
 
-class NotAllowed(Exception):
+class NotAllowed(errors.NotAllowed):
     """The person may see the case but not do this (the view answers 403)."""
 
 
@@ -272,12 +273,12 @@ def case_documents(rt: Runtime, user: SignedIn, reference: str) -> CaseDocuments
 
 def upload_report_version(rt: Runtime, user: SignedIn, reference: str, kind: str, filename: str,
                           data: bytes) -> Document:
-    """Store a person's edited .docx as the next version of ``kind``. Raises LookupError (no such case, or
+    """Store a person's edited .docx as the next version of ``kind``. Raises NotFound (no such case, or
     not theirs to see), NotAllowed, or UploadRejected with the message to show."""
     with transaction(rt.sessions) as session:
         case = _case(session, reference, user)
         if case is None or not may_read_reports(user, case):
-            raise LookupError(reference)
+            raise NotFound(reference)
         if not may_edit_reports(user, case, session):
             raise NotAllowed("Only the chair of the Rapid Review and the Partnership Manager can upload a new version")
         if case.status != "open":
@@ -440,7 +441,7 @@ def attach_information_sharing_form(rt: Runtime, user: SignedIn, task_id: int, f
         task = session.get(HumanTask, task_id)
         case = session.get(Case, task.case_id) if task else None
         if task is None or case is None or task.element_id != ISF_TASK or not _task_visible(user, task, case):
-            raise LookupError(task_id)
+            raise NotFound(task_id)
         if task.state != "ready":
             raise UploadRejected("This task has already been completed, so nothing more can be attached to it")
         if task.assignee != user.email:

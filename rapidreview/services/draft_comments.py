@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rapidreview import clock
+from rapidreview.errors import Invalid, NotFound
 from rapidreview.process_contract import (
     COMMENT_WINDOW_CLOSES,
     FINAL_DRAFT_DOCUMENT,
@@ -34,7 +35,7 @@ MAX_LENGTH = 10_000
 WindowState = Literal["not_yet", "open", "late", "closed"]
 
 
-class CommentRefused(ValueError):
+class CommentRefused(Invalid):
     """The comment cannot be taken (empty, too long, or the window is not open); the message says why."""
 
 
@@ -103,12 +104,12 @@ def list_comments(session: Session, case_id: int) -> list[Comment]:
 def _case_for(session: Session, user: SignedIn, reference: str) -> Case:
     case = own_case(session, user, reference)
     if case is None or not policy.may_comment_on_drafts(user, case, policy.case_facts(session, user, case)):
-        raise LookupError(reference)  # not told it exists
+        raise NotFound(reference)  # not told it exists
     return case
 
 
 def comments_page(rt: Runtime, user: SignedIn, reference: str) -> CommentsPage:
-    """The final draft and its comments, for whoever may comment (LookupError: no such case for them)."""
+    """The final draft and its comments, for whoever may comment (NotFound: no such case for them)."""
     with transaction(rt.sessions) as session:
         case = _case_for(session, user, reference)
         draft = latest_document(session, case.id, FINAL_DRAFT_DOCUMENT)
@@ -148,6 +149,6 @@ def comment_state(rt: Runtime, user: SignedIn, reference: str) -> WindowState | 
     with transaction(rt.sessions) as session:
         try:
             case = _case_for(session, user, reference)
-        except LookupError:
+        except NotFound:
             return None
         return window_state(session, case)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rapidreview import forms as form_schemas
+from rapidreview.errors import Invalid
 from rapidreview.services.validation import FORM_PROPERTY
 
 FORM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,80}\.schema\.json$")
@@ -24,7 +25,7 @@ UI_PROPERTY = "formUiSchemaFilename"
 MAX_TEXT = 1024 * 1024
 
 
-class FormEditError(ValueError):
+class FormEditError(Invalid):
     """The form cannot be saved as it is; ``problems`` says what to change."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -13,12 +13,13 @@ from weakref import WeakKeyDictionary
 from sqlalchemy.orm import Session
 
 from rapidreview import forms as form_schemas
+from rapidreview.errors import Invalid, NotFound
 from rapidreview.store.models import ProcessVersion
 
 _CACHE_ROOT = Path(tempfile.gettempdir()) / "rapidreview-forms"
 
 
-class FormAnswersError(ValueError):
+class FormAnswersError(Invalid):
     """Answers that do not fit the form; ``errors`` lists each field and what to change."""
 
     def __init__(self, form: str, errors: list[form_schemas.FieldError]) -> None:
@@ -54,7 +55,7 @@ def form_schema(session: Session, version_id: int, filename: str) -> tuple[Any, 
     """The form's schema and the registry that resolves its references, as deployed in that version."""
     version = session.get(ProcessVersion, version_id)
     if version is None:
-        raise LookupError(f"process version {version_id} does not exist")
+        raise NotFound(f"process version {version_id} does not exist")
     return _schema(str(version_forms_dir(version)), filename)
 
 
@@ -62,7 +63,7 @@ def form_uischema(session: Session, version_id: int, filename: str) -> dict[str,
     """The form's ``.uischema.json`` (field order and widgets) as deployed in that version, if it has one."""
     version = session.get(ProcessVersion, version_id)
     if version is None:
-        raise LookupError(f"process version {version_id} does not exist")
+        raise NotFound(f"process version {version_id} does not exist")
     path = version_forms_dir(version) / filename.replace(".schema.json", form_schemas.UISCHEMA_SUFFIX)
     return json.loads(path.read_text()) if path.exists() else None
 

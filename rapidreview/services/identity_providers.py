@@ -25,6 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from rapidreview import clock
+from rapidreview.errors import NotAllowed
 from rapidreview.oidc_settings import OidcProvider
 from rapidreview.services import audit, invitations
 from rapidreview.services.runtime import Runtime
@@ -50,7 +51,7 @@ PROVIDER_UNREACHABLE = "provider_unreachable"
 MFA = "mfa"  # RFC 8176: the amr value for multiple-factor authentication
 
 
-class SignInRefused(Exception):
+class SignInRefused(NotAllowed):
     def __init__(self, reason: str, email: str | None = None) -> None:
         self.reason, self.email = reason, email
         super().__init__(reason)

@@ -23,6 +23,7 @@ from werkzeug.security import generate_password_hash
 
 from rapidreview import clock
 from rapidreview.calendar import clock_time, to_london
+from rapidreview.errors import Conflict, NotFound
 from rapidreview.forms import FieldError
 from rapidreview.mail.templates import render_email_parts
 from rapidreview.services import audit, outbox, partnerships
@@ -63,7 +64,7 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class InvitationProblem(Exception):
+class InvitationProblem(Conflict):
     """The link cannot be used: ``state`` is used, expired, withdrawn or unknown."""
 
     def __init__(self, state: str) -> None:
@@ -394,10 +395,10 @@ def resend(rt: Runtime, case_id: int, user_id: int, *, actor: str, partnership_i
             or case.partnership_id != partnership_id
             or user.partnership_id != partnership_id
         ):
-            raise LookupError("no such invitation")
+            raise NotFound("no such invitation")
         agency = session.get(Agency, user.agency_id) if user.agency_id else None
         if agency is None:
-            raise LookupError("no such invitation")
+            raise NotFound("no such invitation")
         if not user.awaiting_acceptance and user.active:
             raise UserError("user", f"{user.name} has already accepted: they can sign in")
         if not user.active:
@@ -434,7 +435,7 @@ def change_contact(
             or case.partnership_id != partnership_id
             or agency.partnership_id != partnership_id
         ):
-            raise LookupError("no such agency")
+            raise NotFound("no such agency")
         problem = _account_problem(session, email, role, agency)
         if problem:
             raise UserError("email", problem)

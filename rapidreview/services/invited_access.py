@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rapidreview import clock
+from rapidreview.errors import NotFound
 from rapidreview.mail.templates import render_email_parts
 from rapidreview.services import audit, outbox, partnerships
 from rapidreview.services.runtime import Runtime
@@ -82,6 +83,23 @@ def _standing(user: User, newest: Invitation | None, now: datetime) -> tuple[str
     ):
         return LINK_EXPIRED, newest.expires_at if newest else None
     return INVITED, newest.expires_at
+
+
+@dataclass(frozen=True)
+class CaseAgencies:
+    """A case of the person's partnership and the agencies with a task in it (the contact-change pages)."""
+
+    reference: str
+    agencies: dict[str, AgencyAccess]  # by agency id
+
+
+def agencies_of_case(rt: Runtime, case_id: int, partnership_id: int | None) -> CaseAgencies:
+    """The case's agencies; another partnership's case, or none, is not found."""
+    with transaction(rt.sessions) as session:
+        case = session.get(Case, case_id)
+        if case is None or case.partnership_id != partnership_id:
+            raise NotFound("no such case")
+        return CaseAgencies(case.reference, {a.agency_id: a for a in case_agencies(session, case)})
 
 
 def case_agencies(session: Session, case: Case) -> list[AgencyAccess]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from rapidreview import clock
 from rapidreview.calendar import clock_time, london_time, to_london
+from rapidreview.errors import Invalid, NotFound
 from rapidreview.mail.templates import render_email_parts
 from rapidreview.services import audit, invitations, outbox, partnerships, policy
 from rapidreview.services.runtime import Runtime
@@ -187,10 +188,10 @@ def preference(rt: Runtime, user_id: int) -> str:
 
 def set_preference(rt: Runtime, user_id: int, choice: str) -> None:
     if choice not in NOTIFY_CHOICES:
-        raise ValueError("Select how you want to hear about your tasks")
+        raise Invalid("Select how you want to hear about your tasks")
     with transaction(rt.sessions) as session:
         user = session.get(User, user_id)
         if user is None:
-            raise LookupError("There is no such user")
+            raise NotFound("There is no such user")
         user.notify_by = choice
         audit.record(session, None, "notifications_changed", actor=user.email, notify_by=choice)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from rapidreview import clock
 from rapidreview.config import Settings
 from rapidreview.engine.scripting import Awaiting, ServiceCall
+from rapidreview.errors import Invalid
 from rapidreview.mail.invitation import CANCEL_ATTENDEES, CANCEL_MEETING
 from rapidreview.mail.templates import render_email_parts
 from rapidreview.services import documents, outbox, partnerships
@@ -33,7 +34,7 @@ ROLE_RECIPIENTS = ("partnership_manager", "la_lead", "police_lead", "icb_lead")
 MEETING_PURPOSE = "meeting_invitation"  # invitations, updates and cancellations of the Rapid Review Meeting
 
 
-class OperatorError(ValueError):
+class OperatorError(Invalid):
     pass
 
 

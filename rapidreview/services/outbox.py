@@ -48,6 +48,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from rapidreview import clock
 from rapidreview.engine.scripting import Awaiting
+from rapidreview.errors import Conflict
 from rapidreview.mail.interface import (
     ClaimLost,
     PermanentMailError,
@@ -424,7 +425,7 @@ def retry_message(rt: Runtime, message_id: int, *, actor: str) -> None:
     with transaction(rt.sessions) as session:
         row = session.get(OutboxMessage, message_id, with_for_update=True)
         if row is None or row.status != FAILED:
-            raise ValueError(f"outbox message {message_id} has not failed, so there is nothing to retry")
+            raise Conflict(f"outbox message {message_id} has not failed, so there is nothing to retry")
         row.status, row.attempts, row.next_attempt_at = PENDING, 0, clock.now()
         audit.record(session, row.case_id, "email_retried", actor=actor, message_id=row.message_id, subject=row.subject)
 
@@ -434,9 +435,9 @@ def cancel_message(rt: Runtime, message_id: int, *, actor: str, reason: str) -> 
     with transaction(rt.sessions) as session:
         row = session.get(OutboxMessage, message_id, with_for_update=True)
         if row is None or row.status != FAILED:
-            raise ValueError(f"outbox message {message_id} has not failed, so there is nothing to cancel")
+            raise Conflict(f"outbox message {message_id} has not failed, so there is nothing to cancel")
         if row.task_waits:
-            raise ValueError(f"a task of the case waits for outbox message {message_id}: send it again instead")
+            raise Conflict(f"a task of the case waits for outbox message {message_id}: send it again instead")
         row.status = CANCELLED
         audit.record(session, row.case_id, "email_cancelled", actor=actor, message_id=row.message_id,
                      subject=row.subject, reason=reason)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from rapidreview import clock
 from rapidreview.config import DEFAULT_ROLE_MAILBOXES, Settings
+from rapidreview.errors import Invalid
 from rapidreview.services import audit
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.db import transaction
@@ -27,7 +28,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAILBOX_ROLES = tuple(DEFAULT_ROLE_MAILBOXES)  # partnership_manager, independent_chair and the three leads
 
 
-class PartnershipError(ValueError):
+class PartnershipError(Invalid):
     pass
 
 
@@ -105,6 +106,12 @@ def display_name(rt: Runtime, session: Session, partnership_id: int | None) -> s
     """The name pages show: the deployment's setting for the default partnership, its own for any other."""
     row = session.get(Partnership, partnership_id) if partnership_id is not None else None
     return rt.settings.partnership_name if row is None or row.code == DEFAULT_CODE else row.name
+
+
+def contact_email(rt: Runtime, partnership_id: int | None) -> str:
+    """Where people of ``partnership_id`` are told to write (say, for a new invitation link)."""
+    with transaction(rt.sessions) as session:
+        return settings_for(rt, session, partnership_id).partnership_contact_email
 
 
 def settings_for(rt: Runtime, session: Session | None, partnership_id: int | None) -> Settings:

@@ -14,6 +14,7 @@ from datetime import datetime
 from rapidreview.calendar import WorkingCalendar, to_london
 from rapidreview.engine import inspect
 from rapidreview.engine.process import PROCESS_SUFFIXES
+from rapidreview.errors import Invalid
 from rapidreview.services import process_versions as versions
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.validation import sample_data
@@ -25,7 +26,7 @@ MAX_FILE = 5 * 1024 * 1024
 MAX_EXPRESSION = 500
 
 
-class EditError(ValueError):
+class EditError(Invalid):
     """The edit cannot be taken as it is (not a process file, too large); nothing was stored."""
 
 

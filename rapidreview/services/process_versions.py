@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from rapidreview import clock
 from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessBundle
+from rapidreview.errors import Invalid
 from rapidreview.services import audit
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.validation import BPMN, Problem, validate_files, validate_with_warnings
@@ -32,7 +33,7 @@ from rapidreview.store.db import transaction
 from rapidreview.store.models import ProcessFile, ProcessVersion
 
 
-class VersionError(ValueError):
+class VersionError(Invalid):
     pass
 
 
@@ -171,6 +172,8 @@ def get_version(session: Session, number: int) -> ProcessVersion:
 
 class NotReady(VersionError):
     """A candidate whose bundled scenarios have not all passed their last try."""
+
+    status = 409
 
     def __init__(self, number: int, reasons: list[str]) -> None:
         self.reasons = reasons

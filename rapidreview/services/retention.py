@@ -22,6 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from rapidreview import clock
+from rapidreview.errors import Invalid
 from rapidreview.services import audit
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.db import transaction
@@ -46,7 +47,7 @@ DEFAULT_DAYS: dict[str, int] = {
 CLOSED = ("submitted", "not_commissioned")
 
 
-class RetentionError(ValueError):
+class RetentionError(Invalid):
     pass
 
 

@@ -13,6 +13,7 @@ from rapidreview.calendar import WorkingCalendar
 from rapidreview.config import Settings
 from rapidreview.engine.process import CompiledProcess, ProcessBundle, compile_bundle
 from rapidreview.engine.runtime import CaseWorkflow, Engine
+from rapidreview.errors import NotFound
 from rapidreview.store import db
 from rapidreview.store.models import Case, ProcessVersion
 
@@ -43,7 +44,7 @@ class Runtime:
                     return self.process_of(version_id, own)
             version = session.get(ProcessVersion, version_id)
             if version is None:
-                raise LookupError(f"process version {version_id} does not exist")
+                raise NotFound(f"process version {version_id} does not exist")
             files = {f.path.split("/", 1)[1]: f.content for f in version.files if f.path.startswith("bpmn/")}
             found = self._by_version[version_id] = self.compiled(ProcessBundle(files), version.process_id)
         return found

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 
 from rapidreview import clock
+from rapidreview.errors import NotFound
 from rapidreview.services import audit, partnerships
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.users import (
@@ -177,7 +178,7 @@ def end_for_admin(rt: Runtime, user_id: int, session_id: str | None, *, actor: s
     with transaction(rt.sessions) as session:
         user = session.get(User, user_id)
         if user is None or user.partnership_id != partnership_id:
-            raise LookupError("There is no such user")
+            raise NotFound("There is no such user")
         query = update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
         if session_id is not None:
             query = query.where(WebSession.id == session_id)

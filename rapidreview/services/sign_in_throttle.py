@@ -16,6 +16,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from rapidreview import clock
+from rapidreview.errors import NotAllowed
 from rapidreview.services import audit
 from rapidreview.store.models import SignInThrottle
 
@@ -33,7 +34,7 @@ class LockoutPolicy:
     cooling_off: timedelta = timedelta(minutes=15)
 
 
-class AccountLocked(Exception):
+class AccountLocked(NotAllowed):
     def __init__(self, until: datetime) -> None:
         self.until = until
         super().__init__(f"locked until {until.isoformat()}")

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from rapidreview.config import Settings
+from rapidreview.errors import Invalid
 from rapidreview.services.health import readiness
 from rapidreview.services.runtime import Runtime
 from rapidreview.store import schema_revisions
@@ -97,7 +98,7 @@ def _mail(settings: Settings, to: str) -> str:
     from rapidreview.mail.transports import make_transport
 
     if "@" not in to or any(c.isspace() for c in to):
-        raise ValueError(f"--mail-to must be one e-mail address, not {to!r}")
+        raise Invalid(f"--mail-to must be one e-mail address, not {to!r}")
     mail = test_message(settings, to)
     transport = make_transport(settings)
     provider_id = transport.send(mail, datetime.now(UTC))

@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from rapidreview.errors import NotAllowed, NotFound
 from rapidreview.services import agency_register, policy
 from rapidreview.services.defaults import computed_defaults
 from rapidreview.services.forms import example_answers, form_schema, form_uischema
@@ -25,7 +26,7 @@ def starting_answers(rt: Runtime, task_id: int, *, with_examples: bool) -> dict[
     with transaction(rt.sessions) as session:
         task = session.get(HumanTask, task_id)
         if task is None:
-            raise LookupError(f"there is no task {task_id}")
+            raise NotFound(f"there is no task {task_id}")
         case = session.get(Case, task.case_id)
         assert case is not None
         answers: dict[str, Any] = {}
@@ -112,7 +113,7 @@ def save_draft(rt: Runtime, task_id: int, answers: dict[str, Any], *, actor: str
     with transaction(rt.sessions) as session:
         task = session.get(HumanTask, task_id, with_for_update=True)
         if task is None or task.state != "ready":
-            raise LookupError("This task is no longer open")
+            raise NotFound("This task is no longer open")
         if task.assignee != actor:
-            raise PermissionError("Claim this task before saving answers")
+            raise NotAllowed("Claim this task before saving answers")
         task.draft = answers

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from rapidreview import clock
+from rapidreview.errors import Invalid, NotAllowed, NotFound
 from rapidreview.services import audit, partnerships
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.sign_in_throttle import (
@@ -80,11 +81,11 @@ def end_sessions(session: Session, user_id: int, reason: str, *, keep_token: str
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-class PasswordSignInOff(Exception):
+class PasswordSignInOff(NotAllowed):
     """The password was right, but the account's partnership signs in only through its identity provider."""
 
 
-class UserError(ValueError):
+class UserError(Invalid):
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         super().__init__(message)
@@ -371,6 +372,61 @@ def reset_two_factor(rt: Runtime, user_id: int, *, actor: str, partnership_id: i
 def list_users(session: Session, partnership_id: int) -> list[User]:
     return list(session.scalars(select(User).where(User.partnership_id == partnership_id)
                                 .order_by(User.role, User.name)))
+
+
+@dataclass(frozen=True)
+class Account:
+    """A person's account as the administrator's pages show it."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    agency_id: str | None
+    agency_name: str | None
+    active: bool
+    must_change_password: bool
+    totp_confirmed_at: datetime | None
+    last_sign_in_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AgencyEntry:
+    id: str
+    name: str
+    contact_email: str
+    manager_email: str
+
+
+def _account(user: User, agency_names: dict[str, str]) -> Account:
+    return Account(id=user.id, email=user.email, name=user.name, role=user.role, agency_id=user.agency_id,
+                   agency_name=agency_names.get(user.agency_id) if user.agency_id else None, active=user.active,
+                   must_change_password=user.must_change_password, totp_confirmed_at=user.totp_confirmed_at,
+                   last_sign_in_at=user.last_sign_in_at)
+
+
+def accounts(rt: Runtime, partnership_id: int) -> list[Account]:
+    """The partnership's accounts, by role then name."""
+    with transaction(rt.sessions) as session:
+        names = {a.id: a.name for a in list_agencies(session, partnership_id)}
+        return [_account(u, names) for u in list_users(session, partnership_id)]
+
+
+def account(rt: Runtime, user_id: int, partnership_id: int) -> Account:
+    """One account of the partnership; another partnership's is not found."""
+    with transaction(rt.sessions) as session:
+        user = session.get(User, user_id)
+        if user is None or user.partnership_id != partnership_id:
+            raise NotFound("There is no such user")
+        agency = session.get(Agency, user.agency_id) if user.agency_id else None
+        return _account(user, {agency.id: agency.name} if agency else {})
+
+
+def agencies(rt: Runtime, partnership_id: int) -> list[AgencyEntry]:
+    """The partnership's agencies, by name."""
+    with transaction(rt.sessions) as session:
+        return [AgencyEntry(a.id, a.name, a.contact_email, a.manager_email)
+                for a in list_agencies(session, partnership_id)]
 
 
 def set_active(rt: Runtime, user_id: int, active: bool, *, actor: str, partnership_id: int | None = None) -> None:

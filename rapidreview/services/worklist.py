@@ -9,6 +9,7 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session, defer, object_session
 
 from rapidreview import clock
+from rapidreview.errors import Conflict, NotFound
 from rapidreview.services import audit, policy
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.users import SignedIn, signed_in
@@ -18,11 +19,11 @@ from rapidreview.store.models import Case, HumanTask, User
 CHAIR_ROLE = policy.CHAIR
 
 
-class ClaimError(ValueError):
+class ClaimError(Conflict):
     pass
 
 
-class TaskNotFound(ClaimError):
+class TaskNotFound(ClaimError, NotFound):
     """No such task in the person's partnership: the view answers 404, so other partnerships' tasks stay unseen."""
 
 

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from rapidreview import clock, resources
 from rapidreview.config import Settings, from_environment
+from rapidreview.errors import RapidReviewError, http_status
 from rapidreview.observability import configure_logging
 from rapidreview.services.runtime import Runtime, build_runtime
 from rapidreview.services.users import ROLES
@@ -143,14 +144,9 @@ def _register(app: Flask) -> None:
         return send_from_directory(VENDOR[package], filename)
 
     app.view_functions["static"] = allow(PUBLIC)(app.view_functions["static"])
-    for code, title, message in (
-        (400, "Sorry, there is a problem with your request", None),
-        (403, "You do not have permission to see this page", ["If you think you should, ask your administrator."]),
-        (404, "Page not found", ["If you typed the web address, check it is correct.",
-                                 "The page may be for a case or task you cannot see."]),
-        (500, "Sorry, there is a problem with the service", ["Try again later. Nothing you had already submitted is lost."]),
-    ):
+    for code, title, message in ERROR_PAGES:
         app.register_error_handler(code, _error_page(code, title, message))
+    app.register_error_handler(RapidReviewError, _refused)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(OSError, _storage_error)
     app.register_error_handler(CSRFError, _form_out_of_date)
@@ -190,6 +186,15 @@ def _leave_case_time(*_: Any) -> None:
         entered.__exit__(None, None, None)
 
 
+ERROR_PAGES: tuple[tuple[int, str, list[str] | None], ...] = (
+    (400, "Sorry, there is a problem with your request", None),
+    (403, "You do not have permission to see this page", ["If you think you should, ask your administrator."]),
+    (404, "Page not found", ["If you typed the web address, check it is correct.",
+                             "The page may be for a case or task you cannot see."]),
+    (500, "Sorry, there is a problem with the service", ["Try again later. Nothing you had already submitted is lost."]),
+)
+
+
 def _error_page(code: int, title: str, message: list[str] | None) -> Any:
     from flask import render_template
 
@@ -198,6 +203,19 @@ def _error_page(code: int, title: str, message: list[str] | None) -> Any:
         return render_template("errors/error.html", title=title, message=text), code
 
     return handler
+
+
+def _refused(error: RapidReviewError) -> tuple[str, int]:
+    """A service's refusal that the view did not turn into a message on its own page: the page for its status.
+    Not found and not allowed say nothing of the thing itself (it may be something the person cannot see)."""
+    from flask import render_template
+
+    status = http_status(error)
+    page = next((p for p in ERROR_PAGES if p[0] == status), None)
+    if page is not None and page[2] is not None:
+        return render_template("errors/error.html", title=page[1], message=page[2]), status
+    return render_template("errors/error.html", title="Sorry, there is a problem with your request",
+                           message=[str(error) or "Go back and try again."]), status
 
 
 def _database_unavailable(error: OperationalError) -> tuple[str, int]:

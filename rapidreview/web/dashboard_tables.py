@@ -10,7 +10,7 @@ from rapidreview.calendar import to_london
 from rapidreview.documents.spreadsheet import Cell, Percent, Table
 from rapidreview.services.dashboard import Dashboard
 from rapidreview.services.dashboard_figures import OUTCOME_LABELS, RETURN_LABELS, OnTime, Step
-from rapidreview.store.dashboard_queries import PartnershipCounts
+from rapidreview.services.dashboard import PartnershipCounts
 
 ON_TIME_COLUMNS = ("On time", "Late", "Overdue (not submitted)", "In progress", "Not commissioned", "On-time rate (%)")
 STATUS_LABELS = {"open": "Open", "submitted": "Submitted", "not_commissioned": "Not commissioned"}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from rapidreview.errors import Conflict
 from rapidreview.services import case_views, identity_providers, partnerships, policy, sessions, users
 from rapidreview.services import outbox as outbox_service
-from rapidreview.store.db import transaction
-from rapidreview.store.models import Agency, User
 from rapidreview.web import oidc_client, runtime, signed_in_session
 from rapidreview.web.access import allow
 
@@ -16,19 +17,16 @@ bp = Blueprint("admin", __name__)
 
 
 def _user_form(values: dict[str, str], errors: dict[str, str], status: int = 200) -> tuple[str, int]:
-    with transaction(runtime().sessions) as session:
-        agencies = users.list_agencies(session, g.user.partnership_id)
     return render_template("admin/user_new.html", title="Add a user", values=values, errors=errors,
-                           agencies=agencies), status
+                           agencies=users.agencies(runtime(), g.user.partnership_id)), status
 
 
 @bp.get("/admin/users", endpoint="users")
 @allow(*policy.USER_ADMINS)
 def users_list() -> str:
-    with transaction(runtime().sessions) as session:
-        # An administrator manages their own partnership's accounts and agencies.
-        rows = users.list_users(session, g.user.partnership_id)
-        agencies = {a.id: a.name for a in users.list_agencies(session, g.user.partnership_id)}
+    # An administrator manages their own partnership's accounts and agencies.
+    rows = users.accounts(runtime(), g.user.partnership_id)
+    agencies = {a.id: a.name for a in users.agencies(runtime(), g.user.partnership_id)}
     return render_template("admin/users.html", title="Users", rows=rows, agencies=agencies)
 
 
@@ -67,15 +65,10 @@ def user_active(user_id: int) -> Response:
     return redirect(url_for("admin.users"))
 
 
-def _account(user_id: int) -> tuple[User, str | None]:
+def _account(user_id: int) -> tuple[users.Account, str | None]:
     """A user of the administrator's partnership (404 for anyone else's) and their agency's name."""
-    with transaction(runtime().sessions) as session:
-        user = session.get(User, user_id)
-        if user is None or user.partnership_id != g.user.partnership_id:
-            abort(404)
-        agency = session.get(Agency, user.agency_id) if user.agency_id else None
-        session.expunge(user)
-        return user, agency.name if agency else None
+    account = users.account(runtime(), user_id, g.user.partnership_id)
+    return account, account.agency_name
 
 
 def _account_page(user_id: int, errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
@@ -155,8 +148,7 @@ def agencies() -> tuple[str, int] | Response:
             return redirect(url_for("admin.agencies"))
         except users.UserError as exc:
             errors[exc.field] = str(exc)
-    with transaction(runtime().sessions) as session:
-        rows = users.list_agencies(session, g.user.partnership_id)
+    rows = users.agencies(runtime(), g.user.partnership_id)
     return render_template("admin/agencies.html", title="Agencies", rows=rows, values=values,
                            errors=errors), 400 if errors else 200
 
@@ -193,24 +185,27 @@ def _own_message(message_id: int) -> None:
 @bp.post("/outbox/<int:message_id>/retry")
 @allow(*policy.OUTBOX_READERS)
 def outbox_retry(message_id: int) -> Response:
-    _own_message(message_id)
-    try:
-        outbox_service.retry_message(runtime(), message_id, actor=g.user.email)
-        flash("The e-mail will be sent again.", "success")
-    except (LookupError, ValueError) as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("admin.outbox"))
+    return _act_on_message(message_id, lambda: outbox_service.retry_message(runtime(), message_id, actor=g.user.email),
+                           "The e-mail will be sent again.")
 
 
 @bp.post("/outbox/<int:message_id>/cancel")
 @allow(*policy.OUTBOX_READERS)
 def outbox_cancel(message_id: int) -> Response:
+    reason = request.form.get("reason", "").strip() or "cancelled from the Outbox page"
+    return _act_on_message(message_id, lambda: outbox_service.cancel_message(runtime(), message_id,
+                                                                             actor=g.user.email, reason=reason),
+                           "The e-mail has been cancelled.")
+
+
+def _act_on_message(message_id: int, act: Callable[[], None], done: str) -> Response:
+    """Retry or cancel one of the partnership's failed messages; a refusal (it has not failed, a task waits
+    for it) is shown on the Outbox page."""
     _own_message(message_id)
     try:
-        outbox_service.cancel_message(runtime(), message_id, actor=g.user.email,
-                                      reason=request.form.get("reason", "").strip() or "cancelled from the Outbox page")
-        flash("The e-mail has been cancelled.", "success")
-    except (LookupError, ValueError) as exc:
+        act()
+        flash(done, "success")
+    except Conflict as exc:
         flash(str(exc), "error")
     return redirect(url_for("admin.outbox"))
 

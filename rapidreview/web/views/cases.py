@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from rapidreview import forms as form_schemas
 from rapidreview.calendar import london_time
+from rapidreview.errors import NotFound
 from rapidreview.services import case_actions, case_views, cases, demo_clock, draft_comments, policy
 from rapidreview.services.forms import FormAnswersError
 from rapidreview.web import HERE, runtime
@@ -96,7 +97,7 @@ def demo_clock_move(reference: str) -> tuple[str, int] | Response:
     try:
         event = demo_clock.go_to_next(runtime(), g.user, reference,
                                       enabled=bool(current_app.config.get("DEMO_TIME_TRAVEL")))
-    except LookupError:
+    except NotFound:
         abort(404)
     except demo_clock.TimeTravelRefused as exc:
         return render_template("errors/error.html", title="The case cannot be moved in time",
@@ -109,7 +110,7 @@ def demo_clock_move(reference: str) -> tuple[str, int] | Response:
 def _comments_page(reference: str, body: str = "", error: str | None = None, status: int = 200) -> tuple[str, int]:
     try:
         page = draft_comments.comments_page(runtime(), g.user, reference)
-    except LookupError:
+    except NotFound:
         abort(404)
     return render_template("cases/comments.html", title=f"Comments on the final draft: case {reference}",
                            page=page, body=body, error=error), status
@@ -128,7 +129,7 @@ def add_comment(reference: str) -> tuple[str, int] | Response:
     body = request.form.get("comment", "")
     try:
         added = draft_comments.add_comment(runtime(), g.user, reference, body)
-    except LookupError:
+    except NotFound:
         abort(404)
     except draft_comments.CommentRefused as exc:
         return _comments_page(reference, body, str(exc), 400)
@@ -155,7 +156,7 @@ def break_glass(reference: str) -> tuple[str, int] | Response:
         restricted = case_views.NeedToKnow(reference, may_break_glass=True)
         return render_template("cases/restricted.html", title=f"Case {reference}", restricted=restricted,
                                errors={"reason": str(exc)}, reason=reason), 400
-    except LookupError:
+    except NotFound:
         abort(404)
     flash("You can see this case for the next hour. Your reason has been recorded and is shown on the case.",
           "success")
@@ -193,7 +194,7 @@ def take_action(reference: str, element_id: str) -> tuple[str, int] | Response:
         case_actions.send(runtime(), g.user, reference, element_id, answers)
     except FormAnswersError as exc:
         return _action_page(found, answers, exc.errors, 400)
-    except LookupError:
+    except NotFound:
         abort(404)
     except cases.TaskUnavailable as exc:
         flash(str(exc), "error")

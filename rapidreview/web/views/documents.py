@@ -14,9 +14,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from rapidreview.documents.docx_check import DOCX_MEDIA_TYPE, UploadRejected, describe_limit, max_upload_bytes
-from rapidreview.documents.pdf import PdfConversionError
-from rapidreview.engine.runtime import EngineError
-from rapidreview.services import documents
+from rapidreview.errors import NotFound
+from rapidreview.services import cases, documents
 from rapidreview.web import runtime
 from rapidreview.web.access import SIGNED_IN, allow
 from rapidreview.web.downloads import send_stored
@@ -42,19 +41,14 @@ def _too_large(error: Any) -> tuple[str, int]:
                                     "Go back, choose a smaller file and upload it again."]), 413
 
 
-@bp.app_errorhandler(EngineError)
-def _engine_error(error: EngineError) -> tuple[str, int]:
+@bp.app_errorhandler(cases.PdfNotMade)
+def _pdf_not_made(error: cases.PdfNotMade) -> tuple[str, int]:
     """A step that failed making the signed PDF rolled back: say so, instead of a bare 500."""
-    cause: BaseException | None = error
-    while cause is not None and not isinstance(cause, PdfConversionError):
-        cause = cause.__cause__ or cause.__context__
-    if cause is None:
-        raise error
     return render_template("errors/error.html", title="Sorry, the signed report could not be made", message=[
         "The signed report could not be turned into a PDF, so what you submitted was not saved and nothing "
         "was sent to the National Panel.",
         "Go back and submit again in a few minutes. If it happens again, tell your administrator: "
-        f"{cause}"]), 503
+        f"{error}"]), 503
 
 
 @bp.app_context_processor
@@ -109,7 +103,7 @@ def upload(reference: str) -> tuple[str, int] | Response:
         return _upload_page(reference, {"kind": "Select which document this is a new version of"}, kind, 400)
     try:
         doc = documents.upload_report_version(runtime(), g.user, reference, kind, filename, data)
-    except LookupError:
+    except NotFound:
         abort(404)
     except documents.NotAllowed:
         abort(403)
@@ -150,7 +144,7 @@ def attach_form(task_id: int) -> Response:
     filename, data = _file()
     try:
         doc = documents.attach_information_sharing_form(runtime(), g.user, task_id, filename, data)
-    except LookupError:
+    except NotFound:
         abort(404)
     except UploadRejected as exc:
         session[UPLOAD_ERROR] = {"task": task_id, "message": str(exc)}

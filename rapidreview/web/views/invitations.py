@@ -18,20 +18,13 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from rapidreview import clock
+from rapidreview.errors import NotFound
 from rapidreview.services import invitations, invited_access, partnerships, policy
 from rapidreview.services.users import UserError
-from rapidreview.store.db import transaction
-from rapidreview.store.models import Case
 from rapidreview.web import oidc_client, runtime, signed_in_session
 from rapidreview.web.access import PUBLIC, allow
 
 bp = Blueprint("invitations", __name__)
-
-
-def _contact_email(partnership_id: int | None) -> str:
-    rt = runtime()
-    with transaction(rt.sessions) as db:
-        return partnerships.settings_for(rt, db, partnership_id).partnership_contact_email
 
 
 def _problem(state: str, partnership_id: int | None = None) -> tuple[str, int]:
@@ -40,7 +33,7 @@ def _problem(state: str, partnership_id: int | None = None) -> tuple[str, int]:
         "auth/invitation_problem.html",
         title="This link cannot be used",
         state=state,
-        contact=_contact_email(partnership_id),
+        contact=partnerships.contact_email(runtime(), partnership_id),
     ), 404 if state == invitations.UNKNOWN else 410
 
 
@@ -102,14 +95,12 @@ def accept(token: str) -> tuple[str, int] | Response:
     ), 400 if errors else 200
 
 
-def _own_case(case_id: int) -> Case:
-    rt = runtime()
-    with transaction(rt.sessions) as db:
-        case = db.get(Case, case_id)
-        if case is None or case.partnership_id != g.user.partnership_id:
-            abort(404)
-        db.expunge(case)
-        return case
+def _own_case(case_id: int) -> invited_access.CaseAgencies:
+    """A case of the Partnership Manager's partnership, with its agencies (404 for any other)."""
+    try:
+        return invited_access.agencies_of_case(runtime(), case_id, g.user.partnership_id)
+    except NotFound:
+        abort(404)
 
 
 @bp.post("/case-agencies/<int:case_id>/people/<int:user_id>/resend")
@@ -120,7 +111,7 @@ def resend(case_id: int, user_id: int) -> Response:
         email = invitations.resend(
             runtime(), case_id, user_id, actor=g.user.email, partnership_id=g.user.partnership_id
         )
-    except LookupError:
+    except NotFound:
         abort(404)
     except UserError as exc:
         flash(str(exc))
@@ -134,9 +125,7 @@ def resend(case_id: int, user_id: int) -> Response:
 def change_contact(case_id: int, agency_id: str) -> tuple[str, int] | Response:
     case = _own_case(case_id)
     rt = runtime()
-    with transaction(rt.sessions) as db:
-        listed = {a.agency_id: a for a in invited_access.case_agencies(db, db.get(Case, case_id))}  # type: ignore[arg-type]
-    agency = listed.get(agency_id)
+    agency = case.agencies.get(agency_id)
     if agency is None:
         abort(404)
     errors: dict[str, str] = {}
@@ -162,7 +151,7 @@ def change_contact(case_id: int, agency_id: str) -> tuple[str, int] | Response:
                     actor=g.user.email,
                     partnership_id=g.user.partnership_id,
                 )
-            except LookupError:
+            except NotFound:
                 abort(404)
             except UserError as exc:
                 errors[exc.field] = str(exc)
