@@ -20,10 +20,10 @@ from sqlalchemy.engine import make_url
 
 from rapidreview import clock
 from rapidreview.config import PROJECT_ROOT, Settings
-from rapidreview.services import cases
-from rapidreview.services.process_versions import deploy_directory
-from rapidreview.services.runtime import Runtime, build_runtime
-from rapidreview.services.tasks import starting_answers
+from rapidreview.runtime import Runtime, build_runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.casework.tasks import starting_answers
+from rapidreview.services.definitions.process_versions import deploy_directory
 from rapidreview.simulator.scenario import load_scenario
 from rapidreview.store.db import make_engine, transaction
 from rapidreview.store.models import HumanTask

@@ -20,8 +20,8 @@ from bench.common import Scratch, median, ready, start, timed
 from rapidreview.engine import runtime as _runtime  # noqa: F401 - installs the timer clock patch, as the app does
 from rapidreview.engine.scripting import CaseScriptEngine, ServiceCall
 from rapidreview.engine.service_tasks import SERIALIZER_CONFIG
-from rapidreview.services import cases
-from rapidreview.services.tasks import starting_answers
+from rapidreview.services.casework import cases
+from rapidreview.services.casework.tasks import starting_answers
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case
 

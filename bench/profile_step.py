@@ -23,8 +23,8 @@ from sqlalchemy import event, text
 
 from bench import engine_overhead
 from bench.common import Scratch, ready, scratch_schema, start
-from rapidreview.services import cases
-from rapidreview.services.tasks import starting_answers
+from rapidreview.services.casework import cases
+from rapidreview.services.casework.tasks import starting_answers
 
 
 def _statement_timer(scratch: Scratch) -> dict[str, float]:

@@ -20,7 +20,7 @@ from werkzeug.security import generate_password_hash
 
 from bench.common import SCENARIO, Scratch, complete_first, start
 from rapidreview import clock
-from rapidreview.services.roles import PARTNER_ROLES
+from rapidreview.services.people.roles import PARTNER_ROLES
 from rapidreview.simulator.runner import _Loop
 from rapidreview.simulator.scenario import load_scenario
 from rapidreview.store.db import transaction
@@ -91,7 +91,7 @@ def submitted_case(scratch: Scratch) -> int:
     scenario = load_scenario(SCENARIO)
     virtual = clock.VirtualClock(scenario.notification.notified_at)
     with clock.using(virtual):
-        from rapidreview.services import cases
+        from rapidreview.services.casework import cases
 
         case_id = cases.start_case(scratch.rt, scenario.notification, actor="bench")
         _Loop(scratch.rt, scenario, case_id, virtual).run()

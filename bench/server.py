@@ -26,7 +26,7 @@ from sqlalchemy import select
 from bench.common import Scratch, percentile, start
 from bench.seed import partnership_id, person
 from rapidreview.config import PROJECT_ROOT
-from rapidreview.services.roles import PARTNER_ROLES
+from rapidreview.services.people.roles import PARTNER_ROLES
 from rapidreview.store.db import transaction
 from rapidreview.store.models import HumanTask, User
 

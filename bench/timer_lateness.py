@@ -32,9 +32,9 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from rapidreview import clock  # noqa: E402
 from rapidreview.config import Settings  # noqa: E402
-from rapidreview.services import cases  # noqa: E402
-from rapidreview.services.process_versions import deploy_directory  # noqa: E402
-from rapidreview.services.runtime import build_runtime  # noqa: E402
+from rapidreview.runtime import build_runtime  # noqa: E402
+from rapidreview.services.casework import cases  # noqa: E402
+from rapidreview.services.definitions.process_versions import deploy_directory  # noqa: E402
 from rapidreview.store.db import make_engine, transaction  # noqa: E402
 from rapidreview.store.models import AuditEvent, SchedulerHeartbeat  # noqa: E402
 

@@ -107,7 +107,7 @@ class Settings:
     session_idle_minutes: int = 30  # a signed-in session with no request for this long ends
     session_max_hours: int = 10  # and every session ends this long after sign-in, busy or not
     # An invitation's link lasts this long (or until the information-sharing window closes, if sooner), and an
-    # invited account no case has needed for this many days is closed (rapidreview.services.invitations).
+    # invited account no case has needed for this many days is closed (rapidreview.services.people.invitations).
     invitation_hours: int = 72
     invited_access_days: int = 30
     # Organisations' identity providers and whether the password form is offered (rapidreview.oidc_settings).

@@ -21,9 +21,9 @@ os.environ.setdefault("RAPIDREVIEW_PASSWORD_HASH_METHOD", "scrypt:1024:8:1")
 
 from rapidreview import clock
 from rapidreview.config import PROJECT_ROOT, Settings
-from rapidreview.services.demo import seed_demo
-from rapidreview.services.process_versions import deploy_directory
-from rapidreview.services.runtime import Runtime, build_runtime
+from rapidreview.runtime import Runtime, build_runtime
+from rapidreview.services.definitions.process_versions import deploy_directory
+from rapidreview.services.people.demo import seed_demo
 from rapidreview.store.db import make_engine
 from rapidreview.web import create_app
 

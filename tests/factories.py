@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from rapidreview import clock
 from rapidreview.calendar import WorkingCalendar, london_time
-from rapidreview.services import cases
-from rapidreview.services.runtime import Runtime
-from rapidreview.services.tasks import starting_answers
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.casework.tasks import starting_answers
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, HumanTask, Partnership, ProcessVersion
 

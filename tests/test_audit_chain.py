@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from rapidreview.commands import security as security_cmd
-from rapidreview.services import audit
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.platform import audit
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent
 from tests.conftest import TEST_DATABASE_URL

@@ -12,9 +12,9 @@ from rapidreview.cli import main
 from rapidreview.config import PROJECT_ROOT, from_environment
 from rapidreview.engine import migration
 from rapidreview.engine.process import ProcessBundle, compile_bundle
-from rapidreview.services import case_migration, cases
-from rapidreview.services import process_versions as versions
-from rapidreview.services.runtime import Runtime, build_runtime
+from rapidreview.runtime import Runtime, build_runtime
+from rapidreview.services.casework import case_migration, cases
+from rapidreview.services.definitions import process_versions as versions
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, Case, HumanTask, ProcessVersion
 from tests.test_versions import (  # noqa: F401 - at_notification is a fixture

@@ -10,11 +10,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from rapidreview import clock
 from rapidreview.config import PROJECT_ROOT
-from rapidreview.services import cases
-from rapidreview.services.forms import FormAnswersError
-from rapidreview.services.process_versions import deploy_directory
-from rapidreview.services.runtime import Runtime
-from rapidreview.services.tasks import starting_answers
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.casework.forms import FormAnswersError
+from rapidreview.services.casework.tasks import starting_answers
+from rapidreview.services.definitions.process_versions import deploy_directory
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, HumanTask
 

@@ -13,10 +13,10 @@ from datetime import date
 import pytest
 
 from rapidreview import clock
-from rapidreview.services import dashboard
-from rapidreview.services import dashboard_figures as f
-from rapidreview.services.runtime import Runtime
-from rapidreview.services.users import SignedIn
+from rapidreview.runtime import Runtime
+from rapidreview.services.people.users import SignedIn
+from rapidreview.services.reading import dashboard
+from rapidreview.services.reading import dashboard_figures as f
 from rapidreview.store.db import transaction
 from tests import factories as make
 

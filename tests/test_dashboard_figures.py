@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from rapidreview.calendar import WorkingCalendar, london_time
-from rapidreview.services import dashboard_figures as f
+from rapidreview.services.reading import dashboard_figures as f
 from rapidreview.store.dashboard_queries import CaseFacts, TaskFacts
 
 CAL = WorkingCalendar()

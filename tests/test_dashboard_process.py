@@ -13,12 +13,13 @@ from sqlalchemy import select
 
 from rapidreview import clock
 from rapidreview.config import PROJECT_ROOT
-from rapidreview.services import cases, dashboard
-from rapidreview.services import dashboard_figures as f
-from rapidreview.services.process_versions import deploy_directory
-from rapidreview.services.runtime import Runtime
-from rapidreview.services.tasks import starting_answers
-from rapidreview.services.users import SignedIn
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.casework.tasks import starting_answers
+from rapidreview.services.definitions.process_versions import deploy_directory
+from rapidreview.services.people.users import SignedIn
+from rapidreview.services.reading import dashboard
+from rapidreview.services.reading import dashboard_figures as f
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent
 from tests.conftest import START

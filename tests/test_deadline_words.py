@@ -11,12 +11,13 @@ from sqlalchemy import select
 from rapidreview import clock
 from rapidreview.calendar import WorkingCalendar
 from rapidreview.config import PROJECT_ROOT, Settings
-from rapidreview.services import cases, policy
-from rapidreview.services import process_versions as versions
-from rapidreview.services.runtime import Runtime
-from rapidreview.services.tasks import task_detail
-from rapidreview.services.users import SignedIn
-from rapidreview.services.validation import validate_with_warnings
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.casework.tasks import task_detail
+from rapidreview.services.definitions import process_versions as versions
+from rapidreview.services.definitions.validation import validate_with_warnings
+from rapidreview.services.people import policy
+from rapidreview.services.people.users import SignedIn
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, OutboxMessage
 from tests.test_versions import FORM, NOTIFIED, information_sharing_due, start

@@ -10,8 +10,8 @@ from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from rapidreview.services import cases, documents
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases, documents
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, Case, Document
 from tests.conftest import START, requires_soffice

@@ -14,7 +14,7 @@ import pytest
 from rapidreview.calendar import WorkingCalendar
 from rapidreview.documents import samples
 from rapidreview.documents.template_check import check_templates, expected_questions, tags_markdown
-from rapidreview.services.validation import validate_files
+from rapidreview.services.definitions.validation import validate_files
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "templates"

@@ -15,9 +15,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from rapidreview import clock
-from rapidreview.services import cases, documents
-from rapidreview.services.runtime import Runtime
-from rapidreview.services.tasks import starting_answers
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases, documents
+from rapidreview.services.casework.tasks import starting_answers
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, Case, Document, HumanTask, OutboxMessage
 from tests.web.conftest import START, csrf_of, sign_in

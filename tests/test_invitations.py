@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from rapidreview import clock
-from rapidreview.services import cases, invitations, invited_access
-from rapidreview.services.forms import FormAnswersError
-from rapidreview.services.runtime import Runtime
-from rapidreview.services.users import UserError, authenticate
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.casework.forms import FormAnswersError
+from rapidreview.services.people import invitations, invited_access
+from rapidreview.services.people.users import UserError, authenticate
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Agency, AuditEvent, HumanTask, Invitation, OutboxMessage, User
 from tests.factories import drive_until, ready_tasks, start_case
@@ -354,7 +355,7 @@ def test_invited_access_lapses_when_no_case_needs_it_and_the_administrator_sees_
 def test_purging_a_case_keeps_the_invitations_it_prompted_without_it(
     deployed: Runtime, virtual_clock: clock.VirtualClock
 ) -> None:
-    from rapidreview.services import retention
+    from rapidreview.services.platform import retention
     from tests.test_retention import POLICY, close_case
 
     case_id, task = _list_task(deployed, virtual_clock, "RR-I-12")

@@ -98,7 +98,7 @@ def context(**changes: object) -> dict[str, object]:
         "task": {"name": "Complete the information sharing form", "agency": "Oak School", "partner": None,
                  "due": {"at": "5pm on Tuesday 9 June 2026", "day": 7}, "link": TASK_LINK},
         "name": "Sam Agency",
-        # An invitation to an agency's contact, and the note that it lapsed unused (services/invitations.py).
+        # An invitation to an agency's contact, and the note that it lapsed unused (services/people/invitations.py).
         "invitation": {"role": "agency_practitioner", "expires": "9am on Wednesday 3 June 2026",
                        "contact_email": "partnership.manager@partnership.example", "providers": ["Northbridge Council"],
                        "person": "Nia Jones", "email": "nia.jones@littleacorns.example"},
@@ -214,7 +214,7 @@ def test_exchange_and_graph_refuse_meetings_without_the_database(tmp_path: Path)
 
 
 def test_importing_the_app_does_not_import_exchangelib_or_msal() -> None:
-    code = ("import sys, rapidreview.cli, rapidreview.services.outbox, rapidreview.scheduler.jobs\n"
+    code = ("import sys, rapidreview.cli, rapidreview.services.platform.outbox, rapidreview.scheduler.jobs\n"
             "from rapidreview.config import Settings\nfrom rapidreview.mail.transports import make_transport\n"
             "make_transport(Settings(mail_transport='smtp'))\n"
             "print(sorted(m for m in ('exchangelib', 'msal') if m in sys.modules))")

@@ -20,8 +20,8 @@ from rapidreview.mail.graph import CHUNK, GraphTransport, clear_token_cache
 from rapidreview.mail.meetings import MemoryMeetingItems
 from rapidreview.mail.message import Attachment
 from rapidreview.mail.transports import PermanentMailError, TemporaryMailError
-from rapidreview.services import outbox
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.platform import outbox
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, Document, OutboxMessage, ProcessVersion
 from tests.test_mail_graph_support import MAILBOX, REQUEST_LIMIT, USER, FakeMicrosoft, serve_microsoft
@@ -72,7 +72,7 @@ def pdf(size: int, name: str = "Rapid Review Report RR-2026-014.pdf") -> Attachm
 
 @dataclass
 class KeptProgress:
-    """What the outbox keeps between attempts (services/outbox.py), in memory."""
+    """What the outbox keeps between attempts (services/platform/outbox.py), in memory."""
 
     draft_id: str | None = None
     handovers: int = 0

@@ -15,8 +15,8 @@ from rapidreview.engine.scripting import ServiceCall
 from rapidreview.mail.invitation import Invitation
 from rapidreview.mail.meetings import MeetingItem, SqlMeetingItems, plan_meeting
 from rapidreview.mail.message import OutgoingMail, to_email_message
-from rapidreview.services.operators import CaseOperators, OperatorError
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework.operators import CaseOperators, OperatorError
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, OutboxMessage, ProcessVersion
 from tests.test_mail_support import attendees, invitation, meeting_mail

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from rapidreview import clock
 from rapidreview.calendar import to_london
-from rapidreview.services import case_actions, cases
-from rapidreview.services.forms import FormAnswersError
-from rapidreview.services.runtime import Runtime
-from rapidreview.services.users import get_user
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import case_actions, cases
+from rapidreview.services.casework.forms import FormAnswersError
+from rapidreview.services.people.users import get_user
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, OutboxMessage, User
 from tests.factories import drive_until, start_case

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from rapidreview import clock
 from rapidreview.calendar import london_time
-from rapidreview.services import cases, notifications
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases, notifications
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, OutboxMessage, User
 from tests.factories import ready_tasks, start_case
@@ -36,7 +36,7 @@ def test_each_lead_hears_at_once_that_their_view_is_needed_by_reference_only(dep
 
 def test_nobody_holding_the_role_the_role_mailbox_hears(runtime: Runtime, virtual_clock: clock.VirtualClock) -> None:
     from rapidreview.config import PROJECT_ROOT
-    from rapidreview.services.process_versions import deploy_directory
+    from rapidreview.services.definitions.process_versions import deploy_directory
 
     deploy_directory(runtime, PROJECT_ROOT / "bpmn", PROJECT_ROOT / "forms", deployed_by="test")  # no accounts
     start_case(runtime, "RR-N-2")
@@ -67,8 +67,8 @@ def test_an_overdue_task_is_reported_once_to_its_holder_and_the_partnership_mana
         deployed: Runtime, virtual_clock: clock.VirtualClock) -> None:
     case_id = start_case(deployed, "RR-N-5")  # Friday 22 May 2026, 09:00: the views are due at 17:00
     [la] = [t for t in ready_tasks(deployed, case_id) if t.partner == "LA"]
-    from rapidreview.services import worklist
-    from rapidreview.services.users import get_user
+    from rapidreview.services.casework import worklist
+    from rapidreview.services.people.users import get_user
 
     with transaction(deployed.sessions) as session:
         lead = get_user(session, session.scalars(select(User.id).where(User.email == "la.lead@demo.example")).one())

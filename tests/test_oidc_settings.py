@@ -77,8 +77,8 @@ def test_oidc_plain_http_issuer_is_allowed_only_on_loopback() -> None:
 def test_oidc_partnership_set_turns_password_sign_in_off_and_on_again(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from rapidreview.cli import main
-    from rapidreview.services import partnerships
-    from rapidreview.services.runtime import build_runtime
+    from rapidreview.runtime import build_runtime
+    from rapidreview.services.people import partnerships
     from rapidreview.store.db import transaction
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")

@@ -13,11 +13,12 @@ from sqlalchemy import select
 from rapidreview import clock
 from rapidreview.cli import main
 from rapidreview.config import DEFAULT_ROLE_MAILBOXES
-from rapidreview.services import cases, documents, partnerships, users
-from rapidreview.services.demo import DEMO_PASSWORD
-from rapidreview.services.operators import CaseOperators
-from rapidreview.services.runtime import Runtime
-from rapidreview.services.tasks import starting_answers
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases, documents
+from rapidreview.services.casework.operators import CaseOperators
+from rapidreview.services.casework.tasks import starting_answers
+from rapidreview.services.people import partnerships, users
+from rapidreview.services.people.demo import DEMO_PASSWORD
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, OutboxMessage
 from tests.web.conftest import START, sign_in
@@ -44,7 +45,7 @@ def north(app: Flask, runtime: Runtime) -> Iterator[tuple[int, int]]:
         with transaction(runtime.sessions) as session:
             meeting = next(t for t in cases.ready_tasks(session, case_id)
                            if t.element_id == "schedule_rapid_review_meeting")
-        # The attendees the form offers by default: the partnership's manager and leads (rapidreview/services/defaults.py).
+        # The attendees the form offers by default: the partnership's manager and leads (rapidreview/services/casework/defaults.py).
         cases.complete_task(runtime, meeting.id, starting_answers(runtime, meeting.id, with_examples=True),
                             actor="test")
     yield added.id, case_id

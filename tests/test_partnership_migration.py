@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from rapidreview.config import PROJECT_ROOT
-from rapidreview.services.users import get_user
+from rapidreview.services.people.users import get_user
 from rapidreview.store.db import MIGRATIONS_DIR, make_engine, migrate
 from rapidreview.store.models import Base, Case, HumanTask, Partnership, User
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rapidreview.calendar import WorkingCalendar
-from rapidreview.services.process_editing import EditError, merged_files, preview_date
+from rapidreview.services.definitions.process_editing import EditError, merged_files, preview_date
 
 BASE = {"bpmn/rapid_review.bpmn": b"<a/>", "forms/x.schema.json": b"{}"}
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from rapidreview import clock
 from rapidreview.calendar import london_time, to_london
-from rapidreview.services import cases
-from rapidreview.services.forms import FormAnswersError
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.casework.forms import FormAnswersError
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, OutboxMessage
 from tests.factories import complete, drive_until, ready_tasks, start_case
@@ -49,7 +49,7 @@ def test_notified_late_on_the_friday_before_a_bank_holiday_the_day_one_work_is_d
 
 def test_the_meeting_defaults_to_day_8_at_2pm_and_cannot_be_after_day_15(
         deployed: Runtime, virtual_clock: clock.VirtualClock) -> None:
-    from rapidreview.services.tasks import starting_answers
+    from rapidreview.services.casework.tasks import starting_answers
 
     case_id = start_case(deployed, "RR-F-3")  # Friday 22 May 2026, 09:00: Day 8 is Wednesday 3 June
     task = drive_until(deployed, virtual_clock, case_id, "schedule_rapid_review_meeting")

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from rapidreview import clock
-from rapidreview.services import cases, retention
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.platform import retention
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, Case, DigestItem, Document, DraftComment, HumanTask, User
 from tests.conftest import START
@@ -20,7 +21,7 @@ from tests.conftest import START
 
 def start_case(runtime: Runtime, reference: str) -> int:
     from rapidreview.config import PROJECT_ROOT
-    from rapidreview.services.process_versions import deploy_directory
+    from rapidreview.services.definitions.process_versions import deploy_directory
 
     with transaction(runtime.sessions) as session:
         deployed = session.scalar(select(AuditEvent.id).where(AuditEvent.type == "process_deployed"))
@@ -87,7 +88,7 @@ def test_purge_deletes_expired_cases_and_their_files_but_not_held_or_recent_ones
         assert session.scalars(select(DraftComment).where(DraftComment.case_id == old)).first() is None
         types = [e.type for e in session.scalars(select(AuditEvent).where(AuditEvent.case_id == old))]
         assert "case_purged" in types and "case_started" in types  # the trail outlives the case
-        from rapidreview.services import audit
+        from rapidreview.services.platform import audit
 
         assert audit.verify(session).ok
 

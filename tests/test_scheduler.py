@@ -19,10 +19,11 @@ from sqlalchemy import select
 from rapidreview import clock
 from rapidreview.config import PROJECT_ROOT
 from rapidreview.mail.transports import TemporaryMailError
+from rapidreview.runtime import Runtime
 from rapidreview.scheduler import jobs, main, status, wakeups
-from rapidreview.services import cases, outbox, scheduling
-from rapidreview.services.process_versions import deploy_directory
-from rapidreview.services.runtime import Runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.definitions.process_versions import deploy_directory
+from rapidreview.services.platform import outbox, scheduling
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, Case, OutboxMessage
 

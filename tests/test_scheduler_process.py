@@ -29,8 +29,8 @@ from sqlalchemy.engine import make_url
 
 from rapidreview import clock
 from rapidreview.config import PROJECT_ROOT, Settings
+from rapidreview.runtime import Runtime
 from rapidreview.scheduler.main import start_in_process
-from rapidreview.services.runtime import Runtime
 from rapidreview.store.db import transaction
 from rapidreview.store.models import OutboxMessage, SchedulerHeartbeat
 from tests.conftest import TEST_DATABASE_URL

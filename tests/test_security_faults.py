@@ -9,8 +9,9 @@ from flask import Flask
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
-from rapidreview.services import audit, cases
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.platform import audit
 from rapidreview.store.db import make_engine, transaction
 from rapidreview.store.models import AuditEvent, Case, HumanTask
 from rapidreview.web.access import PUBLIC, allow
@@ -35,7 +36,7 @@ def test_a_crash_after_the_engine_ran_but_before_commit_leaves_the_case_as_it_wa
     before = snapshot(runtime, case_id)
     with transaction(runtime.sessions) as session:
         task = cases.ready_tasks(session, case_id)[0]
-    from rapidreview.services.tasks import starting_answers
+    from rapidreview.services.casework.tasks import starting_answers
 
     answers = starting_answers(runtime, task.id, with_examples=True)
     ran: list[bool] = []

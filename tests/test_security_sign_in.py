@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from rapidreview import clock
-from rapidreview.services import users
-from rapidreview.services.demo import DEMO_PASSWORD
+from rapidreview.services.people import users
+from rapidreview.services.people.demo import DEMO_PASSWORD
 from rapidreview.web import create_app
 from rapidreview.web.config import TestConfig
 from tests.web.conftest import csrf_of, sign_in

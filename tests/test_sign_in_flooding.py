@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from rapidreview import clock
-from rapidreview.services import users
-from rapidreview.services.demo import seed_demo
-from rapidreview.services.runtime import Runtime
-from rapidreview.services.sign_in_throttle import AccountLocked, LockoutPolicy
+from rapidreview.runtime import Runtime
+from rapidreview.services.people import users
+from rapidreview.services.people.demo import seed_demo
+from rapidreview.services.people.sign_in_throttle import AccountLocked, LockoutPolicy
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, SignInThrottle
 

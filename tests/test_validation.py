@@ -10,8 +10,8 @@ import pytest
 from rapidreview.calendar import WorkingCalendar
 from rapidreview.cli import main
 from rapidreview.config import PROJECT_ROOT, Settings
-from rapidreview.services.process_versions import files_from_paths
-from rapidreview.services.validation import Problem, validate_files
+from rapidreview.services.definitions.process_versions import files_from_paths
+from rapidreview.services.definitions.validation import Problem, validate_files
 
 MAIN, CALLED = "bpmn/rapid_review.bpmn", "bpmn/information_sharing.bpmn"
 
@@ -222,7 +222,7 @@ def test_a_copy_of_a_process_under_another_file_name_is_named_with_the_file_name
 
 def test_an_upload_under_the_modeler_s_file_name_replaces_the_file_of_its_process(files: dict[str, bytes],
                                                                                  calendar: WorkingCalendar) -> None:
-    from rapidreview.services.process_versions import merge_uploads
+    from rapidreview.services.definitions.process_versions import merge_uploads
 
     changed = edit(files, CALLED, 'day(7, "17:00")</bpmn:timeDate>', 'day(6, "17:00")</bpmn:timeDate>')[CALLED]
     merged, notes = merge_uploads(files, {"bpmn/information_sharing (1).bpmn": changed})

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from rapidreview.config import PROJECT_ROOT
-from rapidreview.services import process_versions as versions
-from rapidreview.services import version_trials
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.definitions import process_versions as versions
+from rapidreview.services.definitions import version_trials
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent
 

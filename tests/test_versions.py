@@ -13,10 +13,11 @@ from sqlalchemy import select
 from rapidreview import clock
 from rapidreview.cli import main
 from rapidreview.config import PROJECT_ROOT
-from rapidreview.services import cases, version_trials
-from rapidreview.services import process_versions as versions
-from rapidreview.services.runtime import Runtime
-from rapidreview.services.tasks import starting_answers
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.casework.tasks import starting_answers
+from rapidreview.services.definitions import process_versions as versions
+from rapidreview.services.definitions import version_trials
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, Case, ProcessVersion
 

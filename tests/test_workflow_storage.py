@@ -13,10 +13,10 @@ from rapidreview.config import PROJECT_ROOT, Settings
 from rapidreview.engine.process import CompiledProcess
 from rapidreview.engine.runtime import EngineError
 from rapidreview.engine.service_tasks import SERIALIZER_CONFIG
-from rapidreview.services import cases
-from rapidreview.services.process_versions import deploy_directory
-from rapidreview.services.runtime import Runtime, build_runtime
-from rapidreview.services.tasks import starting_answers
+from rapidreview.runtime import Runtime, build_runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.casework.tasks import starting_answers
+from rapidreview.services.definitions.process_versions import deploy_directory
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case
 from tests.test_cases import NOTIFIED, notification, ready

@@ -20,11 +20,11 @@ from werkzeug.serving import make_server  # noqa: E402
 
 from rapidreview import clock  # noqa: E402
 from rapidreview.config import PROJECT_ROOT, Settings  # noqa: E402
-from rapidreview.services import cases  # noqa: E402
-from rapidreview.services.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
-from rapidreview.services.process_versions import deploy_directory  # noqa: E402
-from rapidreview.services.runtime import Runtime, build_runtime  # noqa: E402
-from rapidreview.services.tasks import starting_answers  # noqa: E402
+from rapidreview.runtime import Runtime, build_runtime  # noqa: E402
+from rapidreview.services.casework import cases  # noqa: E402
+from rapidreview.services.casework.tasks import starting_answers  # noqa: E402
+from rapidreview.services.definitions.process_versions import deploy_directory  # noqa: E402
+from rapidreview.services.people.demo import DEMO_PASSWORD, seed_demo  # noqa: E402
 from rapidreview.store.db import transaction  # noqa: E402
 from rapidreview.web import create_app  # noqa: E402
 from tests import factories  # noqa: E402

@@ -57,7 +57,7 @@ def upgrade() -> None:
 
 def _chain_existing_events(bind: sa.engine.Connection) -> None:
     """Hash the events already there, in id order, so the chain starts at the first event ever recorded."""
-    from rapidreview.services.audit import canonical, chain_hash
+    from rapidreview.services.platform.audit import canonical, chain_hash
     from rapidreview.store.models import UTCDateTime
 
     events = sa.table("audit_events", sa.column("id", sa.Integer()), sa.column("case_id", sa.Integer()),

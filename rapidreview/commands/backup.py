@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from rapidreview.config import ConfigError, from_environment
-from rapidreview.services.backup import BackupError, create_backup, restore_backup
+from rapidreview.services.platform.backup import BackupError, create_backup, restore_backup
 
 RECIPIENT_ENV = "RAPIDREVIEW_BACKUP_RECIPIENT"
 

@@ -8,9 +8,10 @@ import sys
 
 from rapidreview.config import ConfigError, from_environment
 from rapidreview.engine.process import ProcessDefinitionError
-from rapidreview.services import case_migration, partnerships
-from rapidreview.services.case_migration import CaseCheck
-from rapidreview.services.runtime import build_runtime
+from rapidreview.runtime import build_runtime
+from rapidreview.services.casework import case_migration
+from rapidreview.services.casework.case_migration import CaseCheck
+from rapidreview.services.people import partnerships
 from rapidreview.store.db import transaction
 
 

@@ -7,7 +7,7 @@ import json
 import sys
 
 from rapidreview.config import ConfigError, from_environment
-from rapidreview.services.runtime import build_runtime
+from rapidreview.runtime import build_runtime
 from rapidreview.store import schema_revisions
 from rapidreview.store.db import migrate
 
@@ -119,7 +119,7 @@ def status_cmd(args: argparse.Namespace) -> int:
 
 def check_cmd(args: argparse.Namespace) -> int:
     """Exit 0 when every check passed, 1 naming those that failed, 2 on a bad setting."""
-    from rapidreview.services.smoke_check import run_checks
+    from rapidreview.services.platform.smoke_check import run_checks
 
     try:
         rt = build_runtime(from_environment(), migrate=False)

@@ -7,8 +7,8 @@ import getpass
 import sys
 
 from rapidreview.config import ConfigError, from_environment
-from rapidreview.services import partnerships
-from rapidreview.services.runtime import build_runtime
+from rapidreview.runtime import build_runtime
+from rapidreview.services.people import partnerships
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from rapidreview.config import from_environment
-from rapidreview.services import audit, retention
-from rapidreview.services.runtime import build_runtime
+from rapidreview.runtime import build_runtime
+from rapidreview.services.platform import audit, retention
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case
 

@@ -12,7 +12,7 @@ from rapidreview.config import ConfigError, from_environment
 from rapidreview.documents.pdf import PdfConversionError
 from rapidreview.engine.process import ProcessDefinitionError
 from rapidreview.engine.runtime import EngineError
-from rapidreview.services.cases import CaseError
+from rapidreview.services.casework.cases import CaseError
 from rapidreview.simulator.runner import simulate
 from rapidreview.simulator.scenario import ScenarioError, load_scenario
 from rapidreview.simulator.timeline import render_timeline

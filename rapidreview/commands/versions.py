@@ -14,10 +14,10 @@ from pathlib import Path
 from rapidreview.calendar import WorkingCalendar
 from rapidreview.config import ConfigError, from_environment
 from rapidreview.engine.process import ProcessDefinitionError
-from rapidreview.services import process_versions as versions
-from rapidreview.services import version_trials
-from rapidreview.services.runtime import Runtime, build_runtime
-from rapidreview.services.validation import Problem, lint_skipped, validate_with_warnings
+from rapidreview.runtime import Runtime, build_runtime
+from rapidreview.services.definitions import process_versions as versions
+from rapidreview.services.definitions import version_trials
+from rapidreview.services.definitions.validation import Problem, lint_skipped, validate_with_warnings
 from rapidreview.store.db import transaction
 
 

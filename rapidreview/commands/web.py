@@ -8,8 +8,8 @@ import sys
 
 from rapidreview.config import ConfigError, from_environment
 from rapidreview.engine.process import ProcessDefinitionError
-from rapidreview.services import partnerships, users
-from rapidreview.services.runtime import build_runtime
+from rapidreview.runtime import build_runtime
+from rapidreview.services.people import partnerships, users
 from rapidreview.store.db import transaction
 
 
@@ -38,8 +38,8 @@ def _fail(message: object) -> int:
 
 
 def run_cmd(args: argparse.Namespace) -> int:
-    from rapidreview.services.demo import seed_demo
-    from rapidreview.services.process_versions import deploy_directory
+    from rapidreview.services.definitions.process_versions import deploy_directory
+    from rapidreview.services.people.demo import seed_demo
     from rapidreview.web import create_app
 
     try:

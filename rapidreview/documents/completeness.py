@@ -17,8 +17,8 @@ from typing import Any
 
 from rapidreview.documents.render import NOT_RECORDED
 from rapidreview.documents.report_context import RETURNED_LABELS
-from rapidreview.services.roles import PARTNER_NAMES, PARTNER_ROLES
-from rapidreview.services.users import ROLES
+from rapidreview.services.people.roles import PARTNER_NAMES, PARTNER_ROLES
+from rapidreview.services.people.users import ROLES
 
 #: The kinds of report that go to the National Panel or straight to sign-off: they need the learning plan.
 FINAL_KINDS = frozenset({"final_report", "signed_report"})

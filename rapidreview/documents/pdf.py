@@ -13,7 +13,7 @@ processes. The process runs in its own session, and on timeout the whole process
 shell wrapper, ``oosplash`` and ``soffice.bin``) is killed.
 
 Either way a failure raises :class:`PdfConversionError`; retryable ones roll the case's step back and the
-scheduler tries it again later (rapidreview/services/scheduling.py).
+scheduler tries it again later (rapidreview/services/platform/scheduling.py).
 
 Install on Debian: ``apt-get install --no-install-recommends libreoffice-writer-nogui
 fonts-crosextra-carlito fonts-liberation2``. Set ``RAPIDREVIEW_SOFFICE`` to use another binary. ``make setup``

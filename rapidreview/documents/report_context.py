@@ -12,7 +12,7 @@ from typing import Any
 
 from rapidreview.calendar import WorkingCalendar, to_london
 from rapidreview.config import Settings
-from rapidreview.services.roles import PARTNER_NAMES
+from rapidreview.services.people.roles import PARTNER_NAMES
 
 KIND_LABELS = {
     "draft_report": "DRAFT",

@@ -1,7 +1,7 @@
 """Looking at a process version without running a case: does SpiffWorkflow accept it, and what do its
 expressions evaluate to on a sample case.
 
-``rapidreview.services.validation`` does the checks a process owner reads; the parts that need SpiffWorkflow
+``rapidreview.services.definitions.validation`` does the checks a process owner reads; the parts that need SpiffWorkflow
 (its parser and XSD validation, the script environment, its timer parsing) live here so that
 ``rapidreview.engine`` stays the only package importing it.
 """

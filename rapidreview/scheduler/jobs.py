@@ -15,9 +15,10 @@ from datetime import datetime
 
 from rapidreview import clock
 from rapidreview.mail.transports import Transport, make_transport
-from rapidreview.services import invited_access as invitations_upkeep
-from rapidreview.services import notifications, outbox, scheduling
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import notifications
+from rapidreview.services.people import invited_access as invitations_upkeep
+from rapidreview.services.platform import outbox, scheduling
 
 log = logging.getLogger(__name__)
 

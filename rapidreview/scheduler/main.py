@@ -27,9 +27,9 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from rapidreview import clock
+from rapidreview.runtime import Runtime
 from rapidreview.scheduler import jobs, wakeups
-from rapidreview.services import scheduling
-from rapidreview.services.runtime import Runtime
+from rapidreview.services.platform import scheduling
 
 log = logging.getLogger("scheduler")
 

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rapidreview import clock
+from rapidreview.runtime import Runtime
 from rapidreview.scheduler.main import HEARTBEAT_SECONDS
-from rapidreview.services import case_views, outbox, scheduling
-from rapidreview.services.runtime import Runtime
+from rapidreview.services.platform import outbox, scheduling
+from rapidreview.services.reading import case_views
 from rapidreview.store.db import transaction
 
 ALIVE_WITHIN = timedelta(seconds=3 * HEARTBEAT_SECONDS)

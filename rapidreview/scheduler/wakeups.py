@@ -21,7 +21,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import func, select
 
 from rapidreview import clock
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, OutboxMessage
 

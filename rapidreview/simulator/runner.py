@@ -21,12 +21,13 @@ from rapidreview import clock
 from rapidreview.config import Settings
 from rapidreview.engine.process import ProcessBundle, user_task_ids
 from rapidreview.mail.transports import FileTransport
-from rapidreview.services import cases, scheduling, worklist
-from rapidreview.services.demo import seed_simulation
-from rapidreview.services.forms import FormAnswersError
-from rapidreview.services.process_versions import deploy_directory
-from rapidreview.services.runtime import Runtime, build_runtime
-from rapidreview.services.tasks import starting_answers
+from rapidreview.runtime import Runtime, build_runtime
+from rapidreview.services.casework import cases, worklist
+from rapidreview.services.casework.forms import FormAnswersError
+from rapidreview.services.casework.tasks import starting_answers
+from rapidreview.services.definitions.process_versions import deploy_directory
+from rapidreview.services.people.demo import seed_simulation
+from rapidreview.services.platform import scheduling
 from rapidreview.simulator.scenario import MAX_DAY, Action, Scenario, ScenarioError, check_tasks
 from rapidreview.store.db import make_engine, transaction
 from rapidreview.store.models import AuditEvent, Case, HumanTask

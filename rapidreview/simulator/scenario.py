@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from rapidreview.calendar import WorkingCalendar
-from rapidreview.services.cases import Notification, reference_problem
-from rapidreview.services.roles import PARTNERS
+from rapidreview.services.casework.cases import Notification, reference_problem
+from rapidreview.services.people.roles import PARTNERS
 
 AGENCY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 DAY_AT = re.compile(r"^day\s+(\d{1,2})\s+([01]?\d|2[0-3]):([0-5]\d)$", re.IGNORECASE)

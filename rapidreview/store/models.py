@@ -282,7 +282,7 @@ class SchedulerHeartbeat(Base):
 
 
 class AuditEvent(Base):
-    """Append only: the application inserts, never updates or deletes (rapidreview.services.audit refuses both).
+    """Append only: the application inserts, never updates or deletes (rapidreview.services.platform.audit refuses both).
 
     Hash-chained: ``hash`` is SHA-256 of ``prev_hash`` and this event's canonical JSON, so a changed,
     removed or inserted row shows in ``rapidreview audit verify``. ``case_id`` has no foreign key: the

@@ -17,8 +17,8 @@ from rapidreview import clock, resources
 from rapidreview.config import Settings, from_environment
 from rapidreview.errors import RapidReviewError, http_status
 from rapidreview.observability import configure_logging
-from rapidreview.services.runtime import Runtime, build_runtime
-from rapidreview.services.users import ROLES
+from rapidreview.runtime import Runtime, build_runtime
+from rapidreview.services.people.users import ROLES
 from rapidreview.web import kept_answers, oidc_client, signed_in_session
 from rapidreview.web.access import PUBLIC, allow, permits, rule_of
 from rapidreview.web.config import CONFIGS, Config
@@ -168,7 +168,7 @@ def _enter_case_time(*_: Any) -> None:
     or one of its tasks); see services.demo_clock."""
     from flask import current_app, request
 
-    from rapidreview.services import demo_clock
+    from rapidreview.services.casework import demo_clock
 
     if not current_app.config.get("DEMO_TIME_TRAVEL"):
         return  # no case is ever moved: nothing to look up

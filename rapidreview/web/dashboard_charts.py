@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from rapidreview.services.dashboard import Dashboard
-from rapidreview.services.dashboard_figures import RETURN_LABELS
+from rapidreview.services.reading.dashboard import Dashboard
+from rapidreview.services.reading.dashboard_figures import RETURN_LABELS
 from rapidreview.web.charts import (
     BLUE,
     GREEN,

@@ -8,9 +8,8 @@ from datetime import date, datetime
 
 from rapidreview.calendar import to_london
 from rapidreview.documents.spreadsheet import Cell, Percent, Table
-from rapidreview.services.dashboard import Dashboard
-from rapidreview.services.dashboard_figures import OUTCOME_LABELS, RETURN_LABELS, OnTime, Step
-from rapidreview.services.dashboard import PartnershipCounts
+from rapidreview.services.reading.dashboard import Dashboard, PartnershipCounts
+from rapidreview.services.reading.dashboard_figures import OUTCOME_LABELS, RETURN_LABELS, OnTime, Step
 
 ON_TIME_COLUMNS = ("On time", "Late", "Overdue (not submitted)", "In progress", "Not commissioned", "On-time rate (%)")
 STATUS_LABELS = {"open": "Open", "submitted": "Submitted", "not_commissioned": "Not commissioned"}

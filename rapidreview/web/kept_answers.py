@@ -15,9 +15,9 @@ from flask import current_app, g, request, session, url_for
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
-from rapidreview.services import sessions
-from rapidreview.services.tasks import save_draft, task_detail
-from rapidreview.services.users import EXPIRED, IDLE
+from rapidreview.services.casework.tasks import save_draft, task_detail
+from rapidreview.services.people import sessions
+from rapidreview.services.people.users import EXPIRED, IDLE
 from rapidreview.web.schema_forms import parse_submission
 
 KEPT_TASK = "kept_task"  # the kept task's name, for the sign-in page

@@ -26,8 +26,8 @@ from werkzeug.wrappers import Response
 
 from rapidreview import clock
 from rapidreview.oidc_settings import OidcProvider
-from rapidreview.services import identity_providers
-from rapidreview.services.sessions import ProviderSession
+from rapidreview.services.people import identity_providers
+from rapidreview.services.people.sessions import ProviderSession
 
 log = logging.getLogger(__name__)
 

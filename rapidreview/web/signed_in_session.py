@@ -11,9 +11,9 @@ from datetime import timedelta
 
 from flask import current_app, g, request, session
 
-from rapidreview.services import sessions
-from rapidreview.services.runtime import Runtime
-from rapidreview.services.users import EXPIRED, IDLE, SIGNED_OUT, SignedIn
+from rapidreview.runtime import Runtime
+from rapidreview.services.people import sessions
+from rapidreview.services.people.users import EXPIRED, IDLE, SIGNED_OUT, SignedIn
 
 TOKEN = "sid"
 STATUS_ENDPOINT = "session.status"  # views/session_timeout.py

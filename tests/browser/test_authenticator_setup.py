@@ -11,9 +11,9 @@ from flask import Flask
 
 from rapidreview import clock
 from rapidreview.config import PROJECT_ROOT
-from rapidreview.services.demo import DEMO_PASSWORD, seed_demo
-from rapidreview.services.process_versions import deploy_directory
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.definitions.process_versions import deploy_directory
+from rapidreview.services.people.demo import DEMO_PASSWORD, seed_demo
 from rapidreview.web import create_app
 from tests.browser.conftest import AXE, AXE_PATH, axe_violations
 from tests.test_security_sign_in import TotpConfig

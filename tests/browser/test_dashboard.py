@@ -7,8 +7,8 @@ from datetime import date
 from typing import Any
 
 from rapidreview import clock
-from rapidreview.services.demo import DEMO_PASSWORD
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.people.demo import DEMO_PASSWORD
 from rapidreview.store.db import transaction
 from tests import factories as make
 from tests.browser.conftest import axe_violations

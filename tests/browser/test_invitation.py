@@ -15,10 +15,10 @@ from sqlalchemy import select
 from rapidreview import clock
 from rapidreview.config import PROJECT_ROOT
 from rapidreview.mail.transports import FileTransport
-from rapidreview.services import outbox
-from rapidreview.services.demo import DEMO_PASSWORD, seed_demo
-from rapidreview.services.process_versions import deploy_directory
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.definitions.process_versions import deploy_directory
+from rapidreview.services.people.demo import DEMO_PASSWORD, seed_demo
+from rapidreview.services.platform import outbox
 from rapidreview.store.db import transaction
 from rapidreview.store.models import HumanTask
 from rapidreview.web import create_app

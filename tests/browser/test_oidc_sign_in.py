@@ -14,8 +14,8 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from rapidreview.config import Settings
-from rapidreview.services.demo import seed_demo
-from rapidreview.services.runtime import build_runtime
+from rapidreview.runtime import build_runtime
+from rapidreview.services.people.demo import seed_demo
 from rapidreview.web import create_app
 from tests.browser.conftest import axe_violations
 from tests.oidc import local_provider

@@ -12,10 +12,10 @@ from flask import Flask
 from lxml import etree
 
 from rapidreview.config import PROJECT_ROOT
-from rapidreview.services import cases
-from rapidreview.services import process_versions as versions
-from rapidreview.services.runtime import Runtime
-from rapidreview.services.tasks import starting_answers
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.casework.tasks import starting_answers
+from rapidreview.services.definitions import process_versions as versions
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case
 from tests.browser.conftest import axe_violations

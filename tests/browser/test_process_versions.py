@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 
 from rapidreview.config import PROJECT_ROOT
-from rapidreview.services.demo import DEMO_PASSWORD
+from rapidreview.services.people.demo import DEMO_PASSWORD
 from tests.browser.conftest import axe_violations
 
 CALLED = PROJECT_ROOT / "bpmn" / "information_sharing.bpmn"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from rapidreview import clock
-from rapidreview.services.demo import DEMO_PASSWORD
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.people.demo import DEMO_PASSWORD
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case
 from tests.browser.conftest import AXE, AXE_PATH, axe_violations

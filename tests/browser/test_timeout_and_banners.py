@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 
 from rapidreview import clock
 from rapidreview.config import Settings
-from rapidreview.services.demo import DEMO_PASSWORD
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.people.demo import DEMO_PASSWORD
 from tests.browser.conftest import axe_violations
 from tests.web.test_tasks import criteria_task
 

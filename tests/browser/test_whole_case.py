@@ -13,10 +13,10 @@ import pytest
 
 from rapidreview import clock
 from rapidreview.mail.transports import FileTransport
+from rapidreview.runtime import Runtime
 from rapidreview.scheduler.jobs import advance_due_cases
-from rapidreview.services import scheduling
-from rapidreview.services.demo import DEMO_PASSWORD
-from rapidreview.services.runtime import Runtime
+from rapidreview.services.people.demo import DEMO_PASSWORD
+from rapidreview.services.platform import scheduling
 from tests.browser.conftest import axe_violations, example_answers
 from tests.browser.forms import fill
 

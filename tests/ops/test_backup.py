@@ -17,11 +17,12 @@ from sqlalchemy.engine import make_url
 
 from rapidreview import clock
 from rapidreview.config import PROJECT_ROOT, Settings
-from rapidreview.services import cases, scheduling
-from rapidreview.services.backup import BackupError, create_backup, restore_backup
-from rapidreview.services.health import readiness
-from rapidreview.services.process_versions import deploy_directory
-from rapidreview.services.runtime import Runtime, build_runtime
+from rapidreview.runtime import Runtime, build_runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.definitions.process_versions import deploy_directory
+from rapidreview.services.platform import scheduling
+from rapidreview.services.platform.backup import BackupError, create_backup, restore_backup
+from rapidreview.services.platform.health import readiness
 from rapidreview.store.db import make_engine, transaction
 from rapidreview.store.models import Case
 from tests.conftest import START, TEST_DATABASE_URL

@@ -13,8 +13,8 @@ import pytest
 from rapidreview import clock
 from rapidreview.cli import main
 from rapidreview.config import from_environment
-from rapidreview.services import scheduling
-from rapidreview.services.runtime import build_runtime
+from rapidreview.runtime import build_runtime
+from rapidreview.services.platform import scheduling
 
 
 @pytest.fixture

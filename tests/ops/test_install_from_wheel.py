@@ -106,7 +106,7 @@ for path in ("/sign-in", "/static/css/app.css", "/vendor/govuk/govuk-frontend.mi
              "/vendor/govuk/govuk-frontend.min.js", "/assets/images/favicon.ico",
              "/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js", "/vendor/bpmn-js/assets/bpmn-js.css"):
     print(path, client.get(path, base_url="https://rr.example").status_code)
-from rapidreview.services import users
+from rapidreview.services.people import users
 print("common passwords", len(users.common_passwords()))
 """
     lines = _run([str(installed / "python"), "-c", probe], tmp_path, env).splitlines()

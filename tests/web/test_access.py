@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from rapidreview.services import cases
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
 from rapidreview.store.db import transaction
 from rapidreview.store.models import HumanTask
 from rapidreview.web.access import rule_of
@@ -64,7 +64,7 @@ def start_case_with_two_agencies(runtime: Runtime) -> int:
                   {"id": "gp", "name": "Elm Street Surgery", "contact_email": "safeguarding@elmsurgery.example",
                    "manager_email": "practice.manager@elmsurgery.example"}])
     case_id = cases.start_case(runtime, notification, actor="test")
-    from rapidreview.services.tasks import starting_answers
+    from rapidreview.services.casework.tasks import starting_answers
 
     for _ in range(10):  # partners' views, commissioning, agency list, meeting: until agencies have tasks
         with transaction(runtime.sessions) as session:

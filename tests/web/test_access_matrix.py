@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
 from rapidreview.web.access import PUBLIC, rule_of
 from tests.web.conftest import sign_in
 from tests.web.test_access import agency_task, start_case_with_two_agencies

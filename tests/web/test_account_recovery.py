@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from rapidreview import clock
-from rapidreview.services.demo import DEMO_PASSWORD
+from rapidreview.services.people.demo import DEMO_PASSWORD
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, User
 from rapidreview.web import create_app

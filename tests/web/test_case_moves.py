@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from rapidreview.services import cases, partnerships
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.people import partnerships
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, Case, ProcessVersion
 from tests.conftest import START

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from rapidreview.services import cases
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
 from tests.web.conftest import START, post, sign_in
 
 
@@ -47,6 +47,6 @@ def test_the_service_refuses_such_references_whoever_starts_the_case(runtime: Ru
 
 
 def test_two_references_never_share_a_documents_folder() -> None:
-    from rapidreview.services import documents
+    from rapidreview.services.casework import documents
 
     assert documents._safe("RR/2026/1") != documents._safe("RR_2026_1")

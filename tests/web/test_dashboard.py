@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent
 from tests import factories as make

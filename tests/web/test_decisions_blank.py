@@ -9,9 +9,9 @@ from flask.testing import FlaskClient
 
 from rapidreview import clock
 from rapidreview.forms import decision_fields
-from rapidreview.services import cases, worklist
-from rapidreview.services.forms import form_schema
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases, worklist
+from rapidreview.services.casework.forms import form_schema
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, HumanTask
 from tests.factories import complete, ready_tasks, start_case

@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from rapidreview import clock
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, Case
 from tests.factories import complete, ready_tasks, start_case

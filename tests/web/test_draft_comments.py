@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from rapidreview import clock
 from rapidreview.calendar import to_london
-from rapidreview.services.case_views import case_timers
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.reading.case_views import case_timers
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, OutboxMessage
 from tests.factories import complete, drive_until, ready_tasks, start_case

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from rapidreview.config import PROJECT_ROOT
-from rapidreview.services import process_versions as versions
+from rapidreview.services.definitions import process_versions as versions
 from rapidreview.store.db import transaction
 from tests.web.conftest import csrf_of, sign_in
 

@@ -10,9 +10,11 @@ from sqlalchemy import text
 
 from rapidreview import clock
 from rapidreview.config import Settings
-from rapidreview.services import cases, outbox, partnerships, scheduling, users
-from rapidreview.services.demo import DEMO_PASSWORD
-from rapidreview.services.runtime import Runtime, build_runtime
+from rapidreview.runtime import Runtime, build_runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.people import partnerships, users
+from rapidreview.services.people.demo import DEMO_PASSWORD
+from rapidreview.services.platform import outbox, scheduling
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case
 from rapidreview.web import create_app

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from rapidreview import clock
-from rapidreview.services import cases
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, OutboxMessage
 from tests.factories import drive_until, ready_tasks, start_case

@@ -13,8 +13,9 @@ from flask import Flask
 
 from rapidreview.config import ConfigError
 from rapidreview.observability import JsonFormatter, configure_logging, log_settings
-from rapidreview.services import cases, outbox
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
+from rapidreview.services.platform import outbox
 from rapidreview.store.db import transaction
 from tests.web.conftest import START
 
@@ -68,7 +69,7 @@ def test_metrics_refuse_other_addresses_and_requests_through_an_untrusted_proxy(
 def test_each_committed_step_is_logged_with_ids_and_never_the_childs_name(
         runtime: Runtime, caplog: pytest.LogCaptureFixture, virtual_clock: object) -> None:
     from rapidreview.config import PROJECT_ROOT
-    from rapidreview.services.process_versions import deploy_directory
+    from rapidreview.services.definitions.process_versions import deploy_directory
 
     deploy_directory(runtime, PROJECT_ROOT / "bpmn", PROJECT_ROOT / "forms", deployed_by="test")
     with caplog.at_level(logging.INFO, logger="rapidreview.events"):

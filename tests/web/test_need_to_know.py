@@ -8,8 +8,8 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from rapidreview import clock
-from rapidreview.services import cases
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, Case, HumanTask
 from tests.test_documents_versions import docs, with_draft

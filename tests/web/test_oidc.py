@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from rapidreview.config import Settings
 from rapidreview.oidc_settings import OidcProvider, providers_from_environment
-from rapidreview.services import partnerships, users
-from rapidreview.services.demo import DEMO_PASSWORD, seed_demo
-from rapidreview.services.runtime import Runtime, build_runtime
+from rapidreview.runtime import Runtime, build_runtime
+from rapidreview.services.people import partnerships, users
+from rapidreview.services.people.demo import DEMO_PASSWORD, seed_demo
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, User, UserIdentity, WebSession
 from rapidreview.web import create_app

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from rapidreview.services import outbox
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.platform import outbox
 from rapidreview.store.db import transaction
 from rapidreview.store.models import OutboxMessage
 from tests.web.conftest import post, sign_in

@@ -14,10 +14,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from rapidreview.services import cases, outbox, partnerships, policy, users, worklist
-from rapidreview.services.demo import DEMO_PASSWORD
-from rapidreview.services.runtime import Runtime
-from rapidreview.services.tasks import starting_answers
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases, worklist
+from rapidreview.services.casework.tasks import starting_answers
+from rapidreview.services.people import partnerships, policy, users
+from rapidreview.services.people.demo import DEMO_PASSWORD
+from rapidreview.services.platform import outbox
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Agency, Case, Document, HumanTask, OutboxMessage, User
 from tests.web.conftest import START, post, sign_in

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 
 from rapidreview.config import ConfigError
-from rapidreview.services.demo import DEMO_PASSWORD
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.people.demo import DEMO_PASSWORD
 from rapidreview.web import create_app
 from rapidreview.web.config import TestConfig
 from rapidreview.web.proxy import trusted_proxies

@@ -8,8 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from rapidreview import clock
-from rapidreview.services.demo import DEMO_PASSWORD
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.people.demo import DEMO_PASSWORD
 from rapidreview.store.db import transaction
 from rapidreview.store.models import HumanTask
 from tests.web.conftest import csrf_of, post, sign_in

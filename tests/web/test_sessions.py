@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 
 from rapidreview import clock
 from rapidreview.config import ConfigError, from_environment
-from rapidreview.services import users
-from rapidreview.services.demo import DEMO_PASSWORD
+from rapidreview.services.people import users
+from rapidreview.services.people.demo import DEMO_PASSWORD
 from rapidreview.store.db import transaction
 from rapidreview.store.models import User, WebSession
 from tests.web.conftest import csrf_of, post, sign_in

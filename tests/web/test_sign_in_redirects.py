@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 
-from rapidreview.services.demo import DEMO_PASSWORD
+from rapidreview.services.people.demo import DEMO_PASSWORD
 from rapidreview.web.views.auth import same_site_path
 from tests.web.conftest import csrf_of
 

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from rapidreview import clock
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, Document, HumanTask
 from tests.test_documents_versions import drive, start

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from rapidreview.services import cases
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
 from rapidreview.store.db import transaction
 from rapidreview.store.models import HumanTask
 from tests.web.conftest import START, post, sign_in
@@ -109,7 +109,7 @@ def test_a_case_is_started_from_the_notification_form(app: Flask, runtime: Runti
 
 
 def test_the_appointed_chair_gets_the_chair_tasks_whatever_their_role(app: Flask, runtime: Runtime) -> None:
-    from rapidreview.services.tasks import starting_answers
+    from rapidreview.services.casework.tasks import starting_answers
 
     case_id = cases.start_case(runtime, cases.Notification(
         reference="RR-T-11", notified_at=START, child={"name": "C"}, incident={"date": "2026-05-20", "summary": "x"},
@@ -143,7 +143,7 @@ def claim_buttons(html: str) -> int:
 
 def test_the_available_list_is_paged_due_soonest_first(app: Flask, runtime: Runtime,
                                                         monkeypatch: object) -> None:
-    from rapidreview.services import worklist
+    from rapidreview.services.casework import worklist
 
     monkeypatch.setattr(worklist, "AVAILABLE_LIMIT", 2)  # type: ignore[attr-defined]
     for n in range(3):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from rapidreview.services import cases
-from rapidreview.services.runtime import Runtime
+from rapidreview.runtime import Runtime
+from rapidreview.services.casework import cases
 from rapidreview.store.db import transaction
 from rapidreview.store.models import HumanTask, OutboxMessage
 from tests.web.conftest import START, sign_in

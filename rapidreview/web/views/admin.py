@@ -8,8 +8,9 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from werkzeug.wrappers import Response
 
 from rapidreview.errors import Conflict
-from rapidreview.services import case_views, identity_providers, partnerships, policy, sessions, users
-from rapidreview.services import outbox as outbox_service
+from rapidreview.services.people import identity_providers, partnerships, policy, sessions, users
+from rapidreview.services.platform import outbox as outbox_service
+from rapidreview.services.reading import case_views
 from rapidreview.web import oidc_client, runtime, signed_in_session
 from rapidreview.web.access import allow
 

@@ -19,10 +19,11 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from rapidreview import calendar, clock
-from rapidreview.services import notifications, users
-from rapidreview.services.sessions import ProviderSession
-from rapidreview.services.sign_in_throttle import AccountLocked, LockoutPolicy
-from rapidreview.services.users import (
+from rapidreview.services.casework import notifications
+from rapidreview.services.people import users
+from rapidreview.services.people.sessions import ProviderSession
+from rapidreview.services.people.sign_in_throttle import AccountLocked, LockoutPolicy
+from rapidreview.services.people.users import (
     PasswordSignInOff,
     SignedIn,
     UserError,

@@ -12,8 +12,10 @@ from werkzeug.wrappers import Response
 from rapidreview import forms as form_schemas
 from rapidreview.calendar import london_time
 from rapidreview.errors import NotFound
-from rapidreview.services import case_actions, case_views, cases, demo_clock, draft_comments, policy
-from rapidreview.services.forms import FormAnswersError
+from rapidreview.services.casework import case_actions, cases, demo_clock, draft_comments
+from rapidreview.services.casework.forms import FormAnswersError
+from rapidreview.services.people import policy
+from rapidreview.services.reading import case_views
 from rapidreview.web import HERE, runtime
 from rapidreview.web.access import SIGNED_IN, allow
 from rapidreview.web.downloads import send_stored

@@ -9,9 +9,9 @@ from flask import Blueprint, Response, g, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from rapidreview.documents.spreadsheet import ODS_MEDIA_TYPE, to_csv, to_ods
-from rapidreview.services import dashboard
-from rapidreview.services.dashboard import COUNTS_ROLE, DASHBOARD_ROLES
-from rapidreview.services.dashboard_figures import Period
+from rapidreview.services.reading import dashboard
+from rapidreview.services.reading.dashboard import COUNTS_ROLE, DASHBOARD_ROLES
+from rapidreview.services.reading.dashboard_figures import Period
 from rapidreview.web import runtime
 from rapidreview.web.access import allow
 from rapidreview.web.dashboard_charts import charts_of

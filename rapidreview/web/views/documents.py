@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from rapidreview.documents.docx_check import DOCX_MEDIA_TYPE, UploadRejected, describe_limit, max_upload_bytes
 from rapidreview.errors import NotFound
-from rapidreview.services import cases, documents
+from rapidreview.services.casework import cases, documents
 from rapidreview.web import runtime
 from rapidreview.web.access import SIGNED_IN, allow
 from rapidreview.web.downloads import send_stored

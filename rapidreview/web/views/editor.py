@@ -21,10 +21,11 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
-from rapidreview.services import form_editing, policy, process_editing
-from rapidreview.services import process_versions as versions
-from rapidreview.services.operators import OPERATORS
-from rapidreview.services.roles import LANE_ROLES
+from rapidreview.services.casework.operators import OPERATORS
+from rapidreview.services.definitions import form_editing, process_editing
+from rapidreview.services.definitions import process_versions as versions
+from rapidreview.services.people import policy
+from rapidreview.services.people.roles import LANE_ROLES
 from rapidreview.store.db import transaction
 from rapidreview.web import runtime
 from rapidreview.web.access import allow

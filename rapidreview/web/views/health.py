@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, render_template
 from werkzeug.wrappers import Response
 
-from rapidreview.services.health import readiness
+from rapidreview.services.platform.health import readiness
 from rapidreview.web import runtime
 from rapidreview.web.access import PUBLIC, allow
 

@@ -19,8 +19,8 @@ from werkzeug.wrappers import Response
 
 from rapidreview import clock
 from rapidreview.errors import NotFound
-from rapidreview.services import invitations, invited_access, partnerships, policy
-from rapidreview.services.users import UserError
+from rapidreview.services.people import invitations, invited_access, partnerships, policy
+from rapidreview.services.people.users import UserError
 from rapidreview.web import oidc_client, runtime, signed_in_session
 from rapidreview.web.access import PUBLIC, allow
 

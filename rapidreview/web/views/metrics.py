@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
 from werkzeug.wrappers import Response
 
-from rapidreview.services.metrics import DatabaseCollector
+from rapidreview.services.platform.metrics import DatabaseCollector
 from rapidreview.web import runtime
 from rapidreview.web.access import PUBLIC, allow
 

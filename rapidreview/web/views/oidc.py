@@ -1,5 +1,5 @@
 """Sign in with an organisation's account: off to its identity provider and back (rapidreview.web.oidc_client),
-then the account is matched (rapidreview.services.identity_providers) and the session begins as a password
+then the account is matched (rapidreview.services.people.identity_providers) and the session begins as a password
 sign-in's does: the TOTP step where it still applies, then ``signed_in_session.begin``."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from werkzeug.wrappers import Response
 
 from rapidreview import clock
 from rapidreview.oidc_settings import OidcProvider
-from rapidreview.services import identity_providers as idp
-from rapidreview.services.sessions import ProviderSession
+from rapidreview.services.people import identity_providers as idp
+from rapidreview.services.people.sessions import ProviderSession
 from rapidreview.web import oidc_client, runtime, signed_in_session
 from rapidreview.web.access import PUBLIC, allow
 from rapidreview.web.views.auth import PENDING_PROVIDER, same_site_path, sign_in_page

@@ -14,7 +14,7 @@ from flask import Blueprint, g, jsonify
 from werkzeug.wrappers import Response
 
 from rapidreview import clock
-from rapidreview.services import sessions
+from rapidreview.services.people import sessions
 from rapidreview.web import runtime, signed_in_session
 from rapidreview.web.access import PUBLIC, allow
 

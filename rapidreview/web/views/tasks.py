@@ -7,9 +7,10 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from rapidreview.services import cases, policy, worklist
-from rapidreview.services.forms import FormAnswersError
-from rapidreview.services.tasks import TaskDetail, save_draft, task_detail
+from rapidreview.services.casework import cases, worklist
+from rapidreview.services.casework.forms import FormAnswersError
+from rapidreview.services.casework.tasks import TaskDetail, save_draft, task_detail
+from rapidreview.services.people import policy
 from rapidreview.web import runtime
 from rapidreview.web.access import SIGNED_IN, allow
 from rapidreview.web.schema_forms import build_fields, error_summary, parse_submission, readonly_rows

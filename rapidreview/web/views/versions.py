@@ -28,11 +28,13 @@ from werkzeug.wrappers import Response
 from rapidreview import resources
 from rapidreview.calendar import to_london
 from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessDefinitionError
-from rapidreview.services import case_migration, policy, version_trials
-from rapidreview.services import process_versions as versions
-from rapidreview.services.form_preview import instructions_for_form
-from rapidreview.services.forms import form_schema, form_uischema
-from rapidreview.services.validation import Problem
+from rapidreview.services.casework import case_migration
+from rapidreview.services.casework.forms import form_schema, form_uischema
+from rapidreview.services.definitions import process_versions as versions
+from rapidreview.services.definitions import version_trials
+from rapidreview.services.definitions.form_preview import instructions_for_form
+from rapidreview.services.definitions.validation import Problem
+from rapidreview.services.people import policy
 from rapidreview.simulator.timeline import LABELS, describe_event
 from rapidreview.store.db import transaction
 from rapidreview.web import runtime

@@ -1,0 +1,1 @@
+"""Process definitions: versions of the process, forms and templates; their checks, differences, trials and editing."""
