@@ -36,6 +36,7 @@ ICON_ALLOWANCE = 20  # the task-type icon in the top-left corner
 EXTERNAL_WIDTH = 90  # bpmn-js wraps the label beside an event, gateway or flow at this width
 EXTERNAL_CHARACTERS_PER_LINE = 15
 EXTERNAL_LINE_HEIGHT = 13
+LABEL_CLEARANCE = 3  # a label needs this much space around it, or it seems to touch the line or shape beside it
 
 ACTIVITIES = {
     "task", "userTask", "serviceTask", "scriptTask", "manualTask", "businessRuleTask", "sendTask",
@@ -65,6 +66,9 @@ class Box:
 
     def contains(self, other: Box) -> bool:
         return self.x <= other.x and self.y <= other.y and other.right <= self.right and other.bottom <= self.bottom
+
+    def widened(self, margin: float) -> Box:
+        return Box(self.x - margin, self.y - margin, self.width + 2 * margin, self.height + 2 * margin)
 
     def __str__(self) -> str:
         return f"({self.x:g},{self.y:g} {self.width:g}x{self.height:g})"
@@ -96,6 +100,7 @@ class Diagram:
     edges: dict[str, list[tuple[float, float]]]  # each sequence flow's waypoints
     parents: dict[str, str | None]  # the subprocess each element (shape or flow) belongs to
     names: dict[str, str]
+    ends: dict[str, tuple[str, str]]  # each sequence flow's source and target
 
     def inside(self, element: str, container: str) -> bool:
         """Whether element is drawn within the subprocess container, directly or further down."""
@@ -120,6 +125,7 @@ def read_diagram(path: Path) -> Diagram:
     parents: dict[str, str | None] = {}
     lanes: dict[str, str] = {}
     attached: dict[str, str] = {}
+    ends: dict[str, tuple[str, str]] = {}
 
     def walk(node: ET.Element, subprocess: str | None) -> None:
         for child in node:
@@ -130,6 +136,8 @@ def read_diagram(path: Path) -> Diagram:
             kinds[element], names[element], parents[element] = kind, child.get("name", ""), subprocess
             if child.get("attachedToRef"):
                 attached[element] = child.get("attachedToRef", "")
+            if kind == "sequenceFlow":
+                ends[element] = (child.get("sourceRef", ""), child.get("targetRef", ""))
             if kind == "lane":
                 for ref in child.iter(f"{BPMN}flowNodeRef"):
                     lanes[(ref.text or "").strip()] = element
@@ -160,7 +168,7 @@ def read_diagram(path: Path) -> Diagram:
         label = bounds(node.find(f"{BPMNDI}BPMNLabel/{DC}Bounds"))
         if label is not None and names.get(element):
             edge_labels[element] = label
-    return Diagram(path, shapes, edge_labels, edges, parents, names)
+    return Diagram(path, shapes, edge_labels, edges, parents, names, ends)
 
 
 def drawn_label(name: str, bounds: Box) -> Box:
@@ -207,19 +215,20 @@ def label_problems(diagram: Diagram) -> list[str]:
     problems = []
     labels = drawn_labels(diagram)
     for element, label in labels.items():
+        room = label.widened(LABEL_CLEARANCE)
         for shape in diagram.shapes.values():
-            if shape.element == element or not label.overlaps(shape.box):
+            if not room.overlaps(shape.box):
                 continue
-            if shape.kind in CONTAINERS and shape.box.contains(label):
+            if shape.kind in CONTAINERS and shape.box.contains(room):
                 continue  # a label lies within its pool and lane
-            if shape.expanded and shape.box.contains(label) and diagram.inside(element, shape.element):
+            if shape.expanded and shape.box.contains(room) and diagram.inside(element, shape.element):
                 continue  # the label of a shape or flow drawn inside the subprocess
             problems.append(f"the label of {element} {label} lies over {shape.element} {shape.box}")
         for flow, waypoints in diagram.edges.items():
-            if flow != element and crosses(waypoints, label):
+            if crosses(waypoints, label):
                 problems.append(f"the label of {element} {label} is crossed by the flow {flow}")
     for (first, one), (second, other) in combinations(labels.items(), 2):
-        if one.overlaps(other):
+        if one.widened(LABEL_CLEARANCE).overlaps(other):
             problems.append(f"the labels of {first} {one} and {second} {other} overlap")
     return problems
 
@@ -247,6 +256,18 @@ def shape_problems(diagram: Diagram) -> list[str]:
             lane = diagram.shapes[shape.lane]
             if not lane.box.contains(shape.box):
                 problems.append(f"{shape.element} {shape.box} sticks out of its lane {lane.element} {lane.box}")
+    return problems
+
+
+def flow_problems(diagram: Diagram) -> list[str]:
+    """A sequence flow runs from its source to its target without passing through any other shape."""
+    problems = []
+    for flow, waypoints in diagram.edges.items():
+        source, target = diagram.ends.get(flow, ("", ""))
+        ends = {source, target} | {diagram.shapes[end].attached_to for end in (source, target) if end in diagram.shapes}
+        for shape in diagram.shapes.values():
+            if shape.element not in ends and not shape.is_container and crosses(waypoints, shape.box):
+                problems.append(f"the flow {flow} passes through {shape.element} {shape.box}")
     return problems
 
 
@@ -313,6 +334,12 @@ def test_no_two_shapes_overlap(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda path: path.name)
+def test_no_flow_passes_through_a_shape(path: Path) -> None:
+    problems = flow_problems(read_diagram(path))
+    assert not problems, f"{len(problems)} flow problems:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda path: path.name)
 def test_every_task_name_fits_its_box(path: Path) -> None:
     problems = name_problems(read_diagram(path)) + subprocess_title_problems(read_diagram(path))
     assert not problems, f"{len(problems)} names do not fit:\n" + "\n".join(problems)
@@ -333,5 +360,5 @@ def test_names_wrap_at_word_boundaries(name: str, characters: int, lines: int) -
 def test_the_checks_find_a_label_over_a_task() -> None:
     task = Shape("task", "userTask", "Do", Box(0, 0, 100, 80), None, False, None, None, None)
     event = Shape("event", "endEvent", "Done", Box(200, 22, 36, 36), Box(50, 60, 100, 14), False, None, None, None)
-    diagram = Diagram(Path("made-up.bpmn"), {"task": task, "event": event}, {}, {}, {}, {"task": "Do", "event": "Done"})
+    diagram = Diagram(Path("made-up.bpmn"), {"task": task, "event": event}, {}, {}, {}, {"task": "Do", "event": "Done"}, {})
     assert label_problems(diagram) == ["the label of event (50,60 100x14) lies over task (0,0 100x80)"]
