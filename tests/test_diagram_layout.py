@@ -12,10 +12,9 @@ so the wrapped lines must fit in the box height less 20 px.
 
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, pairwise
 from pathlib import Path
 
 import pytest
@@ -36,7 +35,8 @@ ICON_ALLOWANCE = 20  # the task-type icon in the top-left corner
 EXTERNAL_WIDTH = 90  # bpmn-js wraps the label beside an event, gateway or flow at this width
 EXTERNAL_CHARACTERS_PER_LINE = 15
 EXTERNAL_LINE_HEIGHT = 13
-LABEL_CLEARANCE = 3  # a label needs this much space around it, or it seems to touch the line or shape beside it
+# A label needs this much space around it, or it seems to touch the line or shape beside it.
+LABEL_CLEARANCE = 3
 
 ACTIVITIES = {
     "task", "userTask", "serviceTask", "scriptTask", "manualTask", "businessRuleTask", "sendTask",
@@ -62,10 +62,17 @@ class Box:
 
     def overlaps(self, other: Box) -> bool:
         """True when the two boxes share some area (touching edges do not count)."""
-        return self.x < other.right and other.x < self.right and self.y < other.bottom and other.y < self.bottom
+        return (
+            self.x < other.right and other.x < self.right and self.y < other.bottom and other.y < self.bottom
+        )
 
     def contains(self, other: Box) -> bool:
-        return self.x <= other.x and self.y <= other.y and other.right <= self.right and other.bottom <= self.bottom
+        return (
+            self.x <= other.x
+            and self.y <= other.y
+            and other.right <= self.right
+            and other.bottom <= self.bottom
+        )
 
     def widened(self, margin: float) -> Box:
         return Box(self.x - margin, self.y - margin, self.width + 2 * margin, self.height + 2 * margin)
@@ -164,7 +171,9 @@ def read_diagram(path: Path) -> Diagram:
     edges: dict[str, list[tuple[float, float]]] = {}
     for node in root.iter(f"{BPMNDI}BPMNEdge"):
         element = node.get("bpmnElement", "")
-        edges[element] = [(float(point.get("x", "0")), float(point.get("y", "0"))) for point in node.iter(f"{DI}waypoint")]
+        edges[element] = [
+            (float(point.get("x", "0")), float(point.get("y", "0"))) for point in node.iter(f"{DI}waypoint")
+        ]
         label = bounds(node.find(f"{BPMNDI}BPMNLabel/{DC}Bounds"))
         if label is not None and names.get(element):
             edge_labels[element] = label
@@ -191,7 +200,7 @@ def drawn_labels(diagram: Diagram) -> dict[str, Box]:
 def crosses(waypoints: list[tuple[float, float]], box: Box) -> bool:
     """Whether the line through the waypoints passes through the box (grazing its edge does not count)."""
     inner = Box(box.x + 1, box.y + 1, box.width - 2, box.height - 2)
-    for (x1, y1), (x2, y2) in zip(waypoints, waypoints[1:]):
+    for (x1, y1), (x2, y2) in pairwise(waypoints):
         start, end = 0.0, 1.0  # Liang-Barsky clipping of the segment against the box
         for step, distance in (
             (x1 - x2, x1 - inner.x), (x2 - x1, inner.right - x1), (y1 - y2, y1 - inner.y), (y2 - y1, inner.bottom - y1),
@@ -250,12 +259,16 @@ def shape_problems(diagram: Diagram) -> list[str]:
         if shape.parent and shape.attached_to is None:
             host = diagram.shapes[shape.parent]
             if host.expanded and not host.box.contains(shape.box):
-                problems.append(f"{shape.element} {shape.box} sticks out of its subprocess {host.element} {host.box}")
+                problems.append(
+                    f"{shape.element} {shape.box} sticks out of its subprocess {host.element} {host.box}"
+                )
         # A boundary event is drawn on its host's edge, in whichever lane the host lies; the rest keep to their lane.
         if shape.lane and shape.lane in diagram.shapes and shape.parent is None and shape.attached_to is None:
             lane = diagram.shapes[shape.lane]
             if not lane.box.contains(shape.box):
-                problems.append(f"{shape.element} {shape.box} sticks out of its lane {lane.element} {lane.box}")
+                problems.append(
+                    f"{shape.element} {shape.box} sticks out of its lane {lane.element} {lane.box}"
+                )
     return problems
 
 
@@ -264,7 +277,9 @@ def flow_problems(diagram: Diagram) -> list[str]:
     problems = []
     for flow, waypoints in diagram.edges.items():
         source, target = diagram.ends.get(flow, ("", ""))
-        ends = {source, target} | {diagram.shapes[end].attached_to for end in (source, target) if end in diagram.shapes}
+        ends = {source, target} | {
+            diagram.shapes[end].attached_to for end in (source, target) if end in diagram.shapes
+        }
         for shape in diagram.shapes.values():
             if shape.element not in ends and not shape.is_container and crosses(waypoints, shape.box):
                 problems.append(f"the flow {flow} passes through {shape.element} {shape.box}")
@@ -308,13 +323,20 @@ def subprocess_title_problems(diagram: Diagram) -> list[str]:
         characters = int((shape.box.width - 2 * LABEL_PADDING) // PIXELS_PER_CHARACTER)
         lines = wrapped_lines(shape.name, characters)
         width = min(len(shape.name), characters) * PIXELS_PER_CHARACTER
-        title = Box(shape.box.x + (shape.box.width - width) / 2, shape.box.y + LABEL_PADDING, width, lines * LINE_HEIGHT)
+        title = Box(
+            shape.box.x + (shape.box.width - width) / 2,
+            shape.box.y + LABEL_PADDING,
+            width,
+            lines * LINE_HEIGHT,
+        )
         for other in diagram.shapes.values():
             if not diagram.inside(other.element, shape.element):
                 continue
             for part, box in (("", other.box), (" label", other.label if other.name else None)):
                 if box is not None and box.overlaps(title):
-                    problems.append(f"{other.element}{part} {box} covers the title of {shape.element} {title}")
+                    problems.append(
+                        f"{other.element}{part} {box} covers the title of {shape.element} {title}"
+                    )
         for flow, waypoints in diagram.edges.items():
             if diagram.inside(flow, shape.element) and crosses(waypoints, title):
                 problems.append(f"the flow {flow} crosses the title of {shape.element} {title}")
@@ -351,7 +373,12 @@ def test_there_are_bundled_diagrams_to_check() -> None:
 
 @pytest.mark.parametrize(
     ("name", "characters", "lines"),
-    [("Send the reminder", 12, 2), ("Quality assure", 14, 1), ("Abcdefghijklmnopqrstuvwxyz", 12, 3), ("", 12, 0)],
+    [
+        ("Send the reminder", 12, 2),
+        ("Quality assure", 14, 1),
+        ("Abcdefghijklmnopqrstuvwxyz", 12, 3),
+        ("", 12, 0),
+    ],
 )
 def test_names_wrap_at_word_boundaries(name: str, characters: int, lines: int) -> None:
     assert wrapped_lines(name, characters) == lines
@@ -359,6 +386,10 @@ def test_names_wrap_at_word_boundaries(name: str, characters: int, lines: int) -
 
 def test_the_checks_find_a_label_over_a_task() -> None:
     task = Shape("task", "userTask", "Do", Box(0, 0, 100, 80), None, False, None, None, None)
-    event = Shape("event", "endEvent", "Done", Box(200, 22, 36, 36), Box(50, 60, 100, 14), False, None, None, None)
-    diagram = Diagram(Path("made-up.bpmn"), {"task": task, "event": event}, {}, {}, {}, {"task": "Do", "event": "Done"}, {})
+    event = Shape(
+        "event", "endEvent", "Done", Box(200, 22, 36, 36), Box(50, 60, 100, 14), False, None, None, None
+    )
+    diagram = Diagram(
+        Path("made-up.bpmn"), {"task": task, "event": event}, {}, {}, {}, {"task": "Do", "event": "Done"}, {}
+    )
     assert label_problems(diagram) == ["the label of event (50,60 100x14) lies over task (0,0 100x80)"]
