@@ -7,7 +7,13 @@ How a name is judged to fit (an estimate of how bpmn-js draws it, calibrated aga
 bpmn-js writes a task's name in 12 px Arial, centred in the box with 7 px padding each side, on lines 14.4 px
 apart. An average character of a name in 12 px Arial is about 6 px wide; we allow 7 px so that names with many
 wide letters (capitals, "m", "w") still fit. The task-type icon takes the top-left corner (about 20 px high),
-so the wrapped lines must fit in the box height less 20 px.
+so the wrapped lines must fit in the box height less 20 px. An expanded subprocess's name is written the same way,
+centred along its top edge, and nothing drawn inside may cover it.
+
+Where a label beside an event, gateway or flow is judged to lie: bpmn-js ignores the width stored for it and wraps
+the text at 90 px (about 15 characters of its 11 px font, lines about 13 px apart), centred on the stored bounds;
+we take the union of the stored bounds and that estimate, and ask for 3 px of clear space around it. Such a label
+may not cover any shape (its own included), another label, a flow, or the edge of a lane or subprocess.
 """
 
 from __future__ import annotations
