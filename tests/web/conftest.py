@@ -7,7 +7,7 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from rapidreview.services.demo import DEMO_PASSWORD
+from rapidreview.services.people.demo import DEMO_PASSWORD
 from tests.conftest import START  # noqa: F401 - tests import it from here
 
 

@@ -31,7 +31,7 @@ from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessDefinitionError
 from rapidreview.services.casework import case_migration
 from rapidreview.services.casework.forms import form_schema, form_uischema
 from rapidreview.services.definitions import process_versions as versions
-from rapidreview.services.definitions import version_trials
+from rapidreview.services.definitions import uploaded_scenario, version_trials
 from rapidreview.services.definitions.form_preview import instructions_for_form
 from rapidreview.services.definitions.validation import Problem
 from rapidreview.services.people import policy
@@ -141,7 +141,7 @@ def _compare_choices(number: int) -> list[int]:
 
 
 def _page(number: int, trial: dict[str, Any] | None = None, trial_error: str | None = None,
-          status: int = 200) -> tuple[str, int]:
+          status: int = 200, trial_error_field: str = "scenario") -> tuple[str, int]:
     with transaction(runtime().sessions) as session:
         try:
             version = versions.get_version(session, number)
@@ -164,6 +164,8 @@ def _page(number: int, trial: dict[str, Any] | None = None, trial_error: str | N
                            ready=ready, never_live=never_live, files=sorted(files),
                            compare_choices=_compare_choices(number),
                            scenarios=_scenarios(), trial=trial, trial_error=trial_error,
+                           trial_error_field=trial_error_field,
+                           max_scenario_kb=uploaded_scenario.MAX_SCENARIO_BYTES // 1024,
                            can_change=policy.may_change_versions(g.user), errors=bool(trial_error)), status
 
 
@@ -191,8 +193,16 @@ def _timeline(result: dict[str, Any]) -> dict[str, Any]:
 @bp.post("/process/versions/<int:number>/try")
 @allow(*policy.VERSION_OWNERS)
 def try_scenario(number: int) -> tuple[str, int]:
+    """A bundled scenario, or the scenario file uploaded instead, on this version and on the active one."""
+    upload = request.files.get("scenario_file")
+    uploaded = None
+    if upload is not None and upload.filename:
+        try:
+            uploaded = uploaded_scenario.read_uploaded_scenario(upload.filename, upload.read())
+        except uploaded_scenario.UploadedScenarioError as exc:
+            return _page(number, trial_error=str(exc), status=400, trial_error_field="scenario_file")
     name = request.form.get("scenario", "")
-    if name not in _scenarios():
+    if uploaded is None and name not in _scenarios():
         return _page(number, trial_error="Choose a scenario", status=400)
     with transaction(runtime().sessions) as session:
         try:
@@ -201,22 +211,28 @@ def try_scenario(number: int) -> tuple[str, int]:
             abort(404)
         active = versions.active_version(session)
         active_files = versions.version_files(active) if active is not None and active.number != number else None
-    scenario = next(p for p in _scenario_paths() if p.stem == name)
-    # The two runs are separate processes: run them side by side to keep the request short.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = [pool.submit(version_trials.run_scenario, candidate, scenario)]
-        if active_files is not None:
-            runs.append(pool.submit(version_trials.run_scenario, active_files, scenario))
-        results = [run.result() for run in runs]
-    version_trials.record(runtime(), number, results[:1], actor=g.user.email)
+    if uploaded is not None:
+        # Shown, never recorded: only the bundled scenarios' tries count towards activation.
+        results = uploaded_scenario.run_uploaded_scenario(uploaded, candidate, active_files)
+        name, field = f"{uploaded.file_name} (uploaded)", "scenario_file"
+    else:
+        scenario = next(p for p in _scenario_paths() if p.stem == name)
+        # The two runs are separate processes: run them side by side to keep the request short.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = [pool.submit(version_trials.run_scenario, candidate, scenario)]
+            if active_files is not None:
+                runs.append(pool.submit(version_trials.run_scenario, active_files, scenario))
+            results = [run.result() for run in runs]
+        version_trials.record(runtime(), number, results[:1], actor=g.user.email)
+        field = "scenario"
     failed = next((r for r in results if not r.passed), None)
     if failed is not None or results[0].timeline is None:
         which = "this version" if failed is results[0] else "the active version"
         return _page(number, trial_error=f"The scenario failed on {which}: {failed.summary if failed else ''}",
-                     status=400)
+                     status=400, trial_error_field=field)
     trial = {"scenario": name, "candidate": _timeline(results[0].timeline),
              "active": _timeline(results[1].timeline) if len(results) > 1 and results[1].timeline else None,
-             "active_number": active.number if active is not None else None}
+             "active_number": active.number if active is not None else None, "uploaded": uploaded is not None}
     return _page(number, trial=trial)
 
 
