@@ -105,3 +105,13 @@ def test_no_module_imports_itself_through_others() -> None:
 def test_the_check_finds_a_cycle() -> None:
     graph: dict[str, set[str]] = defaultdict(set, {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}})
     assert _cycles(graph, ["a", "b", "c", "d"]) == [["a", "b", "c"]]
+
+
+def test_the_web_layer_reaches_the_store_and_the_engine_only_through_services() -> None:
+    """Views and their helpers ask services, which own transactions and translate engine and store errors:
+    no module of ``rapidreview.web`` imports ``rapidreview.store`` or ``rapidreview.engine``."""
+    modules = _modules()
+    graph = _graph(modules)
+    reaching = sorted(f"{name} imports {target}" for name in modules if name.startswith("rapidreview.web")
+                      for target in graph[name] if target.startswith(("rapidreview.store", "rapidreview.engine")))
+    assert reaching == []

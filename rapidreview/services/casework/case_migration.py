@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rapidreview.engine.migration import ElementNote, MigrationPlan, MigrationRefused, migrate, plan_migration
-from rapidreview.engine.process import CompiledProcess
+from rapidreview.engine.process import CompiledProcess, ProcessDefinitionError
 from rapidreview.engine.runtime import CaseWorkflow, EngineError
 from rapidreview.errors import Conflict
 from rapidreview.runtime import Runtime
@@ -57,7 +57,10 @@ def _target(session: Session, rt: Runtime) -> tuple[ProcessVersion, CompiledProc
     version = active_version(session)
     if version is None:
         raise MoveError("no process version is active")
-    return version, rt.compiled(bundle_of(version), version.process_id)
+    try:
+        return version, rt.compiled(bundle_of(version), version.process_id)
+    except ProcessDefinitionError as exc:
+        raise MoveError(f"the active version {version.number} cannot be read: {exc}") from exc
 
 
 def _open_cases_behind(session: Session, target: ProcessVersion, references: Sequence[str] | None,

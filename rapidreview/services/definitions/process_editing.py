@@ -18,6 +18,7 @@ from rapidreview.errors import Invalid
 from rapidreview.runtime import Runtime
 from rapidreview.services.definitions import process_versions as versions
 from rapidreview.services.definitions.validation import sample_data
+from rapidreview.services.definitions.version_pages import StoredVersion
 from rapidreview.store.models import ProcessVersion
 
 # A file the editor may send: a plain name (no folders), ending in a process suffix.
@@ -62,7 +63,7 @@ def merged_files(base: Mapping[str, bytes], changed: Mapping[str, str]) -> dict[
 
 def save_candidate(
     rt: Runtime,
-    base: ProcessVersion,
+    base: StoredVersion,
     changed: Mapping[str, str],
     *,
     deployed_by: str,
@@ -71,7 +72,7 @@ def save_candidate(
 ) -> ProcessVersion:
     """Check the edited version with every check of ``rapidreview validate`` and store it as a candidate;
     ``InvalidVersion`` carries the problems and nothing is stored."""
-    files = merged_files(versions.version_files(base), changed)
+    files = merged_files(base.files, changed)
     note = note.strip() or f"Edited in the browser from version {base.number}"
     return versions.deploy_files(rt, files, deployed_by=deployed_by, note=note, activate=False, lint=lint)
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from rapidreview import clock
-from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessBundle
+from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessBundle, ProcessDefinitionError
 from rapidreview.errors import Invalid
 from rapidreview.runtime import Runtime
 from rapidreview.services.definitions.validation import BPMN, Problem, validate_files, validate_with_warnings
@@ -213,7 +213,10 @@ def activate_version(rt: Runtime, number: int, *, actor: str, note: str = "", ov
                 raise VersionError("only an administrator may make a version active when its scenarios have not all "
                                    "passed")
         # Parse before switching: a stored version that no longer parses must not become live.
-        rt.compiled(bundle_of(version), version.process_id)
+        try:
+            rt.compiled(bundle_of(version), version.process_id)
+        except ProcessDefinitionError as exc:
+            raise VersionError(f"version {number} cannot be made active: {exc}") from exc
         if current is not None:
             current.active = False
             session.flush()

@@ -21,12 +21,12 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
+from rapidreview.errors import NotFound
 from rapidreview.services.casework.operators import OPERATORS
-from rapidreview.services.definitions import form_editing, process_editing
+from rapidreview.services.definitions import form_editing, process_editing, version_pages
 from rapidreview.services.definitions import process_versions as versions
 from rapidreview.services.people import policy
 from rapidreview.services.people.roles import LANE_ROLES
-from rapidreview.store.db import transaction
 from rapidreview.web import runtime
 from rapidreview.web.access import allow
 from rapidreview.web.schema_forms import build_fields
@@ -41,23 +41,16 @@ OPERATOR_LABELS = {
 }
 
 
-def _base_version(number: int | None) -> Any:
-    with transaction(runtime().sessions) as session:
-        if number is None:
-            version = versions.active_version(session)
-            if version is None:
-                abort(404)
-            number = version.number
-        try:
-            version = versions.get_version(session, number)
-        except versions.VersionError:
-            abort(404)
-        session.expunge(version)
-        return version
+def _base_version(number: int | None) -> version_pages.StoredVersion:
+    """The version an edit starts from: ``number``, or the active one (404 for neither)."""
+    try:
+        return version_pages.stored_or_active(runtime(), number)
+    except NotFound:
+        abort(404)
 
 
-def _editor_data(version: Any) -> dict[str, Any]:
-    files = versions.version_files(version)
+def _editor_data(version: version_pages.StoredVersion) -> dict[str, Any]:
+    files = version.files
     texts = process_editing.process_texts(files)
     main = next(
         (name for name, text in texts.items() if f'id="{version.process_id}"' in text), sorted(texts)[0]
@@ -97,12 +90,12 @@ def edit(number: int) -> tuple[str, int]:
     return _page(_base_version(number))
 
 
-def _page(version: Any) -> tuple[str, int]:
+def _page(version: version_pages.StoredVersion) -> tuple[str, int]:
     data = _editor_data(version)
     return render_template(
         "versions/edit.html",
         title=f"Edit the process (from version {version.number})",
-        version=version,
+        version=version.version,
         editor_json=json.dumps(data),
     ), 200
 
@@ -178,7 +171,7 @@ def _form_texts(files: dict[str, bytes], name: str) -> tuple[str, str]:
 
 
 def _form_page(
-    version: Any,
+    version: version_pages.StoredVersion,
     name: str,
     new_name: str,
     schema_text: str,
@@ -186,13 +179,13 @@ def _form_page(
     problems: list[str],
     status: int = 200,
 ) -> tuple[str, int]:
-    files = versions.version_files(version)
+    files = version.files
     check = form_editing.check_form(files, new_name, schema_text, uischema_text)
     users = sorted(_tasks_using(files, name))
     return render_template(
         "versions/form_edit.html",
         title=f"Edit the form {new_name}" if name != "new" else "Create a form",
-        version=version,
+        version=version.version,
         name=name,
         new_name=new_name,
         schema_text=schema_text,
@@ -233,7 +226,7 @@ def _preview_html(check: form_editing.FormCheck) -> str:
 @allow(*policy.VERSION_OWNERS)
 def form_edit(number: int, name: str) -> tuple[str, int]:
     version = _base_version(number)
-    schema_text, uischema_text = _form_texts(versions.version_files(version), name)
+    schema_text, uischema_text = _form_texts(version.files, name)
     new_name = request.args.get("as", "") if name == "new" else name
     return _form_page(version, name, new_name or "new_form.schema.json", schema_text, uischema_text, [])
 
@@ -242,7 +235,7 @@ def form_edit(number: int, name: str) -> tuple[str, int]:
 @allow(*policy.VERSION_OWNERS)
 def form_save(number: int, name: str) -> tuple[str, int] | Response:
     version = _base_version(number)
-    files = versions.version_files(version)
+    files = version.files
     _form_texts(files, name)  # 404 for a form the version does not have
     new_name = request.form.get("form_name", "").strip()
     schema_text = request.form.get("schema", "")
@@ -282,7 +275,7 @@ def form_preview(number: int) -> Response:
     version = _base_version(number)
     body = request.get_json(silent=True) or {}
     check = form_editing.check_form(
-        versions.version_files(version),
+        version.files,
         str(body.get("name", "")),
         str(body.get("schema", "")),
         str(body.get("uischema", "")),
@@ -298,19 +291,11 @@ def form_preview(number: int) -> Response:
 def compare() -> tuple[str, int]:
     """Any two versions side by side: the diagrams coloured by what was added, removed and changed, with
     the forms' differences listed."""
-    with transaction(runtime().sessions) as session:
-        numbers = [v.number for v in versions.list_versions(session)]
-        active = versions.active_version(session)
-        try:
-            new = int(request.args.get("new") or (numbers[0] if numbers else 0))
-            old = int(
-                request.args.get("old")
-                or (active.number if active and active.number != new else max(new - 1, 1))
-            )
-            old_files = versions.version_files(versions.get_version(session, old))
-            new_files = versions.version_files(versions.get_version(session, new))
-        except (ValueError, versions.VersionError):
-            abort(404)
+    try:
+        chosen = version_pages.comparison(runtime(), request.args.get("old", type=int), request.args.get("new", type=int))
+    except NotFound:
+        abort(404)
+    old, new, numbers, old_files, new_files = chosen.old, chosen.new, chosen.numbers, chosen.old_files, chosen.new_files
     old_texts, new_texts = process_editing.process_texts(old_files), process_editing.process_texts(new_files)
     pairs = {
         name: {"old": old_texts.get(name), "new": new_texts.get(name)} for name in {*old_texts, *new_texts}

@@ -27,16 +27,14 @@ from werkzeug.wrappers import Response
 
 from rapidreview import resources
 from rapidreview.calendar import to_london
-from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessDefinitionError
+from rapidreview.errors import NotFound
 from rapidreview.services.casework import case_migration
-from rapidreview.services.casework.forms import form_schema, form_uischema
 from rapidreview.services.definitions import process_versions as versions
-from rapidreview.services.definitions import uploaded_scenario, version_trials
+from rapidreview.services.definitions import uploaded_scenario, version_pages, version_trials
 from rapidreview.services.definitions.form_preview import instructions_for_form
 from rapidreview.services.definitions.validation import Problem
 from rapidreview.services.people import policy
 from rapidreview.simulator.timeline import LABELS, describe_event
-from rapidreview.store.db import transaction
 from rapidreview.web import runtime
 from rapidreview.web.access import allow
 from rapidreview.web.schema_forms import build_fields
@@ -62,8 +60,7 @@ def _scenarios() -> list[str]:
 @bp.get("/process")
 @allow(*READERS)
 def index() -> str:
-    with transaction(runtime().sessions) as session:
-        rows = versions.list_versions(session)
+    rows = version_pages.all_versions(runtime())
     return render_template("versions/list.html", title="Process versions", rows=rows, can_change=policy.may_change_versions(g.user))
 
 
@@ -91,7 +88,7 @@ def deploy() -> tuple[str, int] | Response:
         content = upload.read(MAX_UPLOAD + 1)
         if len(content) > MAX_UPLOAD:
             return _deploy_form(note, [Problem(name, None, None, "the file is larger than 5 MB")], 400)
-        if Path(name).suffix in PROCESS_SUFFIXES:
+        if Path(name).suffix in versions.PROCESS_SUFFIXES:
             uploaded[f"bpmn/{name}"] = content
         elif name.endswith(".json"):
             uploaded[f"forms/{name}"] = content
@@ -102,10 +99,8 @@ def deploy() -> tuple[str, int] | Response:
     files, placed = dict(uploaded), list[str]()
     if request.form.get("replace_all") != "yes":
         # Files not uploaded are carried over from the active version, so an owner can send one changed file.
-        with transaction(runtime().sessions) as session:
-            active = versions.active_version(session)
-            carried = versions.version_files(active) if active is not None else {}
-        files, placed = versions.merge_uploads(carried, uploaded)
+        active = version_pages.active(runtime())
+        files, placed = versions.merge_uploads(active.files if active is not None else {}, uploaded)
     try:
         version = versions.deploy_files(runtime(), files, deployed_by=g.user.email, note=note, activate=False,
                                         lint=current_app.config.get("PROCESS_LINT", True))
@@ -123,46 +118,23 @@ def deploy() -> tuple[str, int] | Response:
     return redirect(url_for("versions.show", number=version.number))
 
 
-def _compared_with(session: Any, version: Any, active: Any) -> int | None:
-    """The version this one is compared with: ?with=N, else the active version (what new cases run on now),
-    else, for the active version itself, the one before it."""
-    chosen = request.args.get("with", type=int)
-    if chosen is not None and chosen != version.number:
-        return chosen
-    if active is not None and active.number != version.number:
-        return int(active.number)
-    earlier, _ = versions.previous_files(session, version)
-    return earlier
-
-
-def _compare_choices(number: int) -> list[int]:
-    with transaction(runtime().sessions) as session:
-        return [v.number for v in versions.list_versions(session) if v.number != number]
-
-
 def _page(number: int, trial: dict[str, Any] | None = None, trial_error: str | None = None,
           status: int = 200, trial_error_field: str = "scenario") -> tuple[str, int]:
-    with transaction(runtime().sessions) as session:
-        try:
-            version = versions.get_version(session, number)
-        except versions.VersionError:
-            abort(404)
-        files = versions.version_files(version)
-        active = versions.active_version(session)
-        compared_with = _compared_with(session, version, active)
-        previous, previous_files = versions.files_of(session, compared_with)
-        ready = version_trials.readiness(session, version, _scenarios())
-        never_live = version.activated_at is None
-    diff = versions.diff_files(previous_files, files) if previous is not None else None
+    try:
+        page = version_pages.version_page(runtime(), number, request.args.get("with", type=int), _scenarios())
+    except NotFound:
+        abort(404)
+    files, diff = page.files, page.diff
     diagram: dict[str, Any] = {"files": {p.split("/", 1)[1]: c.decode("utf-8", "replace") for p, c in files.items()
                                          if p.startswith("bpmn/") and p.endswith(".bpmn")}, "states": {}}
     forms = sorted(p.split("/", 1)[1] for p in files if p.startswith("forms/") and p.endswith(".schema.json"))
     if diff is not None:  # the changed elements are marked on the diagram
         diagram["states"] = diff.diagram_states()
-    return render_template("versions/show.html", title=f"Process version {number}", version=version, diff=diff,
-                           previous=previous, forms=forms, diagram_json=json.dumps(diagram), active=active,
-                           ready=ready, never_live=never_live, files=sorted(files),
-                           compare_choices=_compare_choices(number),
+    return render_template("versions/show.html", title=f"Process version {number}", version=page.version, diff=diff,
+                           previous=page.compared_with if diff is not None else None, forms=forms,
+                           diagram_json=json.dumps(diagram), active=page.active,
+                           ready=page.ready, never_live=page.version.activated_at is None, files=sorted(files),
+                           compare_choices=page.others,
                            scenarios=_scenarios(), trial=trial, trial_error=trial_error,
                            trial_error_field=trial_error_field,
                            max_scenario_kb=uploaded_scenario.MAX_SCENARIO_BYTES // 1024,
@@ -204,13 +176,11 @@ def try_scenario(number: int) -> tuple[str, int]:
     name = request.form.get("scenario", "")
     if uploaded is None and name not in _scenarios():
         return _page(number, trial_error="Choose a scenario", status=400)
-    with transaction(runtime().sessions) as session:
-        try:
-            candidate = versions.version_files(versions.get_version(session, number))
-        except versions.VersionError:
-            abort(404)
-        active = versions.active_version(session)
-        active_files = versions.version_files(active) if active is not None and active.number != number else None
+    try:
+        inputs = version_pages.trial_inputs(runtime(), number)
+    except NotFound:
+        abort(404)
+    candidate, active, active_files = inputs.candidate, inputs.active, inputs.active_files
     if uploaded is not None:
         # Shown, never recorded: only the bundled scenarios' tries count towards activation.
         results = uploaded_scenario.run_uploaded_scenario(uploaded, candidate, active_files)
@@ -255,19 +225,15 @@ def try_all(number: int) -> Response:
 
 def _activation_page(number: int, errors: list[dict[str, str]] | None = None, note: str = "", override: str = "",
                      status: int = 200) -> tuple[str, int] | Response:
-    with transaction(runtime().sessions) as session:
-        try:
-            version = versions.get_version(session, number)
-        except versions.VersionError:
-            abort(404)
-        if version.active:
-            flash(f"Version {number} is already the active version.")
-            return redirect(url_for("versions.show", number=number))
-        active = versions.active_version(session)
-        ready = version_trials.readiness(session, version, _scenarios())
-        rollback = version.activated_at is not None
-    return render_template("versions/activate.html", title=f"Make version {number} active", version=version,
-                           active=active, ready=ready, rollback=rollback, errors=errors or [], note=note,
+    try:
+        page = version_pages.activation_page(runtime(), number, _scenarios())
+    except NotFound:
+        abort(404)
+    if page.version.active:
+        flash(f"Version {number} is already the active version.")
+        return redirect(url_for("versions.show", number=number))
+    return render_template("versions/activate.html", title=f"Make version {number} active", version=page.version,
+                           active=page.active, ready=page.ready, rollback=page.rollback, errors=errors or [], note=note,
                            override=override, may_override=g.user.role == policy.ADMIN), status
 
 
@@ -295,7 +261,7 @@ def activate(number: int) -> tuple[str, int] | Response:
         errors = [{"text": text, "href": "#override" if is_admin else "#tries"}]
         errors += [{"text": _sentence(r), "href": "#tries"} for r in exc.reasons]
         return _activation_page(number, errors, note, override, 400)
-    except (versions.VersionError, ProcessDefinitionError) as exc:
+    except versions.VersionError as exc:
         return _activation_page(number, [{"text": _sentence(str(exc)), "href": "#note"}], note, override, 400)
     flash(f"Version {version.number} is now active. New cases start on it; running cases keep their version.", "success")
     return redirect(url_for("versions.index"))
@@ -317,15 +283,18 @@ def discard(number: int) -> Response:
     return redirect(url_for("versions.index"))
 
 
+def _files(number: int) -> dict[str, bytes]:
+    try:
+        return version_pages.stored(runtime(), number).files
+    except NotFound:
+        abort(404)
+
+
 @bp.get("/process/versions/<int:number>/download")
 @allow(*READERS)
 def download(number: int) -> Response:
     """The whole version (BPMN, forms and any templates it carries) as one .zip, laid out as in a checkout."""
-    with transaction(runtime().sessions) as session:
-        try:
-            files = versions.version_files(versions.get_version(session, number))
-        except versions.VersionError:
-            abort(404)
+    files = _files(number)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, content in sorted(files.items()):
@@ -338,11 +307,7 @@ def download(number: int) -> Response:
 @allow(*READERS)
 def download_file(number: int, name: str) -> Response:
     """One file of the version, by its name (rapid_review.bpmn, record_criteria_view.schema.json)."""
-    with transaction(runtime().sessions) as session:
-        try:
-            files = versions.version_files(versions.get_version(session, number))
-        except versions.VersionError:
-            abort(404)
+    files = _files(number)
     found = [content for path, content in files.items() if path.rsplit("/", 1)[-1] == name]
     if len(found) != 1:
         abort(404)
@@ -356,19 +321,13 @@ def download_file(number: int, name: str) -> Response:
 @allow(*READERS)
 def form_preview(number: int, name: str) -> tuple[str, int]:
     """A form of this version as people will see it, filled with the schema's defaults; it submits nowhere."""
-    with transaction(runtime().sessions) as session:
-        try:
-            version = versions.get_version(session, number)
-        except versions.VersionError:
-            abort(404)
-        if f"forms/{name}" not in versions.version_files(version) or not name.endswith(".schema.json"):
-            abort(404)
-        schema, registry = form_schema(session, version.id, name)
-        uischema = form_uischema(session, version.id, name)
-        files = versions.version_files(version)
-        process_id = version.process_id
-    fields = build_fields(schema, registry, uischema, None)
-    tasks = instructions_for_form(files, name, runtime().calendar, process_id)
+    try:
+        form = version_pages.form_of_version(runtime(), number, name)
+    except NotFound:
+        abort(404)
+    schema = form.schema
+    fields = build_fields(schema, form.registry, form.uischema, None)
+    tasks = instructions_for_form(form.files, name, runtime().calendar, form.process_id)
     title = schema.get("title") or name.removesuffix(".schema.json").replace("_", " ").capitalize()
     return render_template("versions/form.html", title=f"{title} (version {number})", form_title=title,
                            description=schema.get("description"), name=name, number=number, fields=fields,
@@ -379,19 +338,17 @@ def form_preview(number: int, name: str) -> tuple[str, int]:
 @allow(*READERS)
 def moves(number: int) -> tuple[str, int] | Response:
     """Open cases on other versions, and whether each can move to this (the active) version."""
-    with transaction(runtime().sessions) as session:
-        try:
-            version = versions.get_version(session, number)
-        except versions.VersionError:
-            abort(404)
-        is_active = version.active
+    try:
+        is_active = version_pages.stored(runtime(), number).version.active
+    except NotFound:
+        abort(404)
     if not is_active:
         flash(f"Only the active version takes open cases. Make version {number} active first.", "error")
         return redirect(url_for("versions.show", number=number))
     try:
         _, checks = case_migration.check_cases(runtime(), limit=MOVE_PAGE_LIMIT + 1,
                                                partnership_id=g.user.partnership_id)
-    except (case_migration.MoveError, ProcessDefinitionError) as exc:
+    except case_migration.MoveError as exc:
         flash(f"The open cases cannot be checked: {exc}", "error")
         return redirect(url_for("versions.show", number=number))
     more = len(checks) > MOVE_PAGE_LIMIT
@@ -415,7 +372,7 @@ def move(number: int) -> Response:
         report = case_migration.move_cases(runtime(), actor=g.user.email, references=references,
                                            note=request.form.get("note", "").strip(), expected_version=number,
                                            partnership_id=g.user.partnership_id)
-    except (case_migration.MoveError, ProcessDefinitionError) as exc:
+    except case_migration.MoveError as exc:
         flash(str(exc)[0].upper() + str(exc)[1:] + ".", "error")
         return redirect(url_for("versions.moves", number=number))
     parts = [f"{len(report.moved)} {'case' if len(report.moved) == 1 else 'cases'} moved to version {number}"]
