@@ -26,7 +26,7 @@ from rapidreview.calendar import clock_time, to_london
 from rapidreview.errors import Conflict, NotFound
 from rapidreview.forms import FieldError
 from rapidreview.mail.templates import render_email_parts
-from rapidreview.services import audit, outbox, partnerships
+from rapidreview.services import audit, outbox, partnerships, version_templates
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.users import (
     EMAIL,
@@ -231,7 +231,7 @@ def _send(
             "providers": [p.label for p in rt.settings.oidc_providers],
         },
     }
-    mail = render_email_parts(rt.settings.templates_dir, INVITATION, context)
+    mail = render_email_parts(version_templates.folder_for_case(rt, session, case), INVITATION, context)
     outbox.queue(
         session,
         rt,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from rapidreview import clock
 from rapidreview.errors import NotFound
 from rapidreview.mail.templates import render_email_parts
-from rapidreview.services import audit, outbox, partnerships
+from rapidreview.services import audit, outbox, partnerships, version_templates
 from rapidreview.services.runtime import Runtime
 from rapidreview.services.users import ACCOUNT_CLOSED, end_sessions
 from rapidreview.store.db import transaction
@@ -240,7 +240,7 @@ def _tell_manager(rt: Runtime, session: Session, case: Case, user: User) -> None
         "link": f"{rt.settings.base_url.rstrip('/')}/cases/{case.reference}#agencies",
         "partnership_name": settings.partnership_name,
     }
-    mail = render_email_parts(rt.settings.templates_dir, LAPSED_TEMPLATE, context)
+    mail = render_email_parts(version_templates.folder_for_case(rt, session, case), LAPSED_TEMPLATE, context)
     outbox.queue(
         session,
         rt,

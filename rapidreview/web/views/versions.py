@@ -93,17 +93,26 @@ def deploy() -> tuple[str, int] | Response:
             uploaded[f"bpmn/{name}"] = content
         elif name.endswith(".json"):
             uploaded[f"forms/{name}"] = content
+        elif name.endswith(".docx"):
+            uploaded[f"templates/{name}"] = content
+        elif name.endswith((".txt", ".html")):
+            uploaded[f"templates/email/{name}"] = content
         else:
-            return _deploy_form(note, [Problem(name, None, None, "upload .bpmn, .dmn and .json files only")], 400)
+            return _deploy_form(note, [Problem(name, None, None, "upload .bpmn, .dmn, .json, .docx and e-mail (.txt, "
+                                                                 ".html) files only")], 400)
     if not uploaded:
         return _deploy_form(note, [Problem("files", None, None, "Choose the files to deploy")], 400)
     files, placed = dict(uploaded), list[str]()
-    if request.form.get("replace_all") != "yes":
-        # Files not uploaded are carried over from the active version, so an owner can send one changed file.
-        with transaction(runtime().sessions) as session:
-            active = versions.active_version(session)
-            carried = versions.version_files(active) if active is not None else {}
-        files, placed = versions.merge_uploads(carried, uploaded)
+    # Files not uploaded are carried over from the active version, so an owner can send one changed file. With
+    # "these are all the files" the process and forms are the upload's alone; the templates are still carried
+    # unless some were uploaded, as few owners would think to upload every e-mail with the process.
+    with transaction(runtime().sessions) as session:
+        active = versions.active_version(session)
+        carried = versions.version_files(active) if active is not None else {}
+    if request.form.get("replace_all") == "yes":
+        carried = {} if any(p.startswith("templates/") for p in uploaded) else \
+            {p: c for p, c in carried.items() if p.startswith("templates/")}
+    files, placed = versions.merge_uploads(carried, uploaded)
     try:
         version = versions.deploy_files(runtime(), files, deployed_by=g.user.email, note=note, activate=False,
                                         lint=current_app.config.get("PROCESS_LINT", True))
@@ -329,7 +338,8 @@ def download_file(number: int, name: str) -> Response:
     if len(found) != 1:
         abort(404)
     kinds = {".bpmn": "application/xml", ".dmn": "application/xml", ".json": "application/json",
-             ".txt": "text/plain", ".html": "text/plain"}
+             ".txt": "text/plain", ".html": "text/plain",
+             ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
     mimetype = kinds.get(Path(name).suffix, "application/octet-stream")
     return send_file(io.BytesIO(found[0]), mimetype=mimetype, as_attachment=True, download_name=name)
 
