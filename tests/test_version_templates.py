@@ -5,6 +5,7 @@ started on."""
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -193,3 +194,40 @@ def test_templates_added_removed_and_changed_are_listed_when_versions_are_compar
     diff = versions.diff_files(old, new)
     assert (diff.templates_added, diff.templates_removed, diff.templates_changed, diff.other_changed) == (
         ["email/agency_chaser.txt"], ["meeting_agenda.docx"], ["email/your_turn.txt"], [])
+
+
+# ---- the command line ----------------------------------------------------------------------------------
+
+
+def test_deploy_stores_the_templates_folder_and_validate_refuses_a_broken_email(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from rapidreview.cli import main
+    from rapidreview.config import from_environment
+    from rapidreview.services.runtime import build_runtime
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("RAPIDREVIEW_DATA_DIR", str(tmp_path / "data"))
+    folder = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, folder)
+    wording = (folder / "email" / "your_turn.txt").read_text().replace("Subject: Rapid Review ", "Subject: Over to you, ")
+    (folder / "email" / "your_turn.txt").write_text(wording)
+    assert main(["deploy", "--candidate", "--no-lint", "--templates", str(folder)]) == 0
+    rt = build_runtime(from_environment())
+    try:
+        with transaction(rt.sessions) as session:
+            files = versions.version_files(versions.get_version(session, 1))
+    finally:
+        rt.close()
+    assert files[YOUR_TURN] == wording.encode() and "templates/decision_record.docx" in files
+
+    (folder / "email" / "your_turn.txt").write_text("Subject: {{ case.reference }\n\nHello\n")
+    capsys.readouterr()
+    assert main(["validate", "--no-lint", "--templates", str(folder)]) == 1
+    assert "templates/email/your_turn.txt: line 1: " in capsys.readouterr().err
+
+
+def test_a_tried_version_is_written_out_with_its_templates(tmp_path: Path) -> None:
+    bpmn, forms = versions.materialise(bundled_files(), tmp_path)
+    assert (bpmn / "rapid_review.bpmn").is_file() and (forms / "record_criteria_view.schema.json").is_file()
+    assert (tmp_path / "templates" / "version" / "email" / "your_turn.txt").read_bytes() == \
+        (TEMPLATES / "email" / "your_turn.txt").read_bytes()
