@@ -231,3 +231,12 @@ def test_a_tried_version_is_written_out_with_its_templates(tmp_path: Path) -> No
     assert (bpmn / "rapid_review.bpmn").is_file() and (forms / "record_criteria_view.schema.json").is_file()
     assert (tmp_path / "templates" / "version" / "email" / "your_turn.txt").read_bytes() == \
         (TEMPLATES / "email" / "your_turn.txt").read_bytes()
+
+
+def test_trying_a_version_sends_its_own_emails(tmp_path: Path) -> None:
+    files = {p: c.replace(b"Subject: ", b"Subject: [tried] ", 1) if p.endswith(".txt") else c
+             for p, c in bundled_files().items()}
+    result = versions.try_scenario(files, PROJECT_ROOT / "tests" / "fixtures" / "quick_scenarios" /
+                                   "not_commissioned.json")
+    subjects = [e["subject"] for e in result["events"] if e["type"] == "email_sent"]
+    assert subjects and all(s.startswith("[tried] ") for s in subjects)

@@ -67,6 +67,8 @@ def test_an_owner_edits_an_email_in_the_browser_and_it_makes_a_candidate(app: Fl
     assert {p for p in files[2] if files[2][p] != files[1].get(p)} == {"templates/email/your_turn.txt"}
     shown = owner.get("/process/versions/2").get_data(as_text=True)
     assert "is stored as a candidate" in shown and "Templates changed" in shown and "email/your_turn.txt" in shown
+    compared = owner.get("/process/compare?old=1&new=2").get_data(as_text=True)
+    assert "<li>Changed: email/your_turn.txt</li>" in compared
 
 
 def test_a_broken_email_is_refused_with_its_line_and_nothing_is_stored(app: Flask) -> None:
