@@ -104,3 +104,20 @@ def test_an_owner_replaces_a_word_template_by_upload_and_its_tags_are_checked(ap
     files = files_of(app)
     assert files[2]["templates/decision_record.docx"] == reworded
     assert files[1]["templates/decision_record.docx"] == DECISION
+
+
+def test_templates_uploaded_with_the_process_files_replace_the_active_versions(app: Flask) -> None:
+    owner = sign_in(app, "owner@demo.example")
+    token = csrf_of(owner.get("/process/deploy").get_data(as_text=True))
+    changed = YOUR_TURN.replace("Subject: Rapid Review ", "Subject: Your turn on ").encode()
+    response = owner.post("/process/deploy", content_type="multipart/form-data", data={
+        "csrf_token": token, "note": "wording", "files": [(io.BytesIO(changed), "your_turn.txt")]})
+    assert response.status_code == 302
+    files = files_of(app)
+    assert files[2]["templates/email/your_turn.txt"] == changed
+    assert {p for p in files[2] if files[2][p] != files[1].get(p)} == {"templates/email/your_turn.txt"}
+
+    response = owner.post("/process/deploy", content_type="multipart/form-data", data={
+        "csrf_token": token, "files": [(io.BytesIO(b"not a Word document"), "decision_record.docx")]})
+    assert response.status_code == 400 and "must be a Word document" in response.get_data(as_text=True)
+    assert list(files_of(app)) == [2, 1]

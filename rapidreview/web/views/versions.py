@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response
 
 from rapidreview import resources
 from rapidreview.calendar import to_london
+from rapidreview.documents.docx_check import UploadRejected, check_docx
 from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessDefinitionError
 from rapidreview.services import case_migration, policy, version_trials
 from rapidreview.services import process_versions as versions
@@ -94,6 +95,10 @@ def deploy() -> tuple[str, int] | Response:
         elif name.endswith(".json"):
             uploaded[f"forms/{name}"] = content
         elif name.endswith(".docx"):
+            try:
+                check_docx(name, content, limit=MAX_UPLOAD)  # a safe .docx before its tags are read
+            except UploadRejected as exc:
+                return _deploy_form(note, [Problem(name, None, None, str(exc))], 400)
             uploaded[f"templates/{name}"] = content
         elif name.endswith((".txt", ".html")):
             uploaded[f"templates/email/{name}"] = content
