@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rapidreview.documents.docx_check import UploadRejected, check_docx
+from rapidreview.errors import Invalid
 from rapidreview.services import process_versions as versions
 from rapidreview.services.runtime import Runtime
 from rapidreview.store.models import ProcessVersion
@@ -17,7 +18,7 @@ MAX_EMAIL = 200 * 1024
 MAX_WORD = 5 * 1024 * 1024
 
 
-class TemplateEditError(ValueError):
+class TemplateEditError(Invalid):
     """The change cannot be taken as it is (an unknown template, not a Word document); nothing was stored."""
 
 
