@@ -240,3 +240,15 @@ def test_trying_a_version_sends_its_own_emails(tmp_path: Path) -> None:
                                    "not_commissioned.json")
     subjects = [e["subject"] for e in result["events"] if e["type"] == "email_sent"]
     assert subjects and all(s.startswith("[tried] ") for s in subjects)
+
+
+def test_the_names_process_emails_are_checked_against_are_those_the_operator_gives(deployed: Runtime) -> None:
+    from rapidreview.mail.template_check import PROCESS_EMAIL_NAMES
+    from rapidreview.services.operators import CaseOperators
+
+    with clock.using(clock.VirtualClock(NOTIFIED)):
+        case_id = start(deployed, "RR-T-3")
+        with transaction(deployed.sessions) as session:
+            case = session.get(Case, case_id)
+            assert case is not None
+            assert set(CaseOperators(deployed, session, case).email_context({})) == PROCESS_EMAIL_NAMES
