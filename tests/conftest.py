@@ -102,7 +102,8 @@ def deployed(runtime: Runtime, virtual_clock: clock.VirtualClock) -> Runtime:
 
 def deploy_bundled(rt: Runtime) -> None:
     """What ``deployed`` holds: the bundled process, deployed at START, and the demo accounts."""
-    deploy_directory(rt, PROJECT_ROOT / "bpmn", PROJECT_ROOT / "forms", deployed_by="test")
+    deploy_directory(rt, PROJECT_ROOT / "bpmn", PROJECT_ROOT / "forms", deployed_by="test",
+                     templates_dir=PROJECT_ROOT / "templates")
     seed_demo(rt)
 
 

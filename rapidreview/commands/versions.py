@@ -35,11 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     deploy = subparsers.add_parser(
         "deploy",
-        help="validate, store and try bpmn/ and forms/, then make them the "
+        help="validate, store and try bpmn/, forms/ and templates/, then make them the "
         "version for new cases if every scenario passed",
     )
     deploy.add_argument("path", nargs="?", type=Path, help="process folder (default: bpmn/)")
     deploy.add_argument("--forms", type=Path, help="forms folder (default: forms/)")
+    deploy.add_argument(
+        "--templates", type=Path, help="templates folder, Word and e-mail (default: templates/)"
+    )
     deploy.add_argument("--note", default="", help="what changed, for the version history")
     deploy.add_argument("--no-lint", action="store_true", help="skip bpmnlint")
     deploy.add_argument(
@@ -111,28 +114,18 @@ def _scenarios(folder: Path | None) -> list[Path] | None:
 
 def validate_cmd(args: argparse.Namespace) -> int:
     """Exit 0 only when the files are valid; 1 with the problems; 2 when they cannot be read."""
+    # The Word and e-mail templates are checked with the process: tags against the documents' contexts,
+    # e-mails for their syntax and Subject: line, e-mail names against the service tasks, deadlines in
+    # words against the due dates and timers.
     try:
         settings = from_environment()
-        files = versions.files_from_paths(args.paths or [settings.bpmn_dir], args.forms or settings.forms_dir)
+        files = versions.files_from_paths(
+            args.paths or [settings.bpmn_dir],
+            args.forms or settings.forms_dir,
+            args.templates or settings.templates_dir,
+        )
     except (ConfigError, versions.VersionError) as exc:
         return _fail(exc)
-    # The Word and e-mail templates are checked with the process: tags against the documents' contexts,
-    # e-mail names against the service tasks, deadlines in words against the due dates and timers.
-    templates = args.templates or settings.templates_dir
-    files.update(
-        {
-            f"templates/{p.name}": p.read_bytes()
-            for p in sorted(templates.glob("*.docx"))
-            if not p.name.startswith("~$")
-        }
-    )
-    files.update(
-        {
-            f"templates/email/{p.name}": p.read_bytes()
-            for p in sorted((templates / "email").glob("*"))
-            if p.suffix in (".txt", ".html")
-        }
-    )
     calendar = WorkingCalendar.from_settings(settings.bank_holidays_file, settings.closure_dates)
     problems, warnings = validate_with_warnings(
         files, calendar, process_id=settings.main_process_id, lint=not args.no_lint
@@ -190,7 +183,11 @@ def _activate(rt: Runtime, number: int, args: argparse.Namespace) -> int:
 def deploy_cmd(args: argparse.Namespace) -> int:
     try:
         settings = from_environment()
-        files = versions.files_from_paths([args.path or settings.bpmn_dir], args.forms or settings.forms_dir)
+        files = versions.files_from_paths(
+            [args.path or settings.bpmn_dir],
+            args.forms or settings.forms_dir,
+            args.templates or settings.templates_dir,
+        )
         rt = build_runtime(settings)
     except (ConfigError, versions.VersionError) as exc:
         return _fail(exc)

@@ -46,7 +46,7 @@ def run_cmd(args: argparse.Namespace) -> int:
         settings = from_environment()
         rt = build_runtime(settings)
         deploy_directory(rt, settings.bpmn_dir, settings.forms_dir, deployed_by="rapidreview run",
-                         note="deployed on start")
+                         note="deployed on start", templates_dir=settings.templates_dir)
         app = create_app(args.config, runtime=rt)
     except (ConfigError, ProcessDefinitionError, RuntimeError) as exc:
         return _fail(exc)

@@ -124,11 +124,12 @@ def _register(app: Flask) -> None:
         pages,
         session_timeout,
         tasks,
+        version_templates,
         versions,
     )
 
     for blueprint in (auth.bp, tasks.bp, cases.bp, admin.bp, pages.bp, health.bp, metrics.bp, versions.bp, documents.bp,
-                      dashboard.bp, oidc.bp, invitations.bp, session_timeout.bp, editor.bp):
+                      dashboard.bp, oidc.bp, invitations.bp, session_timeout.bp, editor.bp, version_templates.bp):
         app.register_blueprint(blueprint)
 
     @app.get("/assets/<path:filename>")

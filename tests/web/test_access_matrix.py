@@ -69,6 +69,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "editor.edit":                   (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403),
     "editor.preview":                (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403),
     "editor.form_edit":              (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403),
+    "templates_edit.email_edit":     (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403),
+    "templates_edit.word_upload_form": (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403),
     "editor.compare":                (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
     "versions.show":                 (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
     "versions.moves":                (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200),
@@ -104,6 +106,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "invitations.change_contact":    (302, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403),
     "invitations.invited":           (302, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
 }
+# The file a route with a "name" names, where it is not a form.
+SAMPLE_NAMES = {"templates_edit.email_edit": "your_turn.txt", "templates_edit.word_upload_form": "rapid_review_report.docx"}
 # Static files: public by rule (checked below), served from disk; no case data.
 PUBLIC_FILES = {"static", "govuk_assets", "vendor"}
 
@@ -114,7 +118,8 @@ def sample_path(app: Flask, endpoint: str, reference: str, task_id: int, case_id
     args = {"reference": reference, "task_id": task_id, "case_id": case_id, "agency_id": "school",
             "token": "not-an-invitation", "document_id": MISSING_DOC, "number": 1,
             "element_id": "meeting_change_requested",
-            "name": "record_criteria_view.schema.json", "user_id": 1, "provider_id": "entra"}
+            "name": SAMPLE_NAMES.get(endpoint, "record_criteria_view.schema.json"), "user_id": 1,
+            "provider_id": "entra"}
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     with app.test_request_context():
         return url_for(endpoint, **{k: v for k, v in args.items() if k in rule.arguments})

@@ -37,6 +37,7 @@ from rapidreview.documents.report_context import (
 )
 from rapidreview.errors import Conflict, NotFound
 from rapidreview.runtime import Runtime
+from rapidreview.services.definitions import version_templates
 from rapidreview.services.people import partnerships, policy
 from rapidreview.services.people.users import ROLES, SignedIn
 from rapidreview.services.platform import audit
@@ -163,7 +164,8 @@ def _render(session: Session, rt: Runtime, case: Case, kind: str, data: Mapping[
     context = _context(rt, case, kind, version, data)
     folder = _folder(rt, case)
     docx_path = folder / f"{_safe(case.reference)}-{kind.replace('_', '-')}-v{version}.docx"
-    render_docx(rt.settings.templates_dir / TEMPLATES[template_kind or kind], context, docx_path)
+    render_docx(version_templates.folder_for_case(rt, session, case) / TEMPLATES[template_kind or kind], context,
+                docx_path)
     return _store(session, rt, case, kind, version, docx_path, DOCX, author, content=context), context
 
 
@@ -430,7 +432,7 @@ def information_sharing_form(rt: Runtime, user: SignedIn, task_id: int) -> tuple
             agency=task.agency_name or task.agency_id or "", due=display_datetime(task.due_at) if task.due_at else "")
         with tempfile.TemporaryDirectory(prefix="rapidreview-isf-") as tmp:
             out = Path(tmp) / "form.docx"
-            render_docx(rt.settings.templates_dir / ISF_TEMPLATE, context, out)
+            render_docx(version_templates.folder_for_case(rt, session, case) / ISF_TEMPLATE, context, out)
             data = out.read_bytes()
         audit.record(session, case.id, "information_sharing_form_downloaded", actor=user.email, agency=task.agency_id,
                      task=task.id)

@@ -22,6 +22,7 @@ from rapidreview.calendar import clock_time, london_time, to_london
 from rapidreview.errors import Invalid, NotFound
 from rapidreview.mail.templates import render_email_parts
 from rapidreview.runtime import Runtime
+from rapidreview.services.definitions import version_templates
 from rapidreview.services.people import invitations, partnerships, policy
 from rapidreview.services.people.users import signed_in
 from rapidreview.services.platform import audit, outbox
@@ -73,7 +74,7 @@ def _context(rt: Runtime, session: Session, case: Case, task: HumanTask) -> dict
 
 def _queue(rt: Runtime, session: Session, case: Case, template: str, to: list[str], cc: list[str],
            context: dict[str, Any], task: HumanTask, purpose: str) -> None:
-    mail = render_email_parts(rt.settings.templates_dir, template, context)
+    mail = render_email_parts(version_templates.folder_for_case(rt, session, case), template, context)
     outbox.queue(session, rt, case_id=case.id, template=template, to=to, cc=[a for a in cc if a not in to],
                  subject=mail.subject, body=mail.text, body_html=mail.html, purpose=purpose,
                  tags={"task": task.element_id, "task_id": task.id})
@@ -173,7 +174,8 @@ def send_due_digests(rt: Runtime) -> datetime | None:
                     continue  # done (or no longer theirs) before the digest went: nothing to say
                 rows.append(_context(rt, session, case, task))
             if rows:
-                mail = render_email_parts(rt.settings.templates_dir, DIGEST, {
+                # A digest spans cases: it is worded by the version new cases start on.
+                mail = render_email_parts(version_templates.active_folder(rt, session), DIGEST, {
                     "tasks": rows, "name": user.name,
                     "partnership_name": partnerships.settings_for(rt, session, user.partnership_id).partnership_name})
                 outbox.queue(session, rt, case_id=None, template=DIGEST, to=[user.email], subject=mail.subject,

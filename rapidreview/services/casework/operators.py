@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from rapidreview.mail.invitation import CANCEL_ATTENDEES, CANCEL_MEETING
 from rapidreview.mail.templates import render_email_parts
 from rapidreview.runtime import Runtime
 from rapidreview.services.casework import documents
+from rapidreview.services.definitions import version_templates
 from rapidreview.services.people import partnerships
 from rapidreview.services.people.roles import PARTNER_NAMES, PARTNER_ROLES
 from rapidreview.services.platform import outbox
@@ -44,6 +46,7 @@ class CaseOperators:
     def __init__(self, rt: Runtime, session: Session, case: Case) -> None:
         self.rt, self.session, self.case = rt, session, case
         self._partnership_settings: Settings | None = None
+        self._templates_dir: Path | None = None
 
     @property
     def settings(self) -> Settings:
@@ -51,6 +54,13 @@ class CaseOperators:
         if self._partnership_settings is None:
             self._partnership_settings = partnerships.settings_for(self.rt, self.session, self.case.partnership_id)
         return self._partnership_settings
+
+    @property
+    def templates_dir(self) -> Path:
+        """The templates of the version the case started on: a running case keeps its version's wording."""
+        if self._templates_dir is None:
+            self._templates_dir = version_templates.folder_for_case(self.rt, self.session, self.case)
+        return self._templates_dir
 
     def call(self, call: ServiceCall) -> dict[str, Any] | Awaiting:
         spec = OPERATORS.get(call.operation)
@@ -80,7 +90,7 @@ class CaseOperators:
             if doc is None:
                 raise OperatorError(f"{call.element_id}: no {kind} document exists yet to attach")
             doc_ids.append(doc.id)
-        mail = render_email_parts(self.rt.settings.templates_dir, template, self.email_context(call.data, call.times))
+        mail = render_email_parts(self.templates_dir, template, self.email_context(call.data, call.times))
         message = outbox.queue(self.session, self.rt, case_id=self.case.id, template=template, to=recipients,
                                cc=copies, subject=mail.subject, body=mail.text, body_html=mail.html,
                                attachments=doc_ids, purpose=purpose,
@@ -156,7 +166,7 @@ class CaseOperators:
 
     def _queue_meeting(self, template: str, to: list[str], context: dict[str, Any],
                        calendar: dict[str, Any]) -> OutboxMessage:
-        mail = render_email_parts(self.rt.settings.templates_dir, template, context)
+        mail = render_email_parts(self.templates_dir, template, context)
         # The calendar entry keeps the first invitation's title; only the e-mail subject says what changed.
         calendar = {**calendar, "summary": calendar.get("summary") or mail.subject, "description": mail.text}
         return outbox.queue(self.session, self.rt, case_id=self.case.id, template=template, to=to, subject=mail.subject,

@@ -1,7 +1,7 @@
-"""Process versions: the BPMN, DMN and form files new cases run on. Running cases keep their own.
+"""Process versions: the BPMN, DMN, form and template files new cases run on. Running cases keep their own.
 
-A version's files are stored whole, keyed ``bpmn/<name>`` and ``forms/<name>``, with one SHA-256 over
-them all. Exactly one version is active; new cases start on it. A version deployed from the web starts
+A version's files are stored whole, keyed ``bpmn/<name>``, ``forms/<name>`` and ``templates/<path>`` (the
+e-mail and Word templates, see rapidreview.services.definitions.version_templates), with one SHA-256 over them all. Exactly one version is active; new cases start on it. A version deployed from the web starts
 as a *candidate* (inactive) so its owner can try it on a scenario before activating it. Rolling back is
 activating an earlier version.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from rapidreview import clock
 from rapidreview.engine.process import PROCESS_SUFFIXES, ProcessBundle, ProcessDefinitionError
 from rapidreview.errors import Invalid
 from rapidreview.runtime import Runtime
+from rapidreview.services.definitions import version_templates
 from rapidreview.services.definitions.validation import BPMN, Problem, validate_files, validate_with_warnings
 from rapidreview.services.definitions.version_diff import ElementChange, VersionDiff, diff_files  # noqa: F401 - used by callers
 from rapidreview.services.definitions.version_readiness import readiness
@@ -61,8 +63,9 @@ def digest_of(files: Mapping[str, bytes]) -> str:
     return hashlib.sha256(b"".join(k.encode() + hashlib.sha256(v).digest() for k, v in sorted(files.items()))).hexdigest()
 
 
-def files_from_paths(paths: Sequence[Path], forms_dir: Path) -> dict[str, bytes]:
-    """The files of a version: the process files in ``paths`` (folders or files) and the forms folder."""
+def files_from_paths(paths: Sequence[Path], forms_dir: Path, templates_dir: Path | None = None) -> dict[str, bytes]:
+    """The files of a version: the process files in ``paths`` (folders or files), the forms folder and,
+    when given, the templates folder."""
     files: dict[str, bytes] = {}
     for path in paths:
         if path.is_dir():
@@ -75,6 +78,10 @@ def files_from_paths(paths: Sequence[Path], forms_dir: Path) -> dict[str, bytes]
     if not forms_dir.is_dir():
         raise VersionError(f"no forms folder at {forms_dir}")
     files.update({f"forms/{p.name}": p.read_bytes() for p in sorted(forms_dir.glob("*.json"))})
+    if templates_dir is not None:
+        if not templates_dir.is_dir():
+            raise VersionError(f"no templates folder at {templates_dir}")
+        files.update(version_templates.files_from_folder(templates_dir))
     return files
 
 
@@ -128,12 +135,15 @@ def deploy_files(rt: Runtime, files: Mapping[str, bytes], *, deployed_by: str, n
     return store_version(rt, files, deployed_by=deployed_by, note=note, activate=activate)
 
 
-def deploy_directory(rt: Runtime, bpmn_dir: Path, forms_dir: Path, *, deployed_by: str, note: str = "") -> ProcessVersion:
-    """Parse, store and activate the files in ``bpmn_dir`` and ``forms_dir`` without the full validation
-    (the simulator and tests use it with small test processes); reuse an identical active version."""
+def deploy_directory(rt: Runtime, bpmn_dir: Path, forms_dir: Path, *, deployed_by: str, note: str = "",
+                     templates_dir: Path | None = None) -> ProcessVersion:
+    """Parse, store and activate the files in ``bpmn_dir``, ``forms_dir`` and ``templates_dir`` (when given)
+    without the full validation (the simulator and tests use it with small test processes); reuse an identical
+    active version. Without ``templates_dir`` the version's cases use the deployment's templates folder."""
     bundle = ProcessBundle.from_directory(bpmn_dir)
     rt.compiled(bundle, rt.settings.main_process_id)  # refuse a version that does not parse
-    return store_version(rt, files_from_paths([bpmn_dir], forms_dir), deployed_by=deployed_by, note=note)
+    return store_version(rt, files_from_paths([bpmn_dir], forms_dir, templates_dir), deployed_by=deployed_by,
+                         note=note)
 
 
 def store_version(rt: Runtime, files: Mapping[str, bytes], *, deployed_by: str, note: str = "",
@@ -271,7 +281,8 @@ def previous_files(session: Session, version: ProcessVersion) -> tuple[int | Non
 
 
 def materialise(files: Mapping[str, bytes], folder: Path) -> tuple[Path, Path]:
-    """Write a version's files to ``folder/bpmn`` and ``folder/forms`` (what the simulator reads)."""
+    """Write a version's files to ``folder/bpmn`` and ``folder/forms`` (what the simulator reads); its
+    templates, if it has any, to ``folder/templates`` (see :func:`try_scenario`)."""
     bpmn, forms = folder / "bpmn", folder / "forms"
     bpmn.mkdir(parents=True)
     forms.mkdir(parents=True)
@@ -280,6 +291,8 @@ def materialise(files: Mapping[str, bytes], folder: Path) -> tuple[Path, Path]:
         target = {"bpmn": bpmn, "forms": forms}.get(kind)
         if target is not None and "/" not in name and name not in ("", ".", ".."):
             (target / name).write_bytes(content)
+    if any(version_templates.is_template_path(p) for p in files):
+        version_templates.extract(folder / "templates", files).rename(folder / "templates" / "version")
     return bpmn, forms
 
 
@@ -293,8 +306,12 @@ def try_scenario(files: Mapping[str, bytes], scenario: Path, *, timeout: float =
         bpmn, forms = materialise(files, Path(scratch))
         command = [sys.executable, "-m", "rapidreview.cli", "simulate", str(scenario), "--json", "--bpmn", str(bpmn),
                    "--forms", str(forms), "--out", str(Path(scratch) / "out")]
+        templates = Path(scratch) / "templates" / "version"
+        # The simulator's cases run on a version without templates, so they use the folder the settings name.
+        env = {**os.environ, "RAPIDREVIEW_TEMPLATES_DIR": str(templates)} if templates.is_dir() else None
         try:
-            done = subprocess.run(command, cwd=scratch, capture_output=True, text=True, timeout=timeout, check=False)
+            done = subprocess.run(command, cwd=scratch, capture_output=True, text=True, timeout=timeout, check=False,
+                                  env=env)
         except subprocess.TimeoutExpired:
             raise VersionError(f"the scenario did not finish within {timeout:.0f} seconds") from None
     if done.returncode != 0:

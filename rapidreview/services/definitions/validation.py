@@ -6,7 +6,7 @@ the version may be deployed. The checks follow ``docs/process-model.md``: safe X
 SpiffWorkflow accepts, forms for user tasks, lanes that are roles, known service operators with their
 parameters, scripts and conditions that compile, timers that give an aware date and time on a sample
 case, a complete diagram, and bpmnlint's recommended rules; ``templates/<name>.docx`` files, when given, are
-checked by rapidreview.documents.template_check.
+checked by rapidreview.documents.template_check and ``templates/email/*`` files by rapidreview.mail.template_check.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from rapidreview.calendar import WorkingCalendar
 from rapidreview.documents.template_check import check_template_files
 from rapidreview.engine import inspect
 from rapidreview.engine.scripting import RESERVED_NAMES
+from rapidreview.mail.template_check import email_template_problems
 from rapidreview.process_contract import missing_names
 from rapidreview.services.casework.operators import OPERATORS
 from rapidreview.services.definitions import deadline_wording, expression_check, lint_advice
@@ -116,6 +117,8 @@ def validate_with_warnings(files: Mapping[str, bytes], calendar: WorkingCalendar
     if templates:  # the Word templates, when the version's files include them (rapidreview validate does)
         problems += [Problem(f"templates/{name}", None, None, message)
                      for name, message in check_template_files(templates, form_files)]
+    problems += [Problem(f"templates/{name}", None, None, message) for name, message in email_template_problems(
+        {p.split("/", 1)[1]: c for p, c in files.items() if p.startswith("templates/email/")})]
     if lint:
         problems += lint_problems(bpmn_roots, process_files)
     return problems, warnings

@@ -96,7 +96,11 @@ class VersionDiff:
     forms_removed: list[str] = field(default_factory=list)
     forms_changed: list[str] = field(default_factory=list)
     form_changes: list[FormChange] = field(default_factory=list)
-    other_changed: list[str] = field(default_factory=list)  # templates and other files, by name
+    # E-mail and Word templates, by their path under templates/ (email/your_turn.txt, rapid_review_report.docx)
+    templates_added: list[str] = field(default_factory=list)
+    templates_removed: list[str] = field(default_factory=list)
+    templates_changed: list[str] = field(default_factory=list)
+    other_changed: list[str] = field(default_factory=list)  # any other files, by path
 
     @property
     def empty(self) -> bool:
@@ -251,7 +255,7 @@ def form_change(name: str, old: bytes, new: bytes) -> FormChange:
 
 
 def diff_files(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> VersionDiff:
-    """Elements added, removed and changed (by id, per file, with each changed property), and forms."""
+    """Elements added, removed and changed (by id, per file, with each changed property), forms and templates."""
     before, after = _elements(old), _elements(new)
     diff = VersionDiff()
     diff.added = [after[k][0] for k in sorted(after.keys() - before.keys())]
@@ -274,8 +278,14 @@ def diff_files(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> VersionDif
         form_change(name, old_forms[f"forms/{name}"], new_forms[f"forms/{name}"])
         for name in diff.forms_changed
     ]
-    others_old = {p: c for p, c in old.items() if not p.startswith(("bpmn/", "forms/"))}
-    others_new = {p: c for p, c in new.items() if not p.startswith(("bpmn/", "forms/"))}
+    old_templates = {p.split("/", 1)[1]: c for p, c in old.items() if p.startswith("templates/")}
+    new_templates = {p.split("/", 1)[1]: c for p, c in new.items() if p.startswith("templates/")}
+    diff.templates_added = sorted(new_templates.keys() - old_templates.keys())
+    diff.templates_removed = sorted(old_templates.keys() - new_templates.keys())
+    diff.templates_changed = sorted(p for p in new_templates.keys() & old_templates.keys()
+                                    if new_templates[p] != old_templates[p])
+    others_old = {p: c for p, c in old.items() if not p.startswith(("bpmn/", "forms/", "templates/"))}
+    others_new = {p: c for p, c in new.items() if not p.startswith(("bpmn/", "forms/", "templates/"))}
     diff.other_changed = sorted(
         p for p in others_old.keys() | others_new.keys() if others_old.get(p) != others_new.get(p)
     )

@@ -27,6 +27,7 @@ from rapidreview.errors import Conflict, NotFound
 from rapidreview.forms import FieldError
 from rapidreview.mail.templates import render_email_parts
 from rapidreview.runtime import Runtime
+from rapidreview.services.definitions import version_templates
 from rapidreview.services.people import partnerships
 from rapidreview.services.people.users import (
     EMAIL,
@@ -232,7 +233,7 @@ def _send(
             "providers": [p.label for p in rt.settings.oidc_providers],
         },
     }
-    mail = render_email_parts(rt.settings.templates_dir, INVITATION, context)
+    mail = render_email_parts(version_templates.folder_for_case(rt, session, case), INVITATION, context)
     outbox.queue(
         session,
         rt,

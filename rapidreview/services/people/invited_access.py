@@ -19,6 +19,7 @@ from rapidreview import clock
 from rapidreview.errors import NotFound
 from rapidreview.mail.templates import render_email_parts
 from rapidreview.runtime import Runtime
+from rapidreview.services.definitions import version_templates
 from rapidreview.services.people import partnerships
 from rapidreview.services.people.users import ACCOUNT_CLOSED, end_sessions
 from rapidreview.services.platform import audit, outbox
@@ -241,7 +242,7 @@ def _tell_manager(rt: Runtime, session: Session, case: Case, user: User) -> None
         "link": f"{rt.settings.base_url.rstrip('/')}/cases/{case.reference}#agencies",
         "partnership_name": settings.partnership_name,
     }
-    mail = render_email_parts(rt.settings.templates_dir, LAPSED_TEMPLATE, context)
+    mail = render_email_parts(version_templates.folder_for_case(rt, session, case), LAPSED_TEMPLATE, context)
     outbox.queue(
         session,
         rt,

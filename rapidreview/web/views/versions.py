@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response
 
 from rapidreview import resources
 from rapidreview.calendar import to_london
+from rapidreview.documents.docx_check import UploadRejected, check_docx
 from rapidreview.errors import NotFound
 from rapidreview.services.casework import case_migration
 from rapidreview.services.definitions import process_versions as versions
@@ -92,15 +93,29 @@ def deploy() -> tuple[str, int] | Response:
             uploaded[f"bpmn/{name}"] = content
         elif name.endswith(".json"):
             uploaded[f"forms/{name}"] = content
+        elif name.endswith(".docx"):
+            try:
+                check_docx(name, content, limit=MAX_UPLOAD)  # a safe .docx before its tags are read
+            except UploadRejected as exc:
+                return _deploy_form(note, [Problem(name, None, None, str(exc))], 400)
+            uploaded[f"templates/{name}"] = content
+        elif name.endswith((".txt", ".html")):
+            uploaded[f"templates/email/{name}"] = content
         else:
-            return _deploy_form(note, [Problem(name, None, None, "upload .bpmn, .dmn and .json files only")], 400)
+            return _deploy_form(note, [Problem(name, None, None, "upload .bpmn, .dmn, .json, .docx and e-mail (.txt, "
+                                                                 ".html) files only")], 400)
     if not uploaded:
         return _deploy_form(note, [Problem("files", None, None, "Choose the files to deploy")], 400)
     files, placed = dict(uploaded), list[str]()
-    if request.form.get("replace_all") != "yes":
-        # Files not uploaded are carried over from the active version, so an owner can send one changed file.
-        active = version_pages.active(runtime())
-        files, placed = versions.merge_uploads(active.files if active is not None else {}, uploaded)
+    # Files not uploaded are carried over from the active version, so an owner can send one changed file. With
+    # "these are all the files" the process and forms are the upload's alone; the templates are still carried
+    # unless some were uploaded, as few owners would think to upload every e-mail with the process.
+    active = version_pages.active(runtime())
+    carried = active.files if active is not None else {}
+    if request.form.get("replace_all") == "yes":
+        carried = {} if any(p.startswith("templates/") for p in uploaded) else \
+            {p: c for p, c in carried.items() if p.startswith("templates/")}
+    files, placed = versions.merge_uploads(carried, uploaded)
     try:
         version = versions.deploy_files(runtime(), files, deployed_by=g.user.email, note=note, activate=False,
                                         lint=current_app.config.get("PROCESS_LINT", True))
@@ -312,7 +327,8 @@ def download_file(number: int, name: str) -> Response:
     if len(found) != 1:
         abort(404)
     kinds = {".bpmn": "application/xml", ".dmn": "application/xml", ".json": "application/json",
-             ".txt": "text/plain", ".html": "text/plain"}
+             ".txt": "text/plain", ".html": "text/plain",
+             ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
     mimetype = kinds.get(Path(name).suffix, "application/octet-stream")
     return send_file(io.BytesIO(found[0]), mimetype=mimetype, as_attachment=True, download_name=name)
 
