@@ -16,6 +16,7 @@ Rendering uses Jinja autoescaping, so text such as ``<b>&`` is written literally
 from __future__ import annotations
 
 import html
+import io
 import logging
 import os
 import re
@@ -161,11 +162,15 @@ def render_docx(template: Path, context: Mapping[str, Any], out_path: Path) -> N
         if value:
             setattr(props, name, html.unescape(value).replace("\a", " "))
 
+    # Built in memory, then written with a file we close ourselves: python-docx's zip writer left open on a
+    # full disk would fail again whenever the garbage collector finalised it, far from this step.
+    buffer = io.BytesIO()
+    doc.save(buffer)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.stem}-", suffix=".docx", dir=out_path.parent)
-    os.close(fd)
     try:
-        doc.save(tmp_name)
+        with os.fdopen(fd, "wb") as out:
+            out.write(buffer.getbuffer())
         os.replace(tmp_name, out_path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response
 
+from rapidreview.forms import FieldError
 from rapidreview.services.casework import cases, worklist
 from rapidreview.services.casework.forms import FormAnswersError
 from rapidreview.services.casework.tasks import TaskDetail, save_draft, task_detail
@@ -21,12 +33,27 @@ STORAGE_FULL = ("Your answers could not be submitted because the server has no r
                 "Tell your administrator, then submit again later.")
 
 
-def _keep_as_draft(task_id: int, answers: dict[str, Any]) -> None:
+def _keep_as_draft(task_id: int, answers: dict[str, Any]) -> bool:
     """Best effort: the draft lives in the database, which may still have room when the file store has none."""
     try:
         save_draft(runtime(), task_id, answers, actor=g.user.email)
     except Exception:
         current_app.logger.exception("task %s: could not keep the answers as a draft either", task_id)
+        return False
+    return True
+
+
+# Answers with errors are kept as the task's draft and the page is shown again by a redirect (post, redirect,
+# get), so Back and Refresh never meet the browser's "Confirm form resubmission". The errors travel in the
+# session for that one next page of that task; they are messages about fields, never the answers themselves.
+_FORM_ERRORS = "task_form_errors"
+
+
+def _errors_after_redirect(task_id: int) -> list[FieldError]:
+    kept = session.pop(_FORM_ERRORS, None)
+    if not isinstance(kept, dict) or kept.get("task") != task_id:
+        return []
+    return [FieldError(str(field), str(message)) for field, message in kept.get("errors", [])]
 
 
 @bp.get("/")
@@ -80,7 +107,8 @@ def show(task_id: int) -> tuple[str, int]:
     # None (not {}) lets the form show each field's schema default for a task nobody has started.
     # ?kept=1: back after signing in, with answers posted when the session had run out (web/kept_answers.py).
     kept = request.args.get("kept") == "1" and bool(detail.task.draft) and detail.task.state == "ready"
-    return _render(detail, detail.answers or None, [], kept=kept)
+    errors = _errors_after_redirect(task_id) if detail.task.state == "ready" else []
+    return _render(detail, detail.answers or None, errors, kept=kept)
 
 
 def _for_page(detail: TaskDetail, task_id: int) -> TaskDetail:
@@ -108,7 +136,10 @@ def submit(task_id: int) -> tuple[str, int] | Response:
     try:
         cases.complete_task(runtime(), task_id, answers, actor=g.user.email)
     except FormAnswersError as exc:
-        return _render(_for_page(detail, task_id), answers, exc.errors, 400)
+        if not _keep_as_draft(task_id, answers):  # nowhere to keep them: show them on this response instead
+            return _render(_for_page(detail, task_id), answers, exc.errors, 400)
+        session[_FORM_ERRORS] = {"task": task_id, "errors": [[e.field, e.message] for e in exc.errors]}
+        return redirect(url_for("tasks.show", task_id=task_id) + "#main-content", 303)
     except cases.StorageFull:
         current_app.logger.error("task %s: the step could not write its files (storage full)", task_id)
         _keep_as_draft(task_id, answers)
