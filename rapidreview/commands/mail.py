@@ -12,6 +12,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
+from rapidreview.commands.failure import fail
 from rapidreview.config import ConfigError, Settings, from_environment
 from rapidreview.mail.check import Finding, check
 from rapidreview.mail.message import OutgoingMail, new_message_id
@@ -42,14 +43,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def test_cmd(args: argparse.Namespace) -> int:
     to = args.to.strip()
     if "@" not in to or any(c.isspace() for c in to):
-        return _fail(f"--to must be one e-mail address, not {args.to!r}")
+        return fail(f"--to must be one e-mail address, not {args.to!r}")
     try:
         settings = from_environment()
         mail = test_message(settings, to)
         transport = make_transport(settings)
         provider_id = transport.send(mail, datetime.now(UTC))
     except (ConfigError, EmailTemplateError, PermanentMailError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except TemporaryMailError as exc:
         wait = f" (the server asked to wait {exc.retry_after:g} s)" if exc.retry_after else ""
         print(f"rapidreview: temporary failure, try again later{wait}: {exc}", file=sys.stderr)
@@ -64,7 +65,7 @@ def check_cmd(args: argparse.Namespace) -> int:
     try:
         settings = from_environment()
     except ConfigError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     print(f"Checking the {settings.mail_transport} mail transport:")
     findings = check(settings, [t.strip() for t in args.to])
     for finding in findings:
@@ -89,7 +90,3 @@ def test_message(settings: Settings, to: str) -> OutgoingMail:
     return OutgoingMail(message_id=new_message_id(settings.mail_from), sender=settings.mail_from, to=[to],
                         subject=rendered.subject, body=rendered.text, html=rendered.html)
 
-
-def _fail(message: str) -> int:
-    print(f"rapidreview: error: {message}", file=sys.stderr)
-    return 2

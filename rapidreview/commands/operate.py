@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from rapidreview.commands.failure import fail
 from rapidreview.config import ConfigError, from_environment
 from rapidreview.runtime import build_runtime
 from rapidreview.store import schema_revisions
@@ -34,16 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.set_defaults(handler=status_cmd)
 
 
-def _fail(exc: Exception) -> int:
-    print(f"rapidreview: error: {exc}", file=sys.stderr)
-    return 2
-
 
 def upgrade(args: argparse.Namespace) -> int:
     try:
         rt = build_runtime(from_environment(), migrate=False)
     except ConfigError as exc:
-        return _fail(exc)
+        return fail(exc)
     try:
         before = schema_revisions.current_of(rt.database)
         applied = migrate(rt.database)
@@ -67,7 +64,7 @@ def db_status(args: argparse.Namespace) -> int:
     try:
         rt = build_runtime(from_environment(), migrate=False)
     except ConfigError as exc:
-        return _fail(exc)
+        return fail(exc)
     try:
         at = schema_revisions.current_of(rt.database)
         todo = schema_revisions.pending(rt.database)
@@ -92,11 +89,11 @@ def scheduler_cmd(args: argparse.Namespace) -> int:
     from rapidreview.scheduler.main import POLL_SECONDS, run_forever
 
     if args.poll is not None and args.poll <= 0:
-        return _fail(ValueError("--poll must be more than 0 seconds"))
+        return fail(ValueError("--poll must be more than 0 seconds"))
     try:
         rt = build_runtime(from_environment())
     except ConfigError as exc:
-        return _fail(exc)
+        return fail(exc)
     run_forever(rt, poll=args.poll or POLL_SECONDS)
     return 0
 
@@ -108,7 +105,7 @@ def status_cmd(args: argparse.Namespace) -> int:
     try:
         rt = build_runtime(from_environment())
     except ConfigError as exc:
-        return _fail(exc)
+        return fail(exc)
     try:
         status = collect(rt)
     finally:
@@ -124,7 +121,7 @@ def check_cmd(args: argparse.Namespace) -> int:
     try:
         rt = build_runtime(from_environment(), migrate=False)
     except ConfigError as exc:
-        return _fail(exc)
+        return fail(exc)
     try:
         results = run_checks(rt, mail_to=args.mail_to, pdf=not args.no_pdf)
     finally:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import sys
 
+from rapidreview.commands.failure import fail
 from rapidreview.config import ConfigError, from_environment
 from rapidreview.runtime import build_runtime
 from rapidreview.services.people import partnerships
@@ -38,17 +38,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         toggle.set_defaults(handler=active_cmd, active=name == "activate")
 
 
-def _fail(message: object) -> int:
-    print(f"rapidreview: error: {message}", file=sys.stderr)
-    return 2
-
 
 def add_cmd(args: argparse.Namespace) -> int:
     try:
         rt = build_runtime(from_environment())
         added = partnerships.add_partnership(rt, args.code, args.name, actor=getpass.getuser())
     except (ConfigError, partnerships.PartnershipError) as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"added partnership {added.code} ({added.name})")
     return 0
 
@@ -58,7 +54,7 @@ def active_cmd(args: argparse.Namespace) -> int:
         rt = build_runtime(from_environment())
         partnerships.set_active(rt, args.code, args.active, actor=getpass.getuser())
     except (ConfigError, partnerships.PartnershipError) as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"partnership {args.code} is now {'active' if args.active else 'inactive'}")
     return 0
 
@@ -68,7 +64,7 @@ def set_cmd(args: argparse.Namespace) -> int:
     for item in args.mailbox:
         role, sep, address = item.partition("=")
         if not sep:
-            return _fail(f"--mailbox {item!r}: write ROLE=ADDRESS, like partnership_manager=pm@northbridge.example")
+            return fail(f"--mailbox {item!r}: write ROLE=ADDRESS, like partnership_manager=pm@northbridge.example")
         mailboxes[role.strip()] = address.strip()
     try:
         rt = build_runtime(from_environment())
@@ -76,7 +72,7 @@ def set_cmd(args: argparse.Namespace) -> int:
         partnerships.set_profile(rt, args.code, actor=getpass.getuser(), name=args.name,
                                  contact_name=args.contact_name, mailboxes=mailboxes, password_sign_in=password)
     except (ConfigError, partnerships.PartnershipError) as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"partnership {args.code} changed")
     return 0
 
@@ -85,7 +81,7 @@ def list_cmd(args: argparse.Namespace) -> int:
     try:
         rt = build_runtime(from_environment())
     except ConfigError as exc:
-        return _fail(exc)
+        return fail(exc)
     for p in partnerships.list_partnerships(rt):
         print(f"{p.code:<24} {'active' if p.active else 'inactive':<9} {p.name}")
     return 0

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from rapidreview.calendar import WorkingCalendar
+from rapidreview.commands.failure import fail
 from rapidreview.config import ConfigError, from_environment
 from rapidreview.engine.process import ProcessDefinitionError
 from rapidreview.runtime import Runtime, build_runtime
@@ -97,10 +98,6 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _fail(exc: Exception) -> int:
-    print(f"rapidreview: error: {exc}", file=sys.stderr)
-    return 2
-
 
 def _print_problems(problems: list[Problem]) -> None:
     print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}:", file=sys.stderr)
@@ -125,7 +122,7 @@ def validate_cmd(args: argparse.Namespace) -> int:
             args.templates or settings.templates_dir,
         )
     except (ConfigError, versions.VersionError) as exc:
-        return _fail(exc)
+        return fail(exc)
     calendar = WorkingCalendar.from_settings(settings.bank_holidays_file, settings.closure_dates)
     problems, warnings = validate_with_warnings(
         files, calendar, process_id=settings.main_process_id, lint=not args.no_lint
@@ -190,7 +187,7 @@ def deploy_cmd(args: argparse.Namespace) -> int:
         )
         rt = build_runtime(settings)
     except (ConfigError, versions.VersionError) as exc:
-        return _fail(exc)
+        return fail(exc)
     try:
         version = versions.deploy_files(
             rt, files, deployed_by=getpass.getuser(), note=args.note, activate=False, lint=not args.no_lint
@@ -215,7 +212,7 @@ def deploy_cmd(args: argparse.Namespace) -> int:
         _print_problems(exc.problems)
         return 1
     except (ProcessDefinitionError, versions.VersionError) as exc:
-        return _fail(exc)
+        return fail(exc)
     finally:
         rt.close()
 
@@ -224,7 +221,7 @@ def versions_cmd(args: argparse.Namespace) -> int:
     try:
         rt = build_runtime(from_environment())
     except ConfigError as exc:
-        return _fail(exc)
+        return fail(exc)
     try:
         with transaction(rt.sessions) as session:
             rows = versions.list_versions(session)
@@ -250,13 +247,13 @@ def try_cmd(args: argparse.Namespace) -> int:
     try:
         rt = build_runtime(from_environment())
     except ConfigError as exc:
-        return _fail(exc)
+        return fail(exc)
     try:
         results = version_trials.try_version(
             rt, args.number, actor=getpass.getuser(), scenarios=_scenarios(args.scenarios)
         )
     except versions.VersionError as exc:
-        return _fail(exc)
+        return fail(exc)
     finally:
         rt.close()
     print(f"version {args.number} tried on {len(results)} scenarios:")
@@ -268,11 +265,11 @@ def activate_cmd(args: argparse.Namespace) -> int:
     try:
         rt = build_runtime(from_environment())
     except ConfigError as exc:
-        return _fail(exc)
+        return fail(exc)
     try:
         return _activate(rt, args.number, args)
     except (versions.VersionError, ProcessDefinitionError) as exc:
-        return _fail(exc)
+        return fail(exc)
     finally:
         rt.close()
 
@@ -281,11 +278,11 @@ def discard_cmd(args: argparse.Namespace) -> int:
     try:
         rt = build_runtime(from_environment())
     except ConfigError as exc:
-        return _fail(exc)
+        return fail(exc)
     try:
         versions.discard_version(rt, args.number, actor=getpass.getuser(), note=args.note)
     except versions.VersionError as exc:
-        return _fail(exc)
+        return fail(exc)
     finally:
         rt.close()
     print(f"version {args.number} is discarded")

@@ -6,6 +6,7 @@ import argparse
 import getpass
 import sys
 
+from rapidreview.commands.failure import fail
 from rapidreview.config import ConfigError, from_environment
 from rapidreview.engine.process import ProcessDefinitionError
 from rapidreview.runtime import build_runtime
@@ -32,10 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.set_defaults(handler=create_user_cmd)
 
 
-def _fail(message: object) -> int:
-    print(f"rapidreview: error: {message}", file=sys.stderr)
-    return 2
-
 
 def run_cmd(args: argparse.Namespace) -> int:
     from rapidreview.services.definitions.process_versions import deploy_directory
@@ -49,7 +46,7 @@ def run_cmd(args: argparse.Namespace) -> int:
                          note="deployed on start", templates_dir=settings.templates_dir)
         app = create_app(args.config, runtime=rt)
     except (ConfigError, ProcessDefinitionError, RuntimeError) as exc:
-        return _fail(exc)
+        return fail(exc)
     if app.config["SEED_DEMO_USERS"]:
         print("Demo accounts (development only):")
         for email, role, password in seed_demo(rt):
@@ -65,7 +62,7 @@ def run_cmd(args: argparse.Namespace) -> int:
 
 def create_user_cmd(args: argparse.Namespace) -> int:
     if not args.password_stdin:
-        return _fail("pass the password on standard input with --password-stdin (never on the command line)")
+        return fail("pass the password on standard input with --password-stdin (never on the command line)")
     password = sys.stdin.readline().rstrip("\n")
     try:
         rt = build_runtime(from_environment())
@@ -74,8 +71,8 @@ def create_user_cmd(args: argparse.Namespace) -> int:
         user = users.create_user(rt, email=args.email, name=args.name, role=args.role, agency_id=args.agency,
                                  password=password, actor=getpass.getuser(), partnership_id=partnership_id)
     except users.UserError as exc:
-        return _fail(f"{exc.field}: {exc}")
+        return fail(f"{exc.field}: {exc}")
     except (ConfigError, partnerships.PartnershipError) as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"created {user.email} ({user.role}, partnership {args.partnership})")
     return 0

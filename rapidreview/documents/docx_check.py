@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from rapidreview.errors import Invalid
+
 DEFAULT_MAX_MB = 10
 MAX_UNCOMPRESSED_FACTOR = 10  # a .docx is a zip of XML: 10 MB uploaded may hold up to 100 MB of parts
 MIN_UNCOMPRESSED = 50 * 1024 * 1024
@@ -50,7 +52,7 @@ MACRO_EXTENSIONS = (".docm", ".dotm", ".xlsm", ".xltm", ".xlam", ".pptm", ".potm
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
 
 
-class UploadRejected(ValueError):
+class UploadRejected(Invalid):
     """The upload is refused; ``str()`` is the message to show the person who uploaded it."""
 
 

@@ -45,6 +45,7 @@ from pathlib import Path
 from types import TracebackType
 
 from rapidreview import observability, resources
+from rapidreview.errors import RapidReviewError
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def conversion_counts() -> dict[str, int]:
         return {way: _counts[way] for way in ("warm", "cold", "warm_failed")}
 
 
-class PdfConversionError(Exception):
+class PdfConversionError(RapidReviewError):
     """Conversion failed. ``retryable`` is True for transient failures (timeout, crash, no output)."""
 
     def __init__(self, message: str, *, retryable: bool) -> None:

@@ -28,6 +28,8 @@ from typing import Any
 from docxtpl import DocxTemplate
 from jinja2 import ChainableUndefined, Environment, TemplateError
 
+from rapidreview.errors import RapidReviewError
+
 log = logging.getLogger(__name__)
 
 NOT_RECORDED = "Not recorded"
@@ -67,7 +69,7 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _CORE_TEXT_PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title")
 
 
-class DocumentError(Exception):
+class DocumentError(RapidReviewError):
     """A document could not be rendered (missing or broken template, bad context)."""
 
 

@@ -12,8 +12,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound
 
+from rapidreview.errors import Invalid
 
-class EmailTemplateError(ValueError):
+
+class EmailTemplateError(Invalid):
     pass
 
 

@@ -29,13 +29,14 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from rapidreview import clock
+from rapidreview.errors import RapidReviewError
 from rapidreview.store.models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
 HEAD_ID = 1
 
 
-class AuditTampering(RuntimeError):
+class AuditTampering(RapidReviewError, RuntimeError):
     """Something tried to change or delete an audit event."""
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 
 from rapidreview import clock
 from rapidreview.config import Settings
+from rapidreview.errors import RapidReviewError
 from rapidreview.resources import installed_version
 from rapidreview.store import schema_revisions
 from rapidreview.store.db import make_engine
@@ -40,7 +41,7 @@ AGE_MAGIC = b"age-encryption.org/v1"
 PG_TIMEOUT = 3600
 
 
-class BackupError(RuntimeError):
+class BackupError(RapidReviewError, RuntimeError):
     pass
 
 

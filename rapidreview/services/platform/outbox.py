@@ -48,7 +48,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from rapidreview import clock
 from rapidreview.engine.scripting import Awaiting
-from rapidreview.errors import Conflict
+from rapidreview.errors import Conflict, Invalid, NotFound
 from rapidreview.mail.interface import (
     ClaimLost,
     PermanentMailError,
@@ -104,10 +104,10 @@ def await_delivery(message: OutboxMessage, queued: dict[str, Any]) -> Awaiting:
 def delivery_outcome(session: Session, key: str) -> dict[str, Any] | None:
     """What a waiting task completes with once its message was accepted; None until then."""
     if not key.startswith(AWAIT_PREFIX):
-        raise ValueError(f"not an outbox wait: {key!r}")
+        raise Invalid(f"not an outbox wait: {key!r}")
     row = session.get(OutboxMessage, int(key[len(AWAIT_PREFIX):]))
     if row is None:
-        raise ValueError(f"the task waits for outbox message {key}, which does not exist")
+        raise NotFound(f"the task waits for outbox message {key}, which does not exist")
     if row.status != SENT or row.sent_at is None:
         return None
     return {"outbox_message_id": row.id, "message_id": row.message_id, "provider_id": row.provider_id,

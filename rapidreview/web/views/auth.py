@@ -19,6 +19,7 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from rapidreview import calendar, clock
+from rapidreview.errors import Invalid
 from rapidreview.services.casework import notifications
 from rapidreview.services.people import users
 from rapidreview.services.people.sessions import ProviderSession
@@ -208,7 +209,7 @@ def account() -> tuple[str, int] | Response:
         choice = request.form.get("notify_by", "")
         try:
             notifications.set_preference(runtime(), g.user.id, choice)
-        except ValueError as exc:
+        except Invalid as exc:
             errors["notify_by"] = str(exc)
         else:
             flash("Your choice has been saved.", "success")
