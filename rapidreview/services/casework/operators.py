@@ -20,6 +20,7 @@ from rapidreview.engine.scripting import Awaiting, ServiceCall
 from rapidreview.errors import Invalid
 from rapidreview.mail.invitation import CANCEL_ATTENDEES, CANCEL_MEETING
 from rapidreview.mail.templates import render_email_parts
+from rapidreview.operator_table import OPERATORS
 from rapidreview.runtime import Runtime
 from rapidreview.services.casework import documents
 from rapidreview.services.definitions import version_templates
@@ -29,11 +30,6 @@ from rapidreview.services.platform import outbox
 from rapidreview.services.reading.moments import describe_moments
 from rapidreview.store.models import Case, HumanTask, OutboxMessage
 
-OPERATORS: dict[str, dict[str, tuple[str, ...]]] = {
-    "send_email": {"required": ("template", "to"), "optional": ("cc", "attachments", "purpose", "reply_to")},
-    "invite_to_meeting": {"required": ("to",), "optional": ("cancel",)},
-    "create_document": {"required": ("kind",), "optional": ()},
-}
 ROLE_RECIPIENTS = ("partnership_manager", "la_lead", "police_lead", "icb_lead")
 MEETING_PURPOSE = "meeting_invitation"  # invitations, updates and cancellations of the Rapid Review Meeting
 
@@ -66,8 +62,7 @@ class CaseOperators:
         spec = OPERATORS.get(call.operation)
         if spec is None:
             raise OperatorError(f"{call.element_id}: unknown service operator {call.operation!r}")
-        missing = [p for p in spec["required"] if p not in call.params]
-        unknown = [p for p in call.params if p not in spec["required"] + spec["optional"]]
+        missing, unknown = spec.problems(list(call.params))
         if missing or unknown:
             raise OperatorError(f"{call.element_id}: operator {call.operation} "
                                 + (f"needs {', '.join(missing)}" if missing else f"does not take {', '.join(unknown)}"))

@@ -33,8 +33,8 @@ from rapidreview.documents.template_check import check_template_files
 from rapidreview.engine import inspect
 from rapidreview.engine.scripting import RESERVED_NAMES
 from rapidreview.mail.template_check import email_template_problems
+from rapidreview.operator_table import OPERATORS
 from rapidreview.process_contract import missing_names
-from rapidreview.services.casework.operators import OPERATORS
 from rapidreview.services.definitions import deadline_wording, expression_check, lint_advice
 from rapidreview.services.people.roles import LANE_ROLES, PARTNERS
 
@@ -293,12 +293,11 @@ def _check_service_tasks(file: str, root: Any) -> list[Problem]:
             problems.append(_problem(file, task, f"unknown service operator {name!r}: use one of {', '.join(OPERATORS)}"))
             continue
         params = {p.get("id"): p.get("value", "") for p in operator.iterfind("spiff:parameters/spiff:parameter", NS)}
-        missing = [p for p in spec["required"] if p not in params]
-        unknown = [p for p in params if p not in spec["required"] + spec["optional"]]
+        missing, unknown = spec.problems([str(p) for p in params])
         if missing:
             problems.append(_problem(file, task, f"operator {name} needs the parameter(s) {', '.join(missing)}"))
         if unknown:
-            allowed = ", ".join(spec["required"] + spec["optional"])
+            allowed = ", ".join(spec.parameters)
             problems.append(_problem(file, task, f"operator {name} does not take {', '.join(map(str, unknown))} "
                                                  f"(it takes {allowed})"))
         for param, value in params.items():

@@ -22,7 +22,7 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from rapidreview.errors import NotFound
-from rapidreview.services.casework.operators import OPERATORS
+from rapidreview.operator_table import OPERATORS
 from rapidreview.services.definitions import form_editing, process_editing, version_pages
 from rapidreview.services.definitions import process_versions as versions
 from rapidreview.services.people import policy
@@ -34,11 +34,6 @@ from rapidreview.web.schema_forms import build_fields
 bp = Blueprint("editor", __name__)
 
 # What each operator does, in the words the editor's list shows.
-OPERATOR_LABELS = {
-    "send_email": "Send an e-mail (send_email)",
-    "invite_to_meeting": "Invite to the meeting (invite_to_meeting)",
-    "create_document": "Create a document (create_document)",
-}
 
 
 def _base_version(number: int | None) -> version_pages.StoredVersion:
@@ -64,9 +59,9 @@ def _editor_data(version: version_pages.StoredVersion) -> dict[str, Any]:
         ),
         "operators": {
             name: {
-                "required": list(spec["required"]),
-                "optional": list(spec["optional"]),
-                "label": OPERATOR_LABELS.get(name, name),
+                "required": list(spec.required),
+                "optional": list(spec.optional),
+                "label": spec.label,
             }
             for name, spec in OPERATORS.items()
         },
