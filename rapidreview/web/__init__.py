@@ -18,6 +18,7 @@ from rapidreview.config import Settings, from_environment
 from rapidreview.errors import RapidReviewError, http_status
 from rapidreview.observability import configure_logging
 from rapidreview.runtime import Runtime, build_runtime
+from rapidreview.services.people import policy
 from rapidreview.services.people.users import ROLES
 from rapidreview.web import kept_answers, oidc_client, signed_in_session
 from rapidreview.web.access import PUBLIC, allow, permits, rule_of
@@ -162,6 +163,8 @@ def _register(app: Flask) -> None:
                                    "session_seconds_left": signed_in_session.seconds_left(),
                                    "session_idle_seconds": int(app.config["IDLE_TIMEOUT"].total_seconds())})
     app.context_processor(_partnership_name)
+    # The menu offers the areas the access policy lets the person into.
+    app.context_processor(lambda: {"areas": policy.navigation(g.user) if g.get("user") else {}})
 
 
 def _enter_case_time(*_: Any) -> None:

@@ -21,12 +21,12 @@ from rapidreview.mail.templates import render_email_parts
 from rapidreview.runtime import Runtime
 from rapidreview.services.definitions import version_templates
 from rapidreview.services.people import partnerships
+from rapidreview.services.people.roles import AGENCY_ROLES
 from rapidreview.services.people.users import ACCOUNT_CLOSED, end_sessions
 from rapidreview.services.platform import audit, outbox
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Agency, Case, HumanTask, Invitation, User
 
-AGENCY_ROLES = ("agency_practitioner", "agency_manager")
 LAPSED_TEMPLATE = "invitation_lapsed"
 
 # A person's standing, in the words the case page shows.

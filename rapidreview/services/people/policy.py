@@ -23,7 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from rapidreview import clock
-from rapidreview.services.people.roles import PARTNER_ROLES
+from rapidreview.services.people.roles import AGENCY_ROLES, PARTNER_ROLES
 from rapidreview.services.people.users import SignedIn
 from rapidreview.store.models import AuditEvent, Case, HumanTask, User
 
@@ -31,7 +31,6 @@ PARTNERSHIP_MANAGER = "partnership_manager"
 CHAIR = "independent_chair"
 ADMIN = "admin"
 PROCESS_OWNER = "process_owner"
-AGENCY_ROLES = ("agency_practitioner", "agency_manager")
 LEADS = tuple(PARTNER_ROLES.values())
 # The staff who run the partnership's reviews: every case of their partnership, in full.
 CASE_STAFF = (PARTNERSHIP_MANAGER, CHAIR, *LEADS, "la_officer")
@@ -40,6 +39,12 @@ OUTBOX_READERS = (PARTNERSHIP_MANAGER, ADMIN)  # what did not go out, and sendin
 VERSION_READERS = (PROCESS_OWNER, ADMIN)
 VERSION_OWNERS = (PROCESS_OWNER,)
 USER_ADMINS = (ADMIN,)
+AGENCY_CONTACT_MANAGERS = (PARTNERSHIP_MANAGER,)  # invitations and an agency's contact for a case
+TASK_REASSIGNERS = (PARTNERSHIP_MANAGER,)
+DASHBOARD_READERS = (PARTNERSHIP_MANAGER, CHAIR, *LEADS)  # their own partnership's figures
+COUNTS_READERS = (ADMIN,)  # counts across partnerships, never a case
+ACTIVATORS = (*VERSION_OWNERS, ADMIN)  # making a version active; an administrator may also override its trials
+DEMO_CLOCK_MOVERS = (PARTNERSHIP_MANAGER,)  # who runs a demonstration case's clock
 BREAK_GLASS_FOR = timedelta(hours=1)
 
 CaseView = Literal["full", "agency"]
@@ -146,7 +151,52 @@ def may_release(user: SignedIn, task: HumanTask) -> bool:
 
 
 def may_reassign(user: SignedIn) -> bool:
-    return user.role == PARTNERSHIP_MANAGER
+    return user.role in TASK_REASSIGNERS
+
+
+def lists_all_cases(user: SignedIn) -> bool:
+    """Whether the cases list shows every case of the partnership (before :func:`lists_case` judges each);
+    agency staff see only those their agency has a task in, or that they chair."""
+    return user.role in (*CASE_STAFF, ADMIN, PROCESS_OWNER)
+
+
+def may_manage_agency_contacts(user: SignedIn) -> bool:
+    return user.role in AGENCY_CONTACT_MANAGERS
+
+
+def may_read_dashboard(user: SignedIn) -> bool:
+    return user.role in DASHBOARD_READERS
+
+
+def may_read_partnership_counts(user: SignedIn) -> bool:
+    return user.role in COUNTS_READERS
+
+
+def may_override_trials(user: SignedIn) -> bool:
+    """Making a version active although its scenarios have not all passed, giving a reason."""
+    return user.role == ADMIN
+
+
+def may_move_demo_clock(user: SignedIn) -> bool:
+    return user.role in DEMO_CLOCK_MOVERS
+
+
+def may_read_outbox(user: SignedIn) -> bool:
+    return user.role in OUTBOX_READERS
+
+
+def may_read_versions(user: SignedIn) -> bool:
+    return user.role in VERSION_READERS
+
+
+def may_manage_users(user: SignedIn) -> bool:
+    return user.role in USER_ADMINS
+
+
+def navigation(user: SignedIn) -> dict[str, bool]:
+    """Which of the service's areas the menu offers the person (every page shows it)."""
+    return {"dashboard": may_read_dashboard(user) or may_read_partnership_counts(user),
+            "outbox": may_read_outbox(user), "process": may_read_versions(user), "admin": may_manage_users(user)}
 
 
 def may_start_cases(user: SignedIn) -> bool:

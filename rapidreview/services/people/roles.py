@@ -10,6 +10,8 @@ PARTNER_NAMES: dict[str, str] = {
 }
 PARTNER_ROLES: dict[str, str] = {"LA": "la_lead", "MPS": "police_lead", "ICB": "icb_lead"}
 
+AGENCY_ROLES = ("agency_practitioner", "agency_manager")  # staff of an agency, who see only its part
+
 PARTNER_LANE = "Statutory partner leads"
 LANE_ROLES: dict[str, str | None] = {
     PARTNER_LANE: "statutory_partner",

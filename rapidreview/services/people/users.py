@@ -20,6 +20,7 @@ from rapidreview import clock
 from rapidreview.errors import Invalid, NotAllowed, NotFound
 from rapidreview.runtime import Runtime
 from rapidreview.services.people import partnerships
+from rapidreview.services.people.roles import AGENCY_ROLES
 from rapidreview.services.people.sign_in_throttle import (
     AccountLocked,
     LockoutPolicy,
@@ -45,7 +46,6 @@ ROLES: dict[str, str] = {
     "process_owner": "Process owner",
     "admin": "Administrator",
 }
-AGENCY_ROLES = ("agency_practitioner", "agency_manager")
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")

@@ -62,8 +62,7 @@ def list_cases(rt: Runtime, user: SignedIn, status_filter: str | None) -> tuple[
     with transaction(rt.sessions) as session:
         query = (select(Case).options(defer(Case.workflow_json), defer(Case.notification))
                  .where(Case.partnership_id == user.partnership_id).order_by(Case.notified_at.desc()))
-        lists_all = user.role in (*policy.CASE_STAFF, policy.ADMIN, policy.PROCESS_OWNER)
-        if not lists_all:  # agency staff: only cases their agency has a task in, or that they chair
+        if not policy.lists_all_cases(user):  # agency staff: only cases their agency has a task in, or that they chair
             query = query.where(or_(Case.id.in_(select(HumanTask.case_id).where(HumanTask.agency_id == user.agency_id)),
                                     Case.chair_email == user.email))
         rows = []

@@ -17,7 +17,7 @@ from rapidreview import clock
 from rapidreview.calendar import to_london
 from rapidreview.errors import NotAllowed
 from rapidreview.runtime import Runtime
-from rapidreview.services.people import partnerships
+from rapidreview.services.people import partnerships, policy
 from rapidreview.services.people.users import SignedIn
 from rapidreview.services.platform import audit
 from rapidreview.services.reading import dashboard_figures as figures
@@ -34,8 +34,6 @@ from rapidreview.store.dashboard_queries import (
 from rapidreview.store.db import transaction
 
 # Who sees their partnership's dashboard: the Partnership Manager, the Independent Chair and the three leads.
-DASHBOARD_ROLES = ("partnership_manager", "independent_chair", "la_lead", "police_lead", "icb_lead")
-COUNTS_ROLE = "admin"  # counts across partnerships, never a case
 
 
 class NotPermitted(NotAllowed):
@@ -102,7 +100,7 @@ def export_dashboard(rt: Runtime, user: SignedIn, period: Period, what: str) -> 
 
 
 def _read(rt: Runtime, session: Session, user: SignedIn, period: Period) -> Dashboard:
-    if user.role not in DASHBOARD_ROLES:
+    if not policy.may_read_dashboard(user):
         raise NotPermitted("the dashboard is for the Partnership Manager, the chair and the partner leads")
     now = clock.now()
     name = partnerships.display_name(rt, session, user.partnership_id)
@@ -144,7 +142,7 @@ def _figures(rt: Runtime, name: str, period: Period, now: datetime, in_period: l
 
 def partnership_counts(rt: Runtime, user: SignedIn, period: Period) -> list[PartnershipCounts]:
     """The administrator's view: for every partnership, counts of its cases notified in the period."""
-    if user.role != COUNTS_ROLE:
+    if not policy.may_read_partnership_counts(user):
         raise NotPermitted("counts across partnerships are for administrators")
     with transaction(rt.sessions) as session:
         return case_counts_by_partnership(session, *period.utc_bounds(), to_london(clock.now()).date())

@@ -88,6 +88,7 @@ def show(reference: str) -> str | tuple[str, int]:
                            diagram_json=json.dumps(diagram),
                            actions=case_actions.available(runtime(), g.user, reference),
                            comments=draft_comments.comment_state(runtime(), g.user, reference),
+                           may_manage_contacts=policy.may_manage_agency_contacts(g.user),
                            time_travel=demo_clock.offer(runtime(), g.user, reference)
                            if current_app.config.get("DEMO_TIME_TRAVEL") else None)
 

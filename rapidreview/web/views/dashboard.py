@@ -9,8 +9,8 @@ from flask import Blueprint, Response, g, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from rapidreview.documents.spreadsheet import ODS_MEDIA_TYPE, to_csv, to_ods
+from rapidreview.services.people import policy
 from rapidreview.services.reading import dashboard
-from rapidreview.services.reading.dashboard import COUNTS_ROLE, DASHBOARD_ROLES
 from rapidreview.services.reading.dashboard_figures import Period
 from rapidreview.web import runtime
 from rapidreview.web.access import allow
@@ -81,11 +81,11 @@ def _download(content: bytes, media_type: str, name: str) -> Response:
 
 
 @bp.get("/dashboard")
-@allow(*DASHBOARD_ROLES, COUNTS_ROLE)
+@allow(*policy.DASHBOARD_READERS, *policy.COUNTS_READERS)
 def index() -> tuple[str, int]:
     period, errors = parse_period(request.args)
     status = 400 if errors else 200
-    if g.user.role == COUNTS_ROLE:
+    if policy.may_read_partnership_counts(g.user):
         rows = dashboard.partnership_counts(runtime(), g.user, period)
         links = period_links(period, ("dashboard.partnerships_csv", "dashboard.partnerships_ods"))
         return render_template("dashboard/partnerships.html", title="Rapid Reviews across partnerships",
@@ -103,7 +103,7 @@ def _period_or_default() -> Period:
 
 
 @bp.get("/dashboard/cases.csv")
-@allow(*DASHBOARD_ROLES)
+@allow(*policy.DASHBOARD_READERS)
 def cases_csv() -> Response:
     period = _period_or_default()
     data = dashboard.export_dashboard(runtime(), g.user, period, "cases.csv")
@@ -111,7 +111,7 @@ def cases_csv() -> Response:
 
 
 @bp.get("/dashboard/figures.csv")
-@allow(*DASHBOARD_ROLES)
+@allow(*policy.DASHBOARD_READERS)
 def figures_csv() -> Response:
     period = _period_or_default()
     data = dashboard.export_dashboard(runtime(), g.user, period, "figures.csv")
@@ -119,7 +119,7 @@ def figures_csv() -> Response:
 
 
 @bp.get("/dashboard/rapid-reviews.ods")
-@allow(*DASHBOARD_ROLES)
+@allow(*policy.DASHBOARD_READERS)
 def workbook() -> Response:
     period = _period_or_default()
     data = dashboard.export_dashboard(runtime(), g.user, period, "workbook.ods")
@@ -128,7 +128,7 @@ def workbook() -> Response:
 
 
 @bp.get("/dashboard/partnerships.csv")
-@allow(COUNTS_ROLE)
+@allow(*policy.COUNTS_READERS)
 def partnerships_csv() -> Response:
     period = _period_or_default()
     rows = dashboard.partnership_counts(runtime(), g.user, period)
@@ -136,7 +136,7 @@ def partnerships_csv() -> Response:
 
 
 @bp.get("/dashboard/partnerships.ods")
-@allow(COUNTS_ROLE)
+@allow(*policy.COUNTS_READERS)
 def partnerships_ods() -> Response:
     period = _period_or_default()
     rows = dashboard.partnership_counts(runtime(), g.user, period)

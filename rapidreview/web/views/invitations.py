@@ -104,7 +104,7 @@ def _own_case(case_id: int) -> invited_access.CaseAgencies:
 
 
 @bp.post("/case-agencies/<int:case_id>/people/<int:user_id>/resend")
-@allow(policy.PARTNERSHIP_MANAGER)
+@allow(*policy.AGENCY_CONTACT_MANAGERS)
 def resend(case_id: int, user_id: int) -> Response:
     case = _own_case(case_id)
     try:
@@ -121,7 +121,7 @@ def resend(case_id: int, user_id: int) -> Response:
 
 
 @bp.route("/case-agencies/<int:case_id>/<agency_id>/contact", methods=["GET", "POST"])
-@allow(policy.PARTNERSHIP_MANAGER)
+@allow(*policy.AGENCY_CONTACT_MANAGERS)
 def change_contact(case_id: int, agency_id: str) -> tuple[str, int] | Response:
     case = _own_case(case_id)
     rt = runtime()

@@ -180,7 +180,7 @@ def release(task_id: int) -> Response:
 
 
 @bp.post("/tasks/<int:task_id>/reassign")
-@allow(policy.PARTNERSHIP_MANAGER)
+@allow(*policy.TASK_REASSIGNERS)
 def reassign(task_id: int) -> Response:
     try:
         worklist.reassign(runtime(), task_id, request.form.get("assignee", ""), g.user)

@@ -41,7 +41,6 @@ from rapidreview.web.access import allow
 from rapidreview.web.schema_forms import build_fields
 
 bp = Blueprint("versions", __name__)
-READERS = policy.VERSION_READERS
 SCENARIOS = resources.path("scenarios")
 MAX_UPLOAD = 5 * 1024 * 1024
 # Checking a case restores its workflow: a page checks this many; the command line has no limit.
@@ -59,7 +58,7 @@ def _scenarios() -> list[str]:
 
 
 @bp.get("/process")
-@allow(*READERS)
+@allow(*policy.VERSION_READERS)
 def index() -> str:
     rows = version_pages.all_versions(runtime())
     return render_template("versions/list.html", title="Process versions", rows=rows, can_change=policy.may_change_versions(g.user))
@@ -157,7 +156,7 @@ def _page(number: int, trial: dict[str, Any] | None = None, trial_error: str | N
 
 
 @bp.get("/process/versions/<int:number>")
-@allow(*READERS)
+@allow(*policy.VERSION_READERS)
 def show(number: int) -> tuple[str, int]:
     return _page(number)
 
@@ -249,21 +248,21 @@ def _activation_page(number: int, errors: list[dict[str, str]] | None = None, no
         return redirect(url_for("versions.show", number=number))
     return render_template("versions/activate.html", title=f"Make version {number} active", version=page.version,
                            active=page.active, ready=page.ready, rollback=page.rollback, errors=errors or [], note=note,
-                           override=override, may_override=g.user.role == policy.ADMIN), status
+                           override=override, may_override=policy.may_override_trials(g.user)), status
 
 
 @bp.get("/process/versions/<int:number>/activate")
-@allow(*policy.VERSION_OWNERS, policy.ADMIN)
+@allow(*policy.ACTIVATORS)
 def activate_form(number: int) -> tuple[str, int] | Response:
     """Confirm before a version goes live: the last try of every scenario, and the reason asked for."""
     return _activation_page(number)
 
 
 @bp.post("/process/versions/<int:number>/activate")
-@allow(*policy.VERSION_OWNERS, policy.ADMIN)
+@allow(*policy.ACTIVATORS)
 def activate(number: int) -> tuple[str, int] | Response:
     note, override = request.form.get("note", "").strip(), request.form.get("override", "").strip()
-    is_admin = g.user.role == policy.ADMIN
+    is_admin = policy.may_override_trials(g.user)
     try:
         version = versions.activate_version(runtime(), number, actor=g.user.email, note=note,
                                             override=override if is_admin else "", may_override=is_admin,
@@ -306,7 +305,7 @@ def _files(number: int) -> dict[str, bytes]:
 
 
 @bp.get("/process/versions/<int:number>/download")
-@allow(*READERS)
+@allow(*policy.VERSION_READERS)
 def download(number: int) -> Response:
     """The whole version (BPMN, forms and any templates it carries) as one .zip, laid out as in a checkout."""
     files = _files(number)
@@ -319,7 +318,7 @@ def download(number: int) -> Response:
 
 
 @bp.get("/process/versions/<int:number>/files/<name>")
-@allow(*READERS)
+@allow(*policy.VERSION_READERS)
 def download_file(number: int, name: str) -> Response:
     """One file of the version, by its name (rapid_review.bpmn, record_criteria_view.schema.json)."""
     files = _files(number)
@@ -334,7 +333,7 @@ def download_file(number: int, name: str) -> Response:
 
 
 @bp.get("/process/versions/<int:number>/forms/<name>")
-@allow(*READERS)
+@allow(*policy.VERSION_READERS)
 def form_preview(number: int, name: str) -> tuple[str, int]:
     """A form of this version as people will see it, filled with the schema's defaults; it submits nowhere."""
     try:
@@ -351,7 +350,7 @@ def form_preview(number: int, name: str) -> tuple[str, int]:
 
 
 @bp.get("/process/versions/<int:number>/moves")
-@allow(*READERS)
+@allow(*policy.VERSION_READERS)
 def moves(number: int) -> tuple[str, int] | Response:
     """Open cases on other versions, and whether each can move to this (the active) version."""
     try:
