@@ -22,6 +22,7 @@ from rapidreview.calendar import clock_time, london_time, to_london
 from rapidreview.errors import Invalid, NotFound
 from rapidreview.mail.templates import render_email_parts
 from rapidreview.runtime import Runtime
+from rapidreview.services.casework.case_mail import queue_case_email
 from rapidreview.services.definitions import version_templates
 from rapidreview.services.people import invitations, partnerships, policy
 from rapidreview.services.people.users import signed_in
@@ -74,10 +75,8 @@ def _context(rt: Runtime, session: Session, case: Case, task: HumanTask) -> dict
 
 def _queue(rt: Runtime, session: Session, case: Case, template: str, to: list[str], cc: list[str],
            context: dict[str, Any], task: HumanTask, purpose: str) -> None:
-    mail = render_email_parts(version_templates.folder_for_case(rt, session, case), template, context)
-    outbox.queue(session, rt, case_id=case.id, template=template, to=to, cc=[a for a in cc if a not in to],
-                 subject=mail.subject, body=mail.text, body_html=mail.html, purpose=purpose,
-                 tags={"task": task.element_id, "task_id": task.id})
+    queue_case_email(rt, session, case, template, context, to=to, cc=[a for a in cc if a not in to], purpose=purpose,
+                     tags={"task": task.element_id, "task_id": task.id})
 
 
 def tell_task_ready(rt: Runtime, session: Session, case: Case, task: HumanTask, agency: Mapping[str, Any] | None) -> None:

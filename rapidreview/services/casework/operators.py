@@ -23,6 +23,7 @@ from rapidreview.mail.templates import render_email_parts
 from rapidreview.operator_table import OPERATORS
 from rapidreview.runtime import Runtime
 from rapidreview.services.casework import documents
+from rapidreview.services.casework.case_mail import queue_case_email
 from rapidreview.services.definitions import version_templates
 from rapidreview.services.people import partnerships
 from rapidreview.services.people.roles import PARTNER_NAMES, PARTNER_ROLES
@@ -85,11 +86,10 @@ class CaseOperators:
             if doc is None:
                 raise OperatorError(f"{call.element_id}: no {kind} document exists yet to attach")
             doc_ids.append(doc.id)
-        mail = render_email_parts(self.templates_dir, template, self.email_context(call.data, call.times))
-        message = outbox.queue(self.session, self.rt, case_id=self.case.id, template=template, to=recipients,
-                               cc=copies, subject=mail.subject, body=mail.text, body_html=mail.html,
-                               attachments=doc_ids, purpose=purpose,
-                               reply_to=self.recipients(reply_to, call.data) if reply_to else ())
+        message = queue_case_email(self.rt, self.session, self.case, template,
+                                   self.email_context(call.data, call.times), to=recipients, cc=copies,
+                                   attachments=doc_ids, purpose=purpose,
+                                   reply_to=self.recipients(reply_to, call.data) if reply_to else ())
         queued = {"outbox_message_id": message.id, "queued_at": clock.now().isoformat()}
         if purpose == outbox.NATIONAL_PANEL_SUBMISSION:
             return outbox.await_delivery(message, queued)  # the submission is done when the Panel's server has it

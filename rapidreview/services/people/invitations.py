@@ -25,9 +25,8 @@ from rapidreview import clock
 from rapidreview.calendar import clock_time, to_london
 from rapidreview.errors import Conflict, NotFound
 from rapidreview.forms import FieldError
-from rapidreview.mail.templates import render_email_parts
 from rapidreview.runtime import Runtime
-from rapidreview.services.definitions import version_templates
+from rapidreview.services.casework.case_mail import queue_case_email
 from rapidreview.services.people import partnerships
 from rapidreview.services.people.users import (
     EMAIL,
@@ -38,7 +37,7 @@ from rapidreview.services.people.users import (
     password_problem,
     signed_in,
 )
-from rapidreview.services.platform import audit, outbox
+from rapidreview.services.platform import audit
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Agency, Case, HumanTask, Invitation, User
 
@@ -233,19 +232,8 @@ def _send(
             "providers": [p.label for p in rt.settings.oidc_providers],
         },
     }
-    mail = render_email_parts(version_templates.folder_for_case(rt, session, case), INVITATION, context)
-    outbox.queue(
-        session,
-        rt,
-        case_id=case.id,
-        template=INVITATION,
-        to=[user.email],
-        subject=mail.subject,
-        body=mail.text,
-        body_html=mail.html,
-        purpose=INVITATION,
-        tags={"invitation": invitation.id, "agency": agency.id},
-    )
+    queue_case_email(rt, session, case, INVITATION, context, to=[user.email],
+                     tags={"invitation": invitation.id, "agency": agency.id})
     audit.record(
         session,
         case.id,

@@ -17,13 +17,12 @@ from sqlalchemy.orm import Session
 
 from rapidreview import clock
 from rapidreview.errors import NotFound
-from rapidreview.mail.templates import render_email_parts
 from rapidreview.runtime import Runtime
-from rapidreview.services.definitions import version_templates
+from rapidreview.services.casework.case_mail import queue_case_email
 from rapidreview.services.people import partnerships
 from rapidreview.services.people.roles import AGENCY_ROLES
 from rapidreview.services.people.users import ACCOUNT_CLOSED, end_sessions
-from rapidreview.services.platform import audit, outbox
+from rapidreview.services.platform import audit
 from rapidreview.store.db import transaction
 from rapidreview.store.models import Agency, Case, HumanTask, Invitation, User
 
@@ -242,19 +241,7 @@ def _tell_manager(rt: Runtime, session: Session, case: Case, user: User) -> None
         "link": f"{rt.settings.base_url.rstrip('/')}/cases/{case.reference}#agencies",
         "partnership_name": settings.partnership_name,
     }
-    mail = render_email_parts(version_templates.folder_for_case(rt, session, case), LAPSED_TEMPLATE, context)
-    outbox.queue(
-        session,
-        rt,
-        case_id=case.id,
-        template=LAPSED_TEMPLATE,
-        to=to,
-        subject=mail.subject,
-        body=mail.text,
-        body_html=mail.html,
-        purpose=LAPSED_TEMPLATE,
-        tags={"agency": user.agency_id},
-    )
+    queue_case_email(rt, session, case, LAPSED_TEMPLATE, context, to=to, tags={"agency": user.agency_id})
     audit.record(
         session, case.id, "invitation_lapsed", actor="system", user=user.email, agency=user.agency_id
     )
