@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidreview import resources
 from rapidreview.env_values import ConfigError, secret, value
+from rapidreview.process_contract import PROCESS_ID
 
 if TYPE_CHECKING:
     from rapidreview.oidc_settings import OidcProvider
@@ -90,7 +91,7 @@ class Settings:
     bpmn_dir: Path = field(default_factory=lambda: resources.path("bpmn"))
     forms_dir: Path = field(default_factory=lambda: resources.path("forms"))
     templates_dir: Path = field(default_factory=lambda: resources.path("templates"))
-    main_process_id: str = "rapid_review"
+    main_process_id: str = PROCESS_ID
     partnership_name: str = "Safeguarding Children Partnership"
     partnership_contact_name: str = "Partnership Manager"
     base_url: str = "http://127.0.0.1:5000"

@@ -76,10 +76,10 @@ DATA: dict[str, str] = {
 }
 
 
-def missing_names(element_ids: set[str], text: str) -> list[tuple[str, str]]:
-    """The contract's names a process lacks: element ids not among ``element_ids``, and data names that
-    appear nowhere in ``text`` (the process's scripts, expressions and forms, where they are set), each
-    with what relies on it."""
+def missing_names(element_ids: set[str], data_names: set[str]) -> list[tuple[str, str]]:
+    """The contract's names a process lacks: element ids not among ``element_ids``, and data names not among
+    ``data_names`` (the names the process sets: by its scripts, its forms' questions, its multi-instance
+    collections), each with what relies on it."""
     missing = [(name, why) for name, why in ELEMENTS.items() if name not in element_ids]
-    missing += [(name, why) for name, why in DATA.items() if name not in text]
+    missing += [(name, why) for name, why in DATA.items() if name not in data_names]
     return missing

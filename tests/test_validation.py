@@ -152,13 +152,59 @@ def test_a_renamed_element_the_application_relies_on_is_refused_by_name(files: d
 
 
 def test_every_contract_name_exists_in_the_bundled_process(files: dict[str, bytes]) -> None:
-    from rapidreview.process_contract import missing_names
+    from rapidreview.process_contract import DATA, missing_names
 
     text = "\n".join(c.decode() for c in files.values() if not c.startswith(b"PK"))
     ids = set(re.findall(r'\bid="([^"]+)"', text))
-    assert missing_names(ids, text) == []
-    assert missing_names(ids - {"comment_window_closes"}, text) == [
-        ("comment_window_closes", "the comment window's close on the comments page and in e-mails")]
+    assert missing_names(ids, set(DATA)) == []
+    assert missing_names(ids - {"comment_window_closes"}, set(DATA) - {"sign_offs"}) == [
+        ("comment_window_closes", "the comment window's close on the comments page and in e-mails"),
+        ("sign_offs", "the sign-offs in the report and the completeness check")]
+
+
+def test_the_data_names_the_process_sets_are_found_in_scripts_forms_and_multi_instance_activities(
+        files: dict[str, bytes]) -> None:
+    from rapidreview.services.definitions.validation import _read_xml, assigned_data_names
+
+    roots = {p.split("/", 1)[1]: _read_xml(p, c)[0] for p, c in files.items() if p.endswith(".bpmn")}
+    forms = {p.split("/", 1)[1]: c for p, c in files.items() if p.startswith("forms/")}
+    names = assigned_data_names(roots, forms)
+    assert {"meeting_starts_at", "agencies"} <= names  # assigned by script tasks
+    assert {"criteria_views", "information_returns", "sign_offs", "agency", "agency_return"} <= names  # multi-instance
+    assert {"chair_email", "meeting_date"} <= names  # questions of forms the user tasks show
+    assert "partners" not in names  # only read, as a multi-instance input collection
+
+
+def test_a_data_name_only_mentioned_in_documentation_is_refused_by_name(files: dict[str, bytes],
+                                                                        calendar: WorkingCalendar) -> None:
+    # The agencies' returns are collected under another name; information_returns is still written in the
+    # process (its task pages' "show" lists, a note), but nothing sets it, so the report would have no returns.
+    changed = edit(files, MAIN, "<bpmn:loopDataOutputRef>information_returns<",
+                   "<bpmn:loopDataOutputRef>returns_by_agency<")
+    changed = edit(changed, MAIN, '<bpmn:property id="information_returns" name="information_returns"/>',
+                   '<bpmn:property id="returns_by_agency" name="returns_by_agency"/>')
+    changed = edit(changed, MAIN, '<bpmn:callActivity id="collect_information" name="Collect each agency\'s '
+                                  'Information Sharing Form" calledElement="information_sharing">',
+                   '<bpmn:callActivity id="collect_information" name="Collect each agency\'s Information Sharing '
+                   'Form" calledElement="information_sharing">\n<bpmn:documentation>Fills information_returns, '
+                   'one per agency.</bpmn:documentation>')
+    assert b"information_returns" in changed[MAIN]
+    problem = only(problems(changed, calendar))
+    assert problem.element_id == "information_returns"
+    assert "relies on" in problem.message and "agencies' returns" in problem.message
+
+
+def test_a_data_name_set_only_in_a_script_comment_is_refused_by_name(files: dict[str, bytes],
+                                                                     calendar: WorkingCalendar) -> None:
+    script = '<bpmn:script>agencies = {a["id"]: a for a in share_agency_list["agencies"]}</bpmn:script>'
+    changed = edit(files, MAIN, script, '<bpmn:script>agency_by_id = {a["id"]: a for a in share_agency_list['
+                                        '"agencies"]}  # was: agencies = ...</bpmn:script>')
+    changed = edit(changed, MAIN, "<bpmn:loopDataInputRef>agencies<", "<bpmn:loopDataInputRef>agency_by_id<")
+    changed = edit(changed, MAIN, '<bpmn:property id="agencies" name="agencies"/>',
+                   '<bpmn:property id="agency_by_id" name="agency_by_id"/>')
+    changed = edit(changed, "forms/share_agency_list.schema.json", '"agencies"', '"agency_list"', count=-1)
+    found = problems(changed, calendar)
+    assert [p.element_id for p in found if "relies on" in p.message] == ["agencies"], [str(p) for p in found]
 
 
 # ---- mistakes a new process owner makes, each caught with words they can act on ----------------------

@@ -24,15 +24,16 @@ from rapidreview.documents.report_context import (
     partnership_context,
     stamped,
 )
+from rapidreview.process_contract import CHAIR_CONSULTATION_TASK, CRITERIA_VIEWS, DECISION_RECORD_TASK
 
-CONFIRMATION_TASK = "confirm_decision_record"
+CONFIRMATION_TASK = DECISION_RECORD_TASK
 
 
 def _decision(data: Mapping[str, Any]) -> dict[str, Any]:
     """Whether the criteria for a Rapid Review are met: the Independent Chair's decision when they were
     consulted, otherwise the partners' view when all of them gave the same answer."""
-    chair = data.get("consult_independent_chair") or {}
-    views = [v.get("criteria_met") for v in (data.get("criteria_views") or {}).values() if isinstance(v, Mapping)]
+    chair = data.get(CHAIR_CONSULTATION_TASK) or {}
+    views = [v.get("criteria_met") for v in (data.get(CRITERIA_VIEWS) or {}).values() if isinstance(v, Mapping)]
     if chair.get("criteria_met") in ("yes", "no"):
         met, by = chair["criteria_met"] == "yes", "the Independent Chair, as the safeguarding partners did not agree"
     elif views and len(set(views)) == 1 and views[0] in ("yes", "no"):

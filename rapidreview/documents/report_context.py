@@ -12,11 +12,26 @@ from typing import Any
 
 from rapidreview.calendar import WorkingCalendar, to_london
 from rapidreview.config import Settings
+from rapidreview.process_contract import (
+    AGENCIES,
+    CHAIR_CONSULTATION_TASK,
+    COMMISSION_TASK,
+    CRITERIA_VIEWS,
+    DRAFT_TASK,
+    FINAL_DRAFT_DOCUMENT,
+    FINAL_DRAFT_TASK,
+    INCORPORATE_COMMENTS_TASK,
+    INFORMATION_RETURNS,
+    MEETING_OUTCOMES_TASK,
+    MEETING_STARTS_AT,
+    MEETING_TASK,
+    SIGN_OFFS,
+)
 from rapidreview.services.people.roles import PARTNER_NAMES
 
 KIND_LABELS = {
     "draft_report": "DRAFT",
-    "final_draft_report": "FINAL DRAFT",
+    FINAL_DRAFT_DOCUMENT: "FINAL DRAFT",
     "final_report": "FINAL",
     "signed_report": "SIGNED",
     "meeting_agenda": "AGENDA",
@@ -69,7 +84,7 @@ REPORT_FIELDS = (
     "parallel_processes_details",
     "immediate_learning_and_actions",
 )
-REPORT_TASKS = ("incorporate_comments", "prepare_final_draft", "prepare_draft_report")
+REPORT_TASKS = (INCORPORATE_COMMENTS_TASK, FINAL_DRAFT_TASK, DRAFT_TASK)
 
 
 def display_datetime(value: Any) -> str:
@@ -185,8 +200,8 @@ def child_context(data: Mapping[str, Any], content: Mapping[str, Any], day_one: 
 
 
 def _agency_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
-    agencies = data.get("agencies") or {}
-    returns = data.get("information_returns") or {}
+    agencies = data.get(AGENCIES) or {}
+    returns = data.get(INFORMATION_RETURNS) or {}
     rows = []
     for agency_id, agency in agencies.items():
         ret = returns.get(agency_id) or {}
@@ -208,7 +223,7 @@ def _agency_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
 def criteria_view_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
     """Each partner's Day 1 view on whether the case meets the criteria for a Rapid Review."""
     rows = []
-    for partner, view in (data.get("criteria_views") or {}).items():
+    for partner, view in (data.get(CRITERIA_VIEWS) or {}).items():
         who = stamped(view)
         rows.append(
             {
@@ -227,7 +242,7 @@ def criteria_view_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
 
 def chair_consultation(data: Mapping[str, Any]) -> dict[str, Any]:
     """The Independent Chair's decision when the partners did not agree (``consulted`` False otherwise)."""
-    chair_view = data.get("consult_independent_chair") or {}
+    chair_view = data.get(CHAIR_CONSULTATION_TASK) or {}
     who = stamped(chair_view)
     return {
         "chair_consulted": bool(chair_view),
@@ -248,7 +263,7 @@ def _sign_off_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     ``signatory_role``), which is shown only when no stamp exists. The organisation is the partner itself.
     """
     rows = []
-    for partner, answers in (data.get("sign_offs") or {}).items():
+    for partner, answers in (data.get(SIGN_OFFS) or {}).items():
         who = stamped(answers)
         ratified = answers.get("lcspr_recommendation_ratified")
         rows.append(
@@ -270,12 +285,12 @@ def _sign_off_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _meeting(data: Mapping[str, Any], outcome: Mapping[str, Any]) -> dict[str, Any]:
-    meeting = data.get("schedule_rapid_review_meeting") or {}
+    meeting = data.get(MEETING_TASK) or {}
     present = outcome.get("attendees_present")
     agreed = outcome.get("background_agreed")
     return {
         "recorded": bool(outcome),  # False before the meeting: the draft says what the meeting will record
-        "starts_at": display_datetime(data.get("meeting_starts_at")),
+        "starts_at": display_datetime(data.get(MEETING_STARTS_AT)),
         "location": meeting.get("location", ""),
         "attendees": [dict(a) for a in meeting.get("attendees", [])],
         "held_on": display_date(outcome.get("meeting_held_on")),
@@ -305,7 +320,7 @@ def _outcome(data: Mapping[str, Any], outcome: Mapping[str, Any]) -> dict[str, A
             if recommended
             else "The criteria for a Local Child Safeguarding Practice Review are not met"
         )
-    draft = data.get("prepare_draft_report") or {}
+    draft = data.get(DRAFT_TASK) or {}
     return {
         "decided": decided,
         "lcspr_recommended": bool(recommended),
@@ -342,8 +357,8 @@ def build_report_context(
     notification = data.get("notification") or {}
     incident = notification.get("incident") or {}
     content = latest_report_content(data)
-    commission = data.get("commission_rapid_review") or {}
-    outcome = data.get("record_meeting_outcomes") or {}
+    commission = data.get(COMMISSION_TASK) or {}
+    outcome = data.get(MEETING_OUTCOMES_TASK) or {}
     agency_rows = _agency_rows(data)
 
     return {
@@ -354,7 +369,7 @@ def build_report_context(
             "notified_at": display_datetime(notified_at),
             "day_one": display_date(day_one),
             "deadline": display_date(deadline),
-            "meeting_at": display_datetime(data.get("meeting_starts_at")),
+            "meeting_at": display_datetime(data.get(MEETING_STARTS_AT)),
         },
         "child": child_context(data, content, day_one),
         "incident": {"date": display_date(incident.get("date")), "summary": incident.get("summary", "")},

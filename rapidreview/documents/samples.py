@@ -14,6 +14,20 @@ from rapidreview.calendar import WorkingCalendar
 from rapidreview.config import Settings
 from rapidreview.documents.decision_record import build_decision_record_context
 from rapidreview.documents.report_context import build_report_context, information_sharing_form_context
+from rapidreview.process_contract import (
+    AGENCIES,
+    CHAIR_CONSULTATION_TASK,
+    COMMISSION_TASK,
+    CRITERIA_VIEWS,
+    DECISION_RECORD_TASK,
+    DRAFT_TASK,
+    INCORPORATE_COMMENTS_TASK,
+    INFORMATION_RETURNS,
+    MEETING_OUTCOMES_TASK,
+    MEETING_STARTS_AT,
+    MEETING_TASK,
+    SIGN_OFFS,
+)
 
 _STAMP = {
     "completed_at": "2026-05-22T15:00:00+00:00",
@@ -37,20 +51,20 @@ SAMPLE_DATA: dict[str, Any] = {
         "child": {"name": "Child S", "date_of_birth": "2020-01-01", "sex": "female"},
         "incident": {"date": "2026-05-20", "summary": "Text"},
     },
-    "criteria_views": {"LA": _VIEW, "MPS": _VIEW, "ICB": _VIEW},
-    "consult_independent_chair": {"criteria_met": "no", "rationale": "Text", "regional_lead_advice_sought": "yes",
+    CRITERIA_VIEWS: {"LA": _VIEW, "MPS": _VIEW, "ICB": _VIEW},
+    CHAIR_CONSULTATION_TASK: {"criteria_met": "no", "rationale": "Text", "regional_lead_advice_sought": "yes",
                                   "regional_lead_advice": "Text", **_STAMP},
-    "confirm_decision_record": {"summary": "Text", "immediate_safeguarding": "Text", **_STAMP},
-    "commission_rapid_review": {"chair_type": "independent_chair", "chair_name": "Text", "chair_role": "Text",
+    DECISION_RECORD_TASK: {"summary": "Text", "immediate_safeguarding": "Text", **_STAMP},
+    COMMISSION_TASK: {"chair_type": "independent_chair", "chair_name": "Text", "chair_role": "Text",
                                 "chair_organisation": "Text", "immediate_safeguarding_actions": "Text"},
-    "agencies": {"school": {"id": "school", "name": "Oak Primary School"}},
-    "information_returns": {"school": {"status": "returned", "returned_at": "2026-05-28T10:00:00+00:00",
+    AGENCIES: {"school": {"id": "school", "name": "Oak Primary School"}},
+    INFORMATION_RETURNS: {"school": {"status": "returned", "returned_at": "2026-05-28T10:00:00+00:00",
                                        "form": {"nature_of_involvement": "Text"}}},
-    "schedule_rapid_review_meeting": {"location": "Text",
+    MEETING_TASK: {"location": "Text",
                                       "attendees": [{"name": "Text", "organisation": "Text", "email": "a@b.example"}]},
-    "meeting_starts_at": "2026-06-02T09:00:00+00:00",
-    "prepare_draft_report": {**_CONTENT, "provisional_view": "Text"},
-    "record_meeting_outcomes": {
+    MEETING_STARTS_AT: "2026-06-02T09:00:00+00:00",
+    DRAFT_TASK: {**_CONTENT, "provisional_view": "Text"},
+    MEETING_OUTCOMES_TASK: {
         "meeting_held_on": "2026-06-02", "attendees_present": [{"name": "Text", "role": "Text", "organisation": "Text"}],
         "background_agreed": True, "working_well": "Text", "concerns": "Text", "themes": "Text",
         "actions_taken_or_required": "Text", "recommendations": "Text", "agency_leads": [{"agency": "Text", "lead": "Text"}],
@@ -58,8 +72,8 @@ SAMPLE_DATA: dict[str, Any] = {
         "grounds_rationale": "Text", "key_lines_of_enquiry": ["Text"], "national_review_recommended": False,
         "national_review_reason": "Text",
     },
-    "incorporate_comments": {**_CONTENT, "child_date_of_birth": "2020-01-01", "child_sex": "female"},
-    "sign_offs": {"LA": _SIGN_OFF, "MPS": _SIGN_OFF, "ICB": _SIGN_OFF},
+    INCORPORATE_COMMENTS_TASK: {**_CONTENT, "child_date_of_birth": "2020-01-01", "child_sex": "female"},
+    SIGN_OFFS: {"LA": _SIGN_OFF, "MPS": _SIGN_OFF, "ICB": _SIGN_OFF},
 }
 
 _NOTIFIED = datetime(2026, 5, 22, 9, 0, tzinfo=UTC)

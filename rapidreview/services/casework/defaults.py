@@ -12,6 +12,16 @@ from sqlalchemy.orm import object_session
 
 from rapidreview.documents.report_context import latest_report_content
 from rapidreview.forms import without_decisions
+from rapidreview.process_contract import (
+    AGENCIES,
+    AGENCY_LIST_TASK,
+    COMMISSION_TASK,
+    FINAL_DRAFT_TASK,
+    INCORPORATE_COMMENTS_TASK,
+    MEETING_OUTCOMES_TASK,
+    MEETING_STARTS_AT,
+    MEETING_TASK,
+)
 from rapidreview.runtime import Runtime
 from rapidreview.services.people import partnerships
 from rapidreview.services.people.roles import PARTNER_NAMES, PARTNER_ROLES
@@ -34,17 +44,17 @@ def computed_defaults(rt: Runtime, case: Case, element_id: str, data: Mapping[st
 
 
 def _known_facts(rt: Runtime, case: Case, element_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    if element_id == "share_agency_list":
+    if element_id == AGENCY_LIST_TASK:
         agencies = (case.notification or {}).get("agencies") or []
         return {"agencies": [dict(a) for a in agencies]} if agencies else {}
-    if element_id == "schedule_rapid_review_meeting":
+    if element_id == MEETING_TASK:
         return _meeting_defaults(rt, case, data)
-    if element_id in ("prepare_final_draft", "incorporate_comments"):
+    if element_id in (FINAL_DRAFT_TASK, INCORPORATE_COMMENTS_TASK):
         return {k: v for k, v in latest_report_content(data).items()
                 if k not in (*STAMPS, "provisional_view", "changes_summary", "comments_received")}
-    if element_id == "record_meeting_outcomes" and data.get("meeting_starts_at"):
-        invited = (data.get("schedule_rapid_review_meeting") or {}).get("attendees") or []
-        return {"meeting_held_on": str(data["meeting_starts_at"])[:10],
+    if element_id == MEETING_OUTCOMES_TASK and data.get(MEETING_STARTS_AT):
+        invited = (data.get(MEETING_TASK) or {}).get("attendees") or []
+        return {"meeting_held_on": str(data[MEETING_STARTS_AT])[:10],
                 "attendees_present": [{"name": a.get("name", ""), "role": a.get("role", ""),
                                        "organisation": a.get("organisation", "")} for a in invited]}
     return {}
@@ -54,7 +64,7 @@ def _meeting_defaults(rt: Runtime, case: Case, data: Mapping[str, Any]) -> dict[
     # The case's partnership's mailboxes and name, never another's (rapidreview/services/people/partnerships.py).
     settings = partnerships.settings_for(rt, object_session(case), case.partnership_id)
     attendees: list[dict[str, str]] = []
-    commission = data.get("commission_rapid_review") or {}
+    commission = data.get(COMMISSION_TASK) or {}
     if commission.get("chair_email"):
         attendees.append({"name": commission.get("chair_name", "Chair"), "role": "Chair of the Rapid Review",
                           "email": commission["chair_email"],
@@ -68,7 +78,7 @@ def _meeting_defaults(rt: Runtime, case: Case, data: Mapping[str, Any]) -> dict[
     for contact in partnerships.meeting_contacts(session, case.partnership_id) if session is not None else []:
         attendees.append({"name": contact.name, "role": contact.role, "email": contact.email,
                           "organisation": contact.organisation})
-    for agency in (data.get("agencies") or {}).values():
+    for agency in (data.get(AGENCIES) or {}).values():
         attendees.append({"name": agency.get("contact_name") or agency.get("name", ""), "role": "Agency representative",
                           "email": agency["contact_email"], "organisation": agency.get("name", "")})
     seen: set[str] = set()

@@ -36,6 +36,13 @@ from rapidreview.documents.report_context import (
     information_sharing_form_context,
 )
 from rapidreview.errors import Conflict, NotFound
+from rapidreview.process_contract import (
+    FINAL_DRAFT_DOCUMENT,
+    INCORPORATE_COMMENTS_TASK,
+    INFORMATION_QA_TASK,
+    INFORMATION_SHARING_TASK,
+    SIGN_OFFS,
+)
 from rapidreview.runtime import Runtime
 from rapidreview.services.definitions import version_templates
 from rapidreview.services.people import partnerships, policy
@@ -46,24 +53,24 @@ from rapidreview.store.db import transaction
 from rapidreview.store.models import Case, Document, HumanTask, User
 
 DECISION_RECORD = "decision_record"
-REPORT_KINDS = ("draft_report", "final_draft_report", "final_report", "signed_report", DECISION_RECORD)
+REPORT_KINDS = ("draft_report", FINAL_DRAFT_DOCUMENT, "final_report", "signed_report", DECISION_RECORD)
 AGENDA = "meeting_agenda"
 SIGNED_PDF = "signed_report_pdf"
 DECISION_RECORD_PDF = "decision_record_pdf"
 # The documents the National Panel receives: refused when incomplete, and converted to PDF/A.
 PDF_KINDS = {"signed_report": SIGNED_PDF, DECISION_RECORD: DECISION_RECORD_PDF}
 ISF_UPLOAD = "information_sharing_upload"
-ISF_TASK = "complete_information_sharing_form"
-ISF_TASKS = (ISF_TASK, "quality_assure_information_sharing_form")
+ISF_TASK = INFORMATION_SHARING_TASK
+ISF_TASKS = (ISF_TASK, INFORMATION_QA_TASK)
 ISF_TEMPLATE = "information_sharing_form.docx"
-FINAL_TASK = "incorporate_comments"
-UPLOADABLE_KINDS = ("draft_report", "final_draft_report", "final_report")  # never the signed report
+FINAL_TASK = INCORPORATE_COMMENTS_TASK
+UPLOADABLE_KINDS = ("draft_report", FINAL_DRAFT_DOCUMENT, "final_report")  # never the signed report
 DOCX = DOCX_MEDIA_TYPE
 PDF = "application/pdf"
 TEMPLATES = {**{kind: "rapid_review_report.docx" for kind in REPORT_KINDS}, AGENDA: "meeting_agenda.docx",
              DECISION_RECORD: "decision_record.docx"}
 KIND_NAMES = {
-    "draft_report": "Draft report", "final_draft_report": "Final draft report", "final_report": "Final report",
+    "draft_report": "Draft report", FINAL_DRAFT_DOCUMENT: "Final draft report", "final_report": "Final report",
     "signed_report": "Signed report", SIGNED_PDF: "Signed report (PDF)", AGENDA: "Meeting agenda",
     DECISION_RECORD: "Decision record", DECISION_RECORD_PDF: "Decision record (PDF)",
     ISF_UPLOAD: "Information sharing form (uploaded)",
@@ -139,7 +146,7 @@ def _with_signatories(session: Session, case: Case, data: Mapping[str, Any]) -> 
     """Sign-offs stamped before the application recorded the account's name and role take them from the
     account that made them (found by its e-mail in the case's partnership), so a case signed across an
     upgrade is still judged by who signed. Stamped values are never replaced."""
-    sign_offs = data.get("sign_offs")
+    sign_offs = data.get(SIGN_OFFS)
     if not isinstance(sign_offs, Mapping):
         return data
     unstamped = {str(a.get("completed_by") or "").strip().lower() for a in sign_offs.values()
@@ -155,7 +162,7 @@ def _with_signatories(session: Session, case: Case, data: Mapping[str, Any]) -> 
         completed[partner] = answers if user is None else {
             **answers, "completed_by_name": answers.get("completed_by_name") or user.name,
             "completed_by_role": ROLES.get(user.role, user.role)}
-    return {**data, "sign_offs": completed}
+    return {**data, SIGN_OFFS: completed}
 
 
 def _render(session: Session, rt: Runtime, case: Case, kind: str, data: Mapping[str, Any], author: str,

@@ -21,6 +21,13 @@ from rapidreview.errors import Invalid
 from rapidreview.mail.invitation import CANCEL_ATTENDEES, CANCEL_MEETING
 from rapidreview.mail.templates import render_email_parts
 from rapidreview.operator_table import OPERATORS
+from rapidreview.process_contract import (
+    AGENCIES,
+    COMMISSION_TASK,
+    MEETING_STARTS_AT,
+    MEETING_TASK,
+    SUBMISSION_TASK,
+)
 from rapidreview.runtime import Runtime
 from rapidreview.services.casework import documents
 from rapidreview.services.casework.case_mail import queue_case_email
@@ -116,8 +123,8 @@ class CaseOperators:
                                           {**live, "sequence": sequence, "cancel": CANCEL_MEETING})
             return {"outbox_message_id": message.id, "uid": live["uid"], "sequence": sequence, "cancelled": True}
 
-        meeting = call.data.get("schedule_rapid_review_meeting") or {}
-        starts = call.data.get("meeting_starts_at")
+        meeting = call.data.get(MEETING_TASK) or {}
+        starts = call.data.get(MEETING_STARTS_AT)
         if not starts:
             raise OperatorError(f"{call.element_id}: meeting_starts_at is not set, so there is no meeting to invite to")
         start = datetime.fromisoformat(starts)
@@ -189,7 +196,7 @@ class CaseOperators:
         if "@" in name:
             return [name]
         if name == "chair":
-            chosen = self._answers("commission_rapid_review", data).get("chair_email")
+            chosen = self._answers(COMMISSION_TASK, data).get("chair_email")
             return [chosen or settings.role_mailboxes["independent_chair"]]
         if name in ROLE_RECIPIENTS:
             return [settings.role_mailboxes[name]]
@@ -203,10 +210,10 @@ class CaseOperators:
         if name == "national_panel":
             return [settings.national_panel_address]
         if name == "meeting_attendees":
-            attendees = self._answers("schedule_rapid_review_meeting", data).get("attendees", [])
+            attendees = self._answers(MEETING_TASK, data).get("attendees", [])
             return [a["email"] for a in attendees if a.get("email")]
         if name == "agency_contacts":
-            return [a["contact_email"] for a in (data.get("agencies") or {}).values() if a.get("contact_email")]
+            return [a["contact_email"] for a in (data.get(AGENCIES) or {}).values() if a.get("contact_email")]
         raise OperatorError(f"unknown recipient {name!r}: use an e-mail address or one of chair, "
                             f"{', '.join(ROLE_RECIPIENTS)}, partner_lead, statutory_partners, national_panel, "
                             "meeting_attendees, agency_contacts")
@@ -234,8 +241,8 @@ class CaseOperators:
 
         today = self.rt.calendar.case_day(self.case.day_one, clock.now())
         agency = data.get("agency") if isinstance(data.get("agency"), dict) else {}
-        meeting = data.get("schedule_rapid_review_meeting") or {}
-        commission = self._answers("commission_rapid_review", data)
+        meeting = data.get(MEETING_TASK) or {}
+        commission = self._answers(COMMISSION_TASK, data)
         return {
             "case": {"reference": self.case.reference, "day_one": display_date(self.case.day_one),
                      "deadline": display_date(self.case.deadline), "day": today,
@@ -243,12 +250,12 @@ class CaseOperators:
                      "days": {n: self.rt.calendar.day_date(self.case.day_one, n).strftime("%A %-d %B %Y")
                               for n in range(1, 16)}},
             "agency": agency,
-            "meeting": {"starts_at": display_datetime(data.get("meeting_starts_at")), "location": meeting.get("location", "")},
+            "meeting": {"starts_at": display_datetime(data.get(MEETING_STARTS_AT)), "location": meeting.get("location", "")},
             "link": f"{self.rt.settings.base_url.rstrip('/')}/cases/{self.case.reference}",
             "partnership_name": self.settings.partnership_name,
             "chair_name": commission.get("chair_name", "the Independent Chair"),
             "due": self.moments(times or {}),
             "partner_name": PARTNER_NAMES.get(str(data.get("partner") or ""), ""),
             "national_panel_address": self.settings.national_panel_address,
-            "submission": self._answers("submit_to_national_panel", data),
+            "submission": self._answers(SUBMISSION_TASK, data),
         }

@@ -34,7 +34,7 @@ from rapidreview.engine import inspect
 from rapidreview.engine.scripting import RESERVED_NAMES
 from rapidreview.mail.template_check import email_template_problems
 from rapidreview.operator_table import OPERATORS
-from rapidreview.process_contract import missing_names
+from rapidreview.process_contract import AGENCIES, PROCESS_ID, missing_names
 from rapidreview.services.definitions import deadline_wording, expression_check, lint_advice
 from rapidreview.services.people.roles import LANE_ROLES, PARTNERS
 
@@ -64,13 +64,13 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-def validate_files(files: Mapping[str, bytes], calendar: WorkingCalendar, *, process_id: str = "rapid_review",
+def validate_files(files: Mapping[str, bytes], calendar: WorkingCalendar, *, process_id: str = PROCESS_ID,
                    lint: bool = True) -> list[Problem]:
     """Every problem in a version's files; empty when it may be deployed."""
     return validate_with_warnings(files, calendar, process_id=process_id, lint=lint)[0]
 
 
-def validate_with_warnings(files: Mapping[str, bytes], calendar: WorkingCalendar, *, process_id: str = "rapid_review",
+def validate_with_warnings(files: Mapping[str, bytes], calendar: WorkingCalendar, *, process_id: str = PROCESS_ID,
                            lint: bool = True) -> tuple[list[Problem], list[Problem]]:
     """(problems, warnings): problems stop a deploy; warnings (words that disagree with the process's
     deadlines) are for the owner to read."""
@@ -112,7 +112,7 @@ def validate_with_warnings(files: Mapping[str, bytes], calendar: WorkingCalendar
         files, bpmn_roots, element_moments(bpmn_roots, sample), date.fromisoformat(sample.data["day_one"]), calendar)
     problems += [_located(bpmn_roots, file, element, message) for file, element, message in wording_problems]
     warnings += [_located(bpmn_roots, file, element, message) for file, element, message in wording_warnings]
-    problems += _check_contract(bpmn_roots, process_files, form_files)
+    problems += _check_contract(bpmn_roots, form_files)
     templates = {p.split("/", 1)[1]: c for p, c in files.items() if p.startswith("templates/") and p.endswith(".docx")}
     if templates:  # the Word templates, when the version's files include them (rapidreview validate does)
         problems += [Problem(f"templates/{name}", None, None, message)
@@ -124,14 +124,63 @@ def validate_with_warnings(files: Mapping[str, bytes], calendar: WorkingCalendar
     return problems, warnings
 
 
-def _check_contract(roots: Mapping[str, Any], process_files: Mapping[str, bytes],
-                    form_files: Mapping[str, bytes]) -> list[Problem]:
-    """The element ids and data names the application relies on (rapidreview.process_contract) must exist."""
+def _check_contract(roots: Mapping[str, Any], form_files: Mapping[str, bytes]) -> list[Problem]:
+    """The element ids and data names the application relies on (rapidreview.process_contract) must exist:
+    an id as an element, a data name as something the process sets (a name only mentioned, in a comment
+    or a task's instructions, would leave the application reading nothing)."""
     ids = {str(el.get("id")) for root in roots.values() for el in root.iter() if el.get("id")}
-    text = "\n".join(c.decode("utf-8", "replace") for c in [*process_files.values(), *form_files.values()])
     return [Problem("(version)", name, None, f"the process has no {name!r}, which the application relies on "
                                             f"({why}): keep this id (or name), or restore it")
-            for name, why in missing_names(ids, text)]
+            for name, why in missing_names(ids, assigned_data_names(roots, form_files))]
+
+
+def assigned_data_names(roots: Mapping[str, Any], form_files: Mapping[str, bytes]) -> set[str]:
+    """The data names a process sets: assigned by a script (``name = ...`` or ``name[...] = ...``), a question
+    of a form one of its user tasks shows, or a multi-instance activity's output collection or data items."""
+    names: set[str] = set()
+    for root in roots.values():
+        scripts = [el.findtext("bpmn:script", namespaces=NS) for el in _elements(root, "scriptTask")]
+        scripts += [el.findtext(f"bpmn:extensionElements/spiff:{kind}", namespaces=NS)
+                    for el in root.iter() for kind in ("preScript", "postScript")]
+        for script in scripts:
+            names |= _script_assignments(script or "")
+        # The output collection is what the instances set; the input collection (loopDataInputRef) is only read.
+        for ref in _elements(root, "loopDataOutputRef"):
+            names.add((ref.text or "").strip())
+        for item in _elements(root, "inputDataItem", "outputDataItem"):
+            names |= {str(v) for v in (item.get("id"), item.get("name")) if v}
+        for task in _elements(root, "userTask"):
+            names |= _form_questions(form_files.get(task_properties(task).get(FORM_PROPERTY) or ""))
+    return names
+
+
+def _script_assignments(code: str) -> set[str]:
+    """The names a script assigns, whole or by item; none when it does not compile (_check_code reports that)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            target: ast.expr = node
+            while isinstance(target, ast.Subscript):  # x["a"] = ... and x["a"]["b"] = ... both set x
+                target = target.value
+            if isinstance(target, ast.Name):
+                names.add(target.id)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def _form_questions(content: bytes | None) -> set[str]:
+    """A form's top-level questions; none when it cannot be read (_check_forms reports that)."""
+    try:
+        schema = json.loads(content) if content else {}
+    except ValueError:
+        return set()
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return set(properties) if isinstance(properties, dict) else set()
 
 
 # ---- XML ---------------------------------------------------------------------------------------------
@@ -395,7 +444,7 @@ def sample_case(roots: Mapping[str, Any], examples: Mapping[str, Any], calendar:
                 sample.run_script(script)
             except Exception:  # noqa: S112 - a script that fails on sample data is not itself an error
                 continue
-        agencies = sample.data.get("agencies")
+        agencies = sample.data.get(AGENCIES)
         if isinstance(agencies, dict) and agencies and "agency" not in sample.data:
             sample.data["agency"] = next(iter(agencies.values()))
     return sample

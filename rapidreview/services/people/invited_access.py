@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from rapidreview import clock
 from rapidreview.errors import NotFound
+from rapidreview.process_contract import INFORMATION_SHARING_TASK
 from rapidreview.runtime import Runtime
 from rapidreview.services.casework.case_mail import queue_case_email
 from rapidreview.services.people import partnerships
@@ -152,7 +153,7 @@ def case_agencies(session: Session, case: Case) -> list[AgencyAccess]:
                 )
             )
         agency_tasks = [t for t in tasks if t.agency_id == agency_id]
-        form_tasks = [t for t in agency_tasks if t.element_id == "complete_information_sharing_form"]
+        form_tasks = [t for t in agency_tasks if t.element_id == INFORMATION_SHARING_TASK]
         row.form = _form_state(form_tasks)
         row.unreachable = [t.name for t in agency_tasks if t.state == "ready" and t.role not in reachable]
     return sorted(result.values(), key=lambda a: (not a.flagged, a.name.lower()))

@@ -14,6 +14,22 @@ from sqlalchemy.orm import Session
 
 from rapidreview import clock
 from rapidreview.calendar import clock_time, to_london
+from rapidreview.process_contract import (
+    COMMENT_WINDOW_CLOSES,
+    COMMISSION_TASK,
+    CRITERIA_VIEW_TASK,
+    DECISION_RECORD_TASK,
+    DRAFT_TASK,
+    FINAL_DRAFT_TASK,
+    INCORPORATE_COMMENTS_TASK,
+    INFORMATION_QA_TASK,
+    INFORMATION_SHARING_CLOSES,
+    INFORMATION_SHARING_TASK,
+    MEETING_TASK,
+    MEETING_TIME,
+    SIGN_OFF_TASK,
+    SUBMISSION_TASK,
+)
 from rapidreview.runtime import Runtime
 from rapidreview.store.models import AuditEvent, Case, HumanTask, OutboxMessage
 
@@ -76,54 +92,54 @@ def progress(session: Session, rt: Runtime, case: Case, agency_view: bool = Fals
         AuditEvent.case_id == case.id, AuditEvent.type == "timer_fired"))}
     not_commissioned = case.status == "not_commissioned"
     stages: list[Stage] = []
-    views = done("record_criteria_view")
+    views = done(CRITERIA_VIEW_TASK)
     stages.append(Stage("The statutory partners' views on the criteria",
-                        DONE if len(views) >= 3 and not open_("record_criteria_view") else status_of("record_criteria_view"),
+                        DONE if len(views) >= 3 and not open_(CRITERIA_VIEW_TASK) else status_of(CRITERIA_VIEW_TASK),
                         f"{min(len(views), 3)} of 3"))
     if not_commissioned:
         stages.append(Stage("Commissioned", NOT_NEEDED, "The criteria for a Rapid Review are not met"))
-        record = status_of("confirm_decision_record")
+        record = status_of(DECISION_RECORD_TASK)
         panel = session.scalar(select(OutboxMessage.sent_at).where(
             OutboxMessage.case_id == case.id, OutboxMessage.purpose == "national_panel_decision"))
         stages.append(Stage("The National Panel told of the decision", DONE if panel else record,
                             f"Sent {_when(rt, case, panel)}" if panel else ""))
         return Progress(stages, _next_deadline(rt, case, rows), None)
-    stages.append(Stage("Commissioned, with a chair appointed", status_of("commission_rapid_review"),
+    stages.append(Stage("Commissioned, with a chair appointed", status_of(COMMISSION_TASK),
                         f"Chair: {case.chair_email}" if case.chair_email else ""))
-    agencies = {t.agency_id for t in rows if t.element_id == "complete_information_sharing_form"}
-    settled = {t.agency_id for t in done("quality_assure_information_sharing_form")
+    agencies = {t.agency_id for t in rows if t.element_id == INFORMATION_SHARING_TASK}
+    settled = {t.agency_id for t in done(INFORMATION_QA_TASK)
                if (t.answers or {}).get("decision") == "approve"}
-    closed = fired.get("information_sharing_closed") is not None
-    info_status = (DONE if agencies and (agencies <= settled or (closed and not open_("complete_information_sharing_form")
-                                                                 and not open_("quality_assure_information_sharing_form")))
+    closed = fired.get(INFORMATION_SHARING_CLOSES) is not None
+    info_status = (DONE if agencies and (agencies <= settled or (closed and not open_(INFORMATION_SHARING_TASK)
+                                                                 and not open_(INFORMATION_QA_TASK)))
                    else IN_PROGRESS if agencies else NOT_YET)
     if info_status == IN_PROGRESS and any(t.due_at and t.due_at < now for t in
-                                          open_("complete_information_sharing_form") + open_("quality_assure_information_sharing_form")):
+                                          open_(INFORMATION_SHARING_TASK) + open_(INFORMATION_QA_TASK)):
         info_status = OVERDUE
     stages.append(Stage("Agencies' information returned", info_status,
                         f"{len(settled)} of {len(agencies)}" if agencies else ""))
     meeting, cancelled = _meeting(session, rt, case)
-    held = bool(fired.get("wait_for_meeting"))
+    held = bool(fired.get(MEETING_TIME))
     stages.append(Stage("The Rapid Review Meeting", DONE if held else (WAITING if meeting and not cancelled else
-                                                                       status_of("schedule_rapid_review_meeting")),
+                                                                       status_of(MEETING_TASK)),
                         meeting or ""))
     if not agency_view:
-        stages.append(Stage("The draft report, before the meeting", status_of("prepare_draft_report")))
-        comments = fired.get("comment_window_closes")
-        draft_out = bool(done("prepare_final_draft"))
+        stages.append(Stage("The draft report, before the meeting", status_of(DRAFT_TASK)))
+        comments = fired.get(COMMENT_WINDOW_CLOSES)
+        draft_out = bool(done(FINAL_DRAFT_TASK))
         window = ""
         if draft_out and not comments:
             window = "Comments are open"
         elif comments:
             window = f"Closed {_when(rt, case, comments.at)}"
         stages.append(Stage("The final draft and comments",
-                            DONE if done("incorporate_comments") and not open_("incorporate_comments")
-                            else (IN_PROGRESS if draft_out else status_of("prepare_final_draft")), window))
-        approvals = {t.partner for t in done("sign_off_final_report") if (t.answers or {}).get("decision") == "approve"}
-        sign_status = DONE if len(approvals) >= 3 and not open_("sign_off_final_report") else status_of("sign_off_final_report")
+                            DONE if done(INCORPORATE_COMMENTS_TASK) and not open_(INCORPORATE_COMMENTS_TASK)
+                            else (IN_PROGRESS if draft_out else status_of(FINAL_DRAFT_TASK)), window))
+        approvals = {t.partner for t in done(SIGN_OFF_TASK) if (t.answers or {}).get("decision") == "approve"}
+        sign_status = DONE if len(approvals) >= 3 and not open_(SIGN_OFF_TASK) else status_of(SIGN_OFF_TASK)
         stages.append(Stage("Signed off by the three lead partners", sign_status, f"{len(approvals)} of 3"))
     stages.append(Stage("Submitted to the National Panel",
-                        DONE if case.submitted_at else status_of("submit_to_national_panel"),
+                        DONE if case.submitted_at else status_of(SUBMISSION_TASK),
                         f"Accepted {_when(rt, case, case.submitted_at)}" if case.submitted_at
                         else f"Due by the end of {case.deadline.strftime('%A %-d %B %Y')}"))
     return Progress(stages, _next_deadline(rt, case, rows), meeting)

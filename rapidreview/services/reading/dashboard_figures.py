@@ -21,19 +21,34 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from rapidreview.calendar import LONDON, WorkingCalendar, london_time, to_london
+from rapidreview.process_contract import (
+    AGENCY_LIST_TASK,
+    CHAIR_CONSULTATION_TASK,
+    COMMISSION_TASK,
+    CRITERIA_VIEW_TASK,
+    DRAFT_TASK,
+    FINAL_DRAFT_TASK,
+    INCORPORATE_COMMENTS_TASK,
+    INFORMATION_QA_TASK,
+    INFORMATION_SHARING_TASK,
+    MEETING_OUTCOMES_TASK,
+    MEETING_TASK,
+    SIGN_OFF_TASK,
+    SUBMISSION_TASK,
+)
 from rapidreview.services.people.roles import PARTNER_NAMES
 from rapidreview.store.dashboard_queries import CaseFacts, TaskFacts
 
 # The process's user tasks in the order a review meets them (element ids: the contract in docs/process-model.md).
 # A step a process owner adds later is listed after these, in the order it first became ready.
 STEP_ORDER = (
-    "record_criteria_view", "consult_independent_chair", "commission_rapid_review", "share_agency_list",
-    "schedule_rapid_review_meeting", "complete_information_sharing_form", "quality_assure_information_sharing_form",
-    "prepare_draft_report", "record_meeting_outcomes", "prepare_final_draft", "incorporate_comments",
-    "sign_off_final_report", "submit_to_national_panel",
+    CRITERIA_VIEW_TASK, CHAIR_CONSULTATION_TASK, COMMISSION_TASK, AGENCY_LIST_TASK,
+    MEETING_TASK, INFORMATION_SHARING_TASK, INFORMATION_QA_TASK,
+    DRAFT_TASK, MEETING_OUTCOMES_TASK, FINAL_DRAFT_TASK, INCORPORATE_COMMENTS_TASK,
+    SIGN_OFF_TASK, SUBMISSION_TASK,
 )
-INFORMATION_SHARING_TASKS = ("complete_information_sharing_form", "quality_assure_information_sharing_form")
-SIGN_OFF_OF_THE_FORM = "quality_assure_information_sharing_form"  # its approval ends the agency's window
+INFORMATION_SHARING_TASKS = (INFORMATION_SHARING_TASK, INFORMATION_QA_TASK)
+SIGN_OFF_OF_THE_FORM = INFORMATION_QA_TASK  # its approval ends the agency's window
 
 ON_TIME, LATE, OVERDUE, IN_PROGRESS, NOT_COMMISSIONED = "on_time", "late", "overdue", "in_progress", "not_commissioned"
 OUTCOME_LABELS = {ON_TIME: "On time", LATE: "Late", OVERDUE: "Overdue (not submitted)", IN_PROGRESS: "In progress",

@@ -16,6 +16,18 @@ from sqlalchemy.orm import Session
 
 from rapidreview.calendar import clock_time, to_london
 from rapidreview.documents.report_context import latest_report_content
+from rapidreview.process_contract import (
+    AGENCIES,
+    CHAIR_CONSULTATION_TASK,
+    CRITERIA_VIEWS,
+    FINAL_DRAFT_DOCUMENT,
+    INFORMATION_RETURNS,
+    INFORMATION_SHARING_TASK,
+    MEETING_OUTCOMES_TASK,
+    MEETING_STARTS_AT,
+    MEETING_TASK,
+    SIGN_OFFS,
+)
 from rapidreview.runtime import Runtime
 from rapidreview.services.casework import documents as case_documents
 from rapidreview.services.casework import draft_comments
@@ -92,23 +104,23 @@ class _Filler:
         return [Section(rows=rows)]
 
     def criteria_views(self) -> list[Section]:
-        views = self.data.get("criteria_views") or {}
+        views = self.data.get(CRITERIA_VIEWS) or {}
         return [Section(heading=PARTNER_NAMES.get(partner, partner),
                         tag={"yes": "Criteria met", "no": "Criteria not met"}.get(str(view.get("criteria_met"))),
                         answers=self._answers("record_criteria_view.schema.json", view))
                 for partner, view in views.items() if isinstance(view, dict)]
 
     def chair_decision(self) -> list[Section]:
-        decision = self.data.get("consult_independent_chair")
+        decision = self.data.get(CHAIR_CONSULTATION_TASK)
         return [Section(answers=self._answers("consult_independent_chair.schema.json", decision))] if decision else []
 
     def current_return(self) -> list[Section]:
-        answers = self.data.get("complete_information_sharing_form")
+        answers = self.data.get(INFORMATION_SHARING_TASK)
         return [Section(answers=self._answers("complete_information_sharing_form.schema.json", answers))] if answers else []
 
     def information_returns(self) -> list[Section]:
-        returns = self.data.get("information_returns") or {}
-        agencies = self.data.get("agencies") or {}
+        returns = self.data.get(INFORMATION_RETURNS) or {}
+        agencies = self.data.get(AGENCIES) or {}
         sections = []
         for agency_id, agency in agencies.items():
             back = returns.get(agency_id) or {}
@@ -120,20 +132,20 @@ class _Filler:
         return sections
 
     def meeting(self) -> list[Section]:
-        meeting = self.data.get("schedule_rapid_review_meeting") or {}
+        meeting = self.data.get(MEETING_TASK) or {}
         if not meeting:
             return []
-        return [Section(rows=[("When", self._when(self.data.get("meeting_starts_at"))),
+        return [Section(rows=[("When", self._when(self.data.get(MEETING_STARTS_AT))),
                               ("Where", str(meeting.get("location", ""))),
                               ("Invited", "; ".join(f"{a.get('name')} ({a.get('role') or a.get('organisation', '')})"
                                                     for a in meeting.get("attendees") or []))])]
 
     def meeting_outcomes(self) -> list[Section]:
-        outcomes = self.data.get("record_meeting_outcomes")
+        outcomes = self.data.get(MEETING_OUTCOMES_TASK)
         return [Section(answers=self._answers("record_meeting_outcomes.schema.json", outcomes))] if outcomes else []
 
     def recommendation(self) -> list[Section]:
-        outcomes = self.data.get("record_meeting_outcomes") or {}
+        outcomes = self.data.get(MEETING_OUTCOMES_TASK) or {}
         if not outcomes:
             return []
         recommended = outcomes.get("lcspr_recommended")
@@ -149,7 +161,7 @@ class _Filler:
         return [Section(answers=self._answers(REPORT_FORM, content))] if content else []
 
     def sign_off_returns(self) -> list[Section]:
-        sign_offs = self.data.get("sign_offs") or {}
+        sign_offs = self.data.get(SIGN_OFFS) or {}
         return [Section(heading=PARTNER_NAMES.get(p, p), tag="Returned",
                         rows=[("Returned by", str(s.get("completed_by_name") or s.get("completed_by", ""))),
                               ("What needs to change", str(s.get("comments", "")))])
@@ -168,7 +180,7 @@ class _Filler:
     def documents(self) -> list[Section]:
         links = []
         for kind, text in (("signed_report_pdf", "The signed report (PDF)"), ("final_report", "The final report (Word)"),
-                           ("final_draft_report", "The final draft (Word)")):
+                           (FINAL_DRAFT_DOCUMENT, "The final draft (Word)")):
             doc = case_documents.latest_document(self.session, self.case.id, kind)
             if doc is not None:
                 links.append((f"{text}, version {doc.version}", self.case.reference, doc.id))
