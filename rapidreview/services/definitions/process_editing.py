@@ -17,13 +17,13 @@ from rapidreview.engine.process import PROCESS_SUFFIXES
 from rapidreview.errors import Invalid
 from rapidreview.runtime import Runtime
 from rapidreview.services.definitions import process_versions as versions
+from rapidreview.services.definitions.uploaded_files import MAX_FILE
 from rapidreview.services.definitions.validation import sample_data
 from rapidreview.services.definitions.version_pages import StoredVersion
 from rapidreview.store.models import ProcessVersion
 
 # A file the editor may send: a plain name (no folders), ending in a process suffix.
 _FILE_NAME = re.compile(r"^bpmn/[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}$")
-MAX_FILE = 5 * 1024 * 1024
 MAX_EXPRESSION = 500
 
 

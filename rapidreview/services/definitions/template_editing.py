@@ -11,12 +11,12 @@ from rapidreview.documents.docx_check import UploadRejected, check_docx
 from rapidreview.errors import Invalid
 from rapidreview.runtime import Runtime
 from rapidreview.services.definitions import process_versions as versions
+from rapidreview.services.definitions.uploaded_files import MAX_FILE
 from rapidreview.services.definitions.version_pages import StoredVersion
 from rapidreview.store.models import ProcessVersion
 
 EMAIL_PREFIX = "templates/email/"
 MAX_EMAIL = 200 * 1024
-MAX_WORD = 5 * 1024 * 1024
 
 
 class TemplateEditError(Invalid):
@@ -67,7 +67,7 @@ def save_word(rt: Runtime, base: StoredVersion, name: str, filename: str, conten
     files = dict(base.files)
     path = word_path(files, name)
     try:
-        check_docx(filename, content, limit=MAX_WORD)  # a safe .docx before its tags are read
+        check_docx(filename, content, limit=MAX_FILE)  # a safe .docx before its tags are read
     except UploadRejected as exc:
         raise TemplateEditError(str(exc)) from None
     if content == files[path]:

@@ -177,7 +177,7 @@ def _form_questions(content: bytes | None) -> set[str]:
     """A form's top-level questions; none when it cannot be read (_check_forms reports that)."""
     try:
         schema = json.loads(content) if content else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
         return set()
     properties = schema.get("properties") if isinstance(schema, dict) else None
     return set(properties) if isinstance(properties, dict) else set()

@@ -108,7 +108,7 @@ def word_upload(number: int, name: str) -> tuple[str, int] | Response:
         abort(404)
     note = request.form.get("note", "").strip()
     upload = request.files.get("file")
-    content = upload.read(template_editing.MAX_WORD + 1) if upload is not None else b""
+    content = upload.read(template_editing.MAX_FILE + 1) if upload is not None else b""
     try:
         saved = template_editing.save_word(runtime(), version, name, upload.filename or "" if upload else "", content,
                                            deployed_by=g.user.email, note=note,

@@ -27,11 +27,10 @@ from werkzeug.wrappers import Response
 
 from rapidreview import resources
 from rapidreview.calendar import to_london
-from rapidreview.documents.docx_check import UploadRejected, check_docx
 from rapidreview.errors import NotFound
 from rapidreview.services.casework import case_migration
 from rapidreview.services.definitions import process_versions as versions
-from rapidreview.services.definitions import uploaded_scenario, version_pages, version_trials
+from rapidreview.services.definitions import uploaded_files, uploaded_scenario, version_pages, version_trials
 from rapidreview.services.definitions.form_preview import instructions_for_form
 from rapidreview.services.definitions.validation import Problem
 from rapidreview.services.people import policy
@@ -42,7 +41,6 @@ from rapidreview.web.schema_forms import build_fields
 
 bp = Blueprint("versions", __name__)
 SCENARIOS = resources.path("scenarios")
-MAX_UPLOAD = 5 * 1024 * 1024
 # Checking a case restores its workflow: a page checks this many; the command line has no limit.
 MOVE_PAGE_LIMIT = 200
 
@@ -80,49 +78,17 @@ def deploy_form() -> tuple[str, int]:
 @allow(*policy.VERSION_OWNERS)
 def deploy() -> tuple[str, int] | Response:
     note = request.form.get("note", "").strip()
-    uploaded: dict[str, bytes] = {}
-    for upload in request.files.getlist("files"):
-        name = Path(upload.filename or "").name
-        if not name:
-            continue
-        content = upload.read(MAX_UPLOAD + 1)
-        if len(content) > MAX_UPLOAD:
-            return _deploy_form(note, [Problem(name, None, None, "the file is larger than 5 MB")], 400)
-        if Path(name).suffix in versions.PROCESS_SUFFIXES:
-            uploaded[f"bpmn/{name}"] = content
-        elif name.endswith(".json"):
-            uploaded[f"forms/{name}"] = content
-        elif name.endswith(".docx"):
-            try:
-                check_docx(name, content, limit=MAX_UPLOAD)  # a safe .docx before its tags are read
-            except UploadRejected as exc:
-                return _deploy_form(note, [Problem(name, None, None, str(exc))], 400)
-            uploaded[f"templates/{name}"] = content
-        elif name.endswith((".txt", ".html")):
-            uploaded[f"templates/email/{name}"] = content
-        else:
-            return _deploy_form(note, [Problem(name, None, None, "upload .bpmn, .dmn, .json, .docx and e-mail (.txt, "
-                                                                 ".html) files only")], 400)
-    if not uploaded:
-        return _deploy_form(note, [Problem("files", None, None, "Choose the files to deploy")], 400)
-    files, placed = dict(uploaded), list[str]()
-    # Files not uploaded are carried over from the active version, so an owner can send one changed file. With
-    # "these are all the files" the process and forms are the upload's alone; the templates are still carried
-    # unless some were uploaded, as few owners would think to upload every e-mail with the process.
-    active = version_pages.active(runtime())
-    carried = active.files if active is not None else {}
-    if request.form.get("replace_all") == "yes":
-        carried = {} if any(p.startswith("templates/") for p in uploaded) else \
-            {p: c for p, c in carried.items() if p.startswith("templates/")}
-    files, placed = versions.merge_uploads(carried, uploaded)
+    uploads = [(Path(u.filename or "").name, u.read(uploaded_files.MAX_FILE + 1)) for u in request.files.getlist("files")]
     try:
-        version = versions.deploy_files(runtime(), files, deployed_by=g.user.email, note=note, activate=False,
-                                        lint=current_app.config.get("PROCESS_LINT", True))
+        deployed = uploaded_files.deploy_uploads(runtime(), uploads, replace_all=request.form.get("replace_all") == "yes",
+                                                 deployed_by=g.user.email, note=note,
+                                                 lint=current_app.config.get("PROCESS_LINT", True))
     except versions.InvalidVersion as exc:
         return _deploy_form(note, exc.problems, 400)
+    version, placed = deployed.version, deployed.placed
     for sentence in placed:
         flash(f"The file {sentence}.")
-    for warning in ([] if version.active else versions.wording_warnings(runtime(), files)):
+    for warning in deployed.wording:
         flash(f"Check the wording: {warning}.")
     if version.active:
         flash(f"These files are the same as the active version {version.number}: nothing was deployed.")
