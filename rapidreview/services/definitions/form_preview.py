@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from lxml import etree
+from markupsafe import Markup
 
 from rapidreview.calendar import WorkingCalendar
 from rapidreview.services.casework.tasks import render_instructions
@@ -25,7 +26,7 @@ NS = validation.NS
 class TaskInstructions:
     element_id: str
     name: str
-    instructions: str
+    instructions: Markup  # safe HTML, as the task page shows it
     due: str  # "5pm on Friday 29 May 2026 (Day 7)" on the sample case, or ""
 
 
