@@ -24,8 +24,9 @@ from werkzeug.wrappers import Response
 from rapidreview.errors import NotFound
 from rapidreview.operator_table import OPERATORS
 from rapidreview.services.casework.tasks import render_instructions
-from rapidreview.services.definitions import form_editing, form_preview, process_editing, version_pages
+from rapidreview.services.definitions import form_editing, process_editing, version_pages
 from rapidreview.services.definitions import process_versions as versions
+from rapidreview.services.definitions.form_preview import sample_instruction_data
 from rapidreview.services.people import policy
 from rapidreview.services.people.roles import LANE_ROLES
 from rapidreview.web import runtime
@@ -164,7 +165,7 @@ def instructions_preview(number: int) -> Response:
     version = _base_version(number)
     body = request.get_json(silent=True) or {}
     text = str(body.get("text", ""))[:MAX_INSTRUCTIONS]
-    data = form_preview.sample_instruction_data(version.files, runtime().calendar, version.process_id)
+    data = sample_instruction_data(version.files, runtime().calendar, version.process_id)
     return jsonify({"html": str(render_instructions(text, data))})
 
 
