@@ -3,6 +3,8 @@ placeholder values shown exactly as written."""
 
 from __future__ import annotations
 
+import time
+
 from markupsafe import Markup
 
 from rapidreview.instructions_markdown import render, to_html
@@ -133,3 +135,11 @@ def test_template_logic_still_works() -> None:
     text = "{% if comments is defined %}Comments: {{ comments }}. {% endif %}Send it."
     assert render(text, {"comments": "*none*"}) == '<p class="govuk-body">Comments: *none*. Send it.</p>'
     assert render(text, {}) == '<p class="govuk-body">Send it.</p>'
+
+
+def test_long_runs_of_marks_are_rendered_quickly_as_text() -> None:
+    started = time.monotonic()
+    for text in ("`" * 20000, "*" * 20000, "**a *" * 4000, "[a](https://x" * 2000):
+        html = to_html(text)
+        assert "<code>" not in html and "<a " not in html
+    assert time.monotonic() - started < 2  # a few milliseconds: no pattern backtracks over the whole text
