@@ -6,10 +6,12 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
+from rapidreview import clock
 from rapidreview.runtime import Runtime
 from rapidreview.services.definitions import process_versions as versions
 from rapidreview.store.db import transaction
-from tests.web.conftest import csrf_of, sign_in
+from tests.factories import complete, drive_until, ready_tasks, start_case
+from tests.web.conftest import csrf_of, post, sign_in
 from tests.web.test_tasks import criteria_task
 
 PANEL = "take part in the statutory partners' virtual panel"
@@ -80,3 +82,24 @@ def test_only_process_owners_may_preview_and_only_with_the_csrf_token(app: Flask
     owner = sign_in(app, "owner@demo.example")
     assert owner.post("/process/versions/1/edit/instructions-preview", json={"text": "x"}).status_code == 400
     assert preview(owner, "x", number=99).status_code == 404
+
+
+def test_a_value_filled_into_the_instructions_is_shown_as_written(
+    app: Flask, runtime: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
+    case_id = start_case(runtime, "RR-MD-1")
+    practitioner = drive_until(runtime, virtual_clock, case_id, "complete_information_sharing_form")
+    complete(runtime, practitioner, {"known_to_agency": "yes", "summary_of_contact": "Seen at school daily."},
+             actor="school.practitioner@demo.example")
+    manager = drive_until(runtime, virtual_clock, case_id, "quality_assure_information_sharing_form")
+    comments = "**Add** the dates <script>alert(1)</script>\n\n- [see](javascript:alert(1))"
+    complete(runtime, manager, {"decision": "return", "comments": comments}, actor="school.manager@demo.example")
+    [again] = [t for t in ready_tasks(runtime, case_id) if t.element_id == "complete_information_sharing_form"]
+    client = sign_in(app, "school.practitioner@demo.example")
+    post(client, f"/tasks/{again.id}/claim")
+    html = client.get(f"/tasks/{again.id}").get_data(as_text=True)
+    assert (
+        '<p class="govuk-body">Your manager returned the form with these comments: **Add** the dates '
+        "&lt;script&gt;alert(1)&lt;/script&gt;\n\n- [see](javascript:alert(1)). Complete the"
+    ) in html
+    assert "<script>alert" not in html and 'href="javascript' not in html
