@@ -192,6 +192,31 @@ def test_an_unknown_operator_is_refused_and_shown_on_its_element(
     assert [(n, active) for n, active, _ in stored(app)] == [(2, False), (1, True)]
 
 
+def test_the_instructions_preview_is_the_task_pages_rendering_on_the_sample_case(
+    app: Flask, live_server: str, new_page: Any
+) -> None:
+    page = signed_in(new_page, live_server, "owner@demo.example")
+    open_editor(page, live_server, "information_sharing.bpmn")
+    select_element(page, "complete_information_sharing_form")
+    preview = page.locator("[data-preview='instructions']")
+    page.wait_for_selector("[data-preview='instructions']:has-text('in case RR-SAMPLE-1')")
+    assert preview.get_attribute("aria-live") == "polite"
+    assert "{{" not in preview.inner_text()
+
+    page.fill(
+        "#bio-properties-panel-rr-instructions",
+        "Case **{{ case_reference }}** <b>x</b>\n\n- *first*\n- [second](javascript:alert(1))",
+    )
+    page.wait_for_selector("[data-preview='instructions'] strong:has-text('RR-SAMPLE-1')")
+    assert preview.locator("p.govuk-body").inner_text() == "Case RR-SAMPLE-1 <b>x</b>"
+    assert preview.locator("ul.govuk-list--bullet li").all_inner_texts() == [
+        "first",
+        "[second](javascript:alert(1))",
+    ]
+    assert preview.locator("ul em").inner_text() == "first"
+    assert preview.locator("a, b, script").count() == 0
+
+
 def test_the_form_editor_previews_the_form_as_it_is_typed(
     app: Flask, live_server: str, new_page: Any
 ) -> None:

@@ -7,7 +7,6 @@ import { getBusinessObject, is } from 'bpmn-js/lib/util/ModelUtil'
 
 import { getBody, getMetadata, getOperator, getParameter, getProperty, getTimeDate, setBody, setMetadata, setOperator,
   setParameter, setProperty, setTimeDate, timerDefinition } from './extensions.js'
-import { markdownPreview } from './markdown.js'
 
 const DAY_AT = /^\s*day\(\s*(\d+)\s*,\s*["'](\d{1,2}:\d{2})["']\s*\)\s*$/
 
@@ -58,10 +57,33 @@ function InstructionsEntry ({ element }) {
   })
 }
 
+// The instructions as staff will read them: the server renders them with the task page's own renderer
+// on the version's sample case, so placeholders are filled and the Markdown is exactly the page's.
+const INSTRUCTIONS_PREVIEW_DELAY = 400
+
 function InstructionsPreview ({ element }) {
+  const config = useConfig()
   const text = getBody(element, 'spiffworkflow:InstructionsForEndUser')
+  const [html, setHtml] = useState('')
+  useEffect(() => {
+    if (!text) { setHtml(''); return }
+    let cancelled = false
+    const timer = setTimeout(() => {
+      fetch(config.instructionsPreviewUrl, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', 'X-CSRFToken': config.csrfToken },
+        body: JSON.stringify({ text })
+      })
+        .then(r => { if (!r.ok) throw new Error(r.statusText); return r.json() })
+        .then(answer => { if (!cancelled) setHtml(answer.html) })
+        .catch(() => { if (!cancelled) setHtml('<p>The preview is not available.</p>') })
+    }, INSTRUCTIONS_PREVIEW_DELAY)
+    return () => { cancelled = true; clearTimeout(timer) }
+  }, [text])
   if (!text) return null
-  return <div class="app-rr-preview" data-preview="instructions" dangerouslySetInnerHTML={{ __html: markdownPreview(text) }} />
+  // The HTML comes from the server's renderer, which escapes everything it does not make itself.
+  return <div class="app-rr-preview" data-preview="instructions" aria-live="polite" dangerouslySetInnerHTML={{ __html: html }} />
 }
 
 // "Day N at HH:MM": the working-day helper writes day(N, "HH:MM") for the owner.

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
+from rapidreview import instructions_markdown
 from rapidreview.errors import NotAllowed, NotFound
 from rapidreview.runtime import Runtime
 from rapidreview.services.casework import agency_register
@@ -45,7 +45,7 @@ def starting_answers(rt: Runtime, task_id: int, *, with_examples: bool) -> dict[
 class TaskDetail:
     task: HumanTask
     case: Case
-    instructions: str
+    instructions: Markup  # safe HTML, from the instructions' Markdown
     schema: Any
     registry: Any
     uischema: dict[str, Any] | None
@@ -75,7 +75,7 @@ def task_detail(rt: Runtime, task_id: int, user: SignedIn, *, for_page: bool = T
             # A choice of the partnership's agencies, where the form asks for one (the agency list).
             schema = agency_register.with_agency_options(session, schema, case.partnership_id)
             uischema = form_uischema(session, case.process_version_id, task.form)
-        instructions = ""
+        instructions = Markup()
         previous_round: dict[str, Any] | None = None
         shown: list[Panel] = []
         answers: dict[str, Any] = dict(task.draft or {})
@@ -93,21 +93,10 @@ def task_detail(rt: Runtime, task_id: int, user: SignedIn, *, for_page: bool = T
         return TaskDetail(snapshot(task), snapshot(case), instructions, schema, registry, uischema, answers, previous_round, shown)
 
 
-_SANDBOX = SandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
-
-
-def render_instructions(text: str, data: Mapping[str, Any]) -> str:
-    """Instructions may say ``{{ case_reference }}`` or ``{{ agency.name }}``; a sandbox renders them.
-
-    The result is shown as text (the page escapes it), and a template error shows the raw text
-    rather than hiding the instructions.
-    """
-    if "{" not in text:
-        return text
-    try:
-        return _SANDBOX.from_string(text).render(**{k: v for k, v in data.items() if isinstance(k, str)})
-    except TemplateError:
-        return text
+def render_instructions(text: str, data: Mapping[str, Any]) -> Markup:
+    """Instructions may say ``{{ case_reference }}`` or ``{{ agency.name }}`` and use a little Markdown;
+    the result is safe HTML, each filled value shown as written (see ``instructions_markdown``)."""
+    return instructions_markdown.render(text, data)
 
 
 def save_draft(rt: Runtime, task_id: int, answers: dict[str, Any], *, actor: str) -> None:

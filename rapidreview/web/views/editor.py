@@ -23,8 +23,10 @@ from werkzeug.wrappers import Response
 
 from rapidreview.errors import NotFound
 from rapidreview.operator_table import OPERATORS
+from rapidreview.services.casework.tasks import render_instructions
 from rapidreview.services.definitions import form_editing, process_editing, version_pages
 from rapidreview.services.definitions import process_versions as versions
+from rapidreview.services.definitions.form_preview import sample_instruction_data
 from rapidreview.services.people import policy
 from rapidreview.services.people.roles import LANE_ROLES
 from rapidreview.web import runtime
@@ -32,6 +34,8 @@ from rapidreview.web.access import allow
 from rapidreview.web.schema_forms import build_fields
 
 bp = Blueprint("editor", __name__)
+
+MAX_INSTRUCTIONS = 20_000  # characters of instructions the preview renders; far more than a task needs
 
 # What each operator does, in the words the editor's list shows.
 
@@ -68,6 +72,7 @@ def _editor_data(version: version_pages.StoredVersion) -> dict[str, Any]:
         "lanes": [{"name": name, "role": role} for name, role in LANE_ROLES.items()],
         "saveUrl": url_for("editor.save", number=version.number),
         "previewUrl": url_for("editor.preview"),
+        "instructionsPreviewUrl": url_for("editor.instructions_preview", number=version.number),
         "formEditUrl": url_for("editor.form_edit", number=version.number, name="NAME"),
         "csrfToken": generate_csrf(),
     }
@@ -150,6 +155,18 @@ def preview() -> Response:
     return jsonify(
         {"text": process_editing.preview_date(runtime().calendar, request.args.get("expression", ""))}
     )
+
+
+@bp.post("/process/versions/<int:number>/edit/instructions-preview")
+@allow(*policy.VERSION_OWNERS)
+def instructions_preview(number: int) -> Response:
+    """A task's instructions as staff will read them, on the version's sample case, while the owner types:
+    the task page's own renderer, so the preview cannot differ from the page."""
+    version = _base_version(number)
+    body = request.get_json(silent=True) or {}
+    text = str(body.get("text", ""))[:MAX_INSTRUCTIONS]
+    data = sample_instruction_data(version.files, runtime().calendar, version.process_id)
+    return jsonify({"html": str(render_instructions(text, data))})
 
 
 # ---- the form editor --------------------------------------------------------------------------------
