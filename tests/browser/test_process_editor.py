@@ -215,6 +215,8 @@ def test_the_instructions_preview_is_the_task_pages_rendering_on_the_sample_case
     ]
     assert preview.locator("ul em").inner_text() == "first"
     assert preview.locator("a, b, script").count() == 0
+    # The panel, a task's properties open and being typed in, meets WCAG 2.2 AA (its pop-up buttons' size too).
+    assert axe_violations(page) == []
 
 
 def test_the_form_editor_previews_the_form_as_it_is_typed(
