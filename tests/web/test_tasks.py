@@ -27,7 +27,8 @@ def test_a_lead_sees_and_claims_their_own_partners_view(app: Flask, runtime: Run
     assert police.get(f"/tasks/{task.id}").status_code == 404
     response = post(la, f"/tasks/{task.id}/claim")
     assert response.headers["Location"].endswith(f"/tasks/{task.id}")
-    assert "Claimed by la.lead@demo.example" in la.get(f"/tasks/{task.id}").get_data(as_text=True)
+    # People are named, not shown as addresses.
+    assert "Claimed by Lee Authority, Local Authority lead" in la.get(f"/tasks/{task.id}").get_data(as_text=True)
 
 
 def test_the_second_of_two_claims_is_told_who_has_the_task(app: Flask, runtime: Runtime) -> None:

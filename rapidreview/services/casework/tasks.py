@@ -15,7 +15,7 @@ from rapidreview.services.casework import agency_register
 from rapidreview.services.casework.defaults import computed_defaults
 from rapidreview.services.casework.forms import example_answers, form_schema, form_uischema
 from rapidreview.services.people import policy
-from rapidreview.services.people.users import SignedIn
+from rapidreview.services.people.users import SignedIn, named
 from rapidreview.services.reading.moments import describe_moments
 from rapidreview.services.reading.snapshots import snapshot
 from rapidreview.services.reading.task_context import Panel, panels
@@ -52,6 +52,7 @@ class TaskDetail:
     answers: dict[str, Any]
     previous_round: dict[str, Any] | None = None  # what was sent last time, when the task has come back
     panels: list[Panel] = field(default_factory=list)  # the facts the page shows above the form
+    people: dict[str, str] = field(default_factory=dict)  # the holder's and completer's e-mail -> name and role
 
 
 def task_detail(rt: Runtime, task_id: int, user: SignedIn, *, for_page: bool = True) -> TaskDetail | None:
@@ -90,7 +91,9 @@ def task_detail(rt: Runtime, task_id: int, user: SignedIn, *, for_page: bool = T
                     answers = computed_defaults(rt, case, task.element_id, view.data, schema, view.defaults)
         elif task.answers:
             answers = dict(task.answers)
-        return TaskDetail(snapshot(task), snapshot(case), instructions, schema, registry, uischema, answers, previous_round, shown)
+        people = named(session, case.partnership_id, [task.assignee, task.completed_by])
+        return TaskDetail(snapshot(task), snapshot(case), instructions, schema, registry, uischema, answers,
+                          previous_round, shown, people)
 
 
 def render_instructions(text: str, data: Mapping[str, Any]) -> Markup:

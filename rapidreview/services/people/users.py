@@ -370,6 +370,17 @@ def reset_two_factor(rt: Runtime, user_id: int, *, actor: str, partnership_id: i
         audit.record(session, None, "totp_reset", actor=actor, user=user.email)
 
 
+def named(session: Session, partnership_id: int, emails: list[str | None]) -> dict[str, str]:
+    """How pages name people of the partnership: e-mail -> "Lee Authority, Local Authority lead" (someone
+    with no account in it keeps their address)."""
+    wanted = {e for e in emails if e}
+    if not wanted:
+        return {}
+    found = {u.email: f"{u.name}, {ROLES.get(u.role, u.role)}" for u in session.scalars(
+        select(User).where(User.partnership_id == partnership_id, User.email.in_(wanted)))}
+    return {email: found.get(email, email) for email in wanted}
+
+
 def list_users(session: Session, partnership_id: int) -> list[User]:
     return list(session.scalars(select(User).where(User.partnership_id == partnership_id)
                                 .order_by(User.role, User.name)))
