@@ -4,6 +4,8 @@ Partnership Manager."""
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from sqlalchemy import select
 
@@ -50,6 +52,8 @@ def test_comments_on_the_final_draft_reach_the_partnership_manager(app: Flask, r
     assert _comment(la, "RR-COMMENT-1", "Section 3: the school's referral was on 4 May, not 5 May.").status_code == 302
     listed = la.get("/cases/RR-COMMENT-1/comments").get_data(as_text=True)
     assert "Comments are open until" in listed
+    # Written as GOV.UK writes times and dates: "5:00pm on Friday 5 June 2026".
+    assert re.search(r"until <strong>\d{1,2}:\d\d[ap]m on [A-Z][a-z]+day \d{1,2} [A-Z][a-z]+ \d{4}</strong>", listed)
     assert "Section 3: the school&#39;s referral was on 4 May, not 5 May." in listed
     assert "Local Authority lead" in listed and "Late" not in listed
 
