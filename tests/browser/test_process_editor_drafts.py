@@ -34,6 +34,15 @@ def wait_for_draft(page: Any) -> None:
     raise AssertionError("no draft was kept")
 
 
+def choose(page: Any, element_id: str) -> None:
+    """Selects an element as a click would, for elements the palette may cover at this viewport."""
+    page.evaluate(
+        """id => { const m = window.rapidReviewEditor.modeler
+                   m.get('selection').select(m.get('elementRegistry').get(id)) }""",
+        element_id,
+    )
+
+
 def edit_due_to_day_6(page: Any) -> None:
     select_element(page, "complete_information_sharing_form")
     page.fill("#rr-due-day", "6")
@@ -119,11 +128,11 @@ def test_a_template_and_recipients_are_picked_and_saved_as_the_bundled_files_wri
     open_editor(page, live_server, "information_sharing.bpmn")
 
     # A value the pickers do not know stays an expression in a text box.
-    select_element(page, "send_information_sharing_request")
+    choose(page, "send_information_sharing_request")
     assert page.locator("#bio-properties-panel-rr-param-to-expression").input_value() == "[agency['contact_email']]"
     assert page.locator("#bio-properties-panel-rr-param-template").input_value() == "information_sharing_request"
 
-    select_element(page, "escalate_information_sharing")
+    choose(page, "escalate_information_sharing")
     template = page.locator("#bio-properties-panel-rr-param-template")
     assert template.input_value() == "information_sharing_escalation"
     options = template.locator("option").all_inner_texts()
@@ -160,7 +169,7 @@ def test_a_document_kind_is_picked(app: Flask, live_server: str, new_page: Any) 
             === '"create_document"').map(e => e.id)[0]"""
     )
     assert task
-    select_element(page, task)
+    choose(page, task)
     kind = page.locator("#bio-properties-panel-rr-param-kind")
     assert kind.input_value() in {"draft_report", "final_draft_report", "final_report", "signed_report",
                                   "decision_record"}
