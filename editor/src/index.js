@@ -55,9 +55,12 @@ function start () {
   const draftName = draftKey(data.base, data.main)
   const DRAFT_DELAY = 500
   let draftTimer = null
+  // While the banner offers an earlier draft, new edits do not overwrite it: the owner decides first.
+  let offerPending = false
 
   async function keepDraft () {
     draftTimer = null
+    if (offerPending) return
     if (!changed.size) { removeDraft(draftName); return }
     await keepCurrent()
     writeDraft(draftName, Object.fromEntries([...changed].map(name => [name, xml[name]])))
@@ -90,7 +93,13 @@ function start () {
     document.getElementById('editor-draft-when').textContent = isNaN(when) ? 'an earlier visit' : when.toLocaleString('en-GB')
     banner.hidden = false
     banner.focus()
-    const close = () => { banner.hidden = true; fileChoice.focus() }
+    offerPending = true
+    const close = () => {
+      offerPending = false
+      banner.hidden = true
+      fileChoice.focus()
+      scheduleDraft()
+    }
     document.getElementById('editor-draft-restore').onclick = async () => {
       await keepCurrent()
       names.forEach(name => { xml[name] = files[name]; changed.add(name) })
@@ -103,7 +112,7 @@ function start () {
     }
     document.getElementById('editor-draft-discard').onclick = () => {
       forgetDraft()
-      close()
+      close()  // edits made since opening are kept as the new draft
       say('Discarded the unsaved changes kept in this browser.')
     }
   }

@@ -174,3 +174,40 @@ def test_a_document_kind_is_picked(app: Flask, live_server: str, new_page: Any) 
     assert kind.input_value() in {"draft_report", "final_draft_report", "final_report", "signed_report",
                                   "decision_record"}
     assert "Decision record" in kind.locator("option").all_inner_texts()
+
+
+def kept_draft(page: Any) -> str:
+    """The draft kept for version 1, quotes unescaped."""
+    text = page.evaluate("localStorage.getItem('rapidreview.editor.draft.1.rapid_review.bpmn')") or ""
+    return str(text).replace("&#34;", '"').replace("&quot;", '"')
+
+
+def test_edits_made_while_a_draft_is_offered_do_not_overwrite_it_until_the_owner_decides(
+    app: Flask, live_server: str, new_page: Any
+) -> None:
+    page = signed_in(new_page, live_server, "owner@demo.example")
+    open_editor(page, live_server, "information_sharing.bpmn")
+    edit_due_to_day_6(page)
+    wait_for_draft(page)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.reload()
+    page.locator("#editor-draft").wait_for()
+    kept = kept_draft(page)
+    assert 'day(6, "17:00")' in kept
+
+    page.select_option("#editor-file", "information_sharing.bpmn")
+    page.wait_for_selector("#process-editor[data-file='information_sharing.bpmn']")
+    select_element(page, "complete_information_sharing_form")
+    page.fill("#rr-due-day", "5")
+    page.click("#rr-due-apply")
+    page.wait_for_timeout(1200)  # longer than the editor waits before keeping a draft
+    assert kept_draft(page) == kept
+
+    # Discarding the offered draft keeps the edit made since as the new draft.
+    page.click("#editor-draft-discard")
+    for _ in range(50):
+        if 'day(5, "17:00")' in kept_draft(page):
+            break
+        page.wait_for_timeout(100)
+    assert 'day(5, "17:00")' in kept_draft(page)
+    assert page.evaluate("window.rapidReviewEditor.hasUnsavedChanges()") is True
