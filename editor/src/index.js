@@ -11,6 +11,7 @@ import bpmnlint from 'virtual:bpmnlint-config'
 import spiffworkflow from './spiffworkflow.json'
 import RapidReviewPropertiesModule from './properties/index.js'
 import { showProblems, clearProblems } from './problems.js'
+import { differingFiles, draftKey, readDraft, removeDraft, writeDraft } from './drafts.js'
 
 import 'bpmn-js/dist/assets/diagram-js.css'
 import 'bpmn-js/dist/assets/bpmn-js.css'
@@ -49,6 +50,73 @@ function start () {
 
   function say (text) { status.textContent = text }
 
+  // Unsaved changes (files edited since the page opened or last saved) are kept as a draft in the browser,
+  // a moment after each edit, and leaving the page asks first.
+  const draftName = draftKey(data.base, data.main)
+  const DRAFT_DELAY = 500
+  let draftTimer = null
+  // While the banner offers an earlier draft, new edits do not overwrite it: the owner decides first.
+  let offerPending = false
+
+  async function keepDraft () {
+    draftTimer = null
+    if (offerPending) return
+    if (!changed.size) { removeDraft(draftName); return }
+    await keepCurrent()
+    writeDraft(draftName, Object.fromEntries([...changed].map(name => [name, xml[name]])))
+  }
+
+  function scheduleDraft () {
+    clearTimeout(draftTimer)
+    draftTimer = setTimeout(() => { keepDraft().catch(() => {}) }, DRAFT_DELAY)
+  }
+
+  function forgetDraft () {
+    clearTimeout(draftTimer)
+    draftTimer = null
+    removeDraft(draftName)
+  }
+
+  window.addEventListener('beforeunload', (event) => {
+    if (!changed.size) return
+    event.preventDefault()
+    event.returnValue = ''
+  })
+
+  function offerDraft () {
+    const files = differingFiles(readDraft(draftName), data.files)
+    const names = Object.keys(files)
+    const banner = document.getElementById('editor-draft')
+    if (!names.length || !banner) return
+    const when = new Date(readDraft(draftName).savedAt)
+    document.getElementById('editor-draft-files').textContent = names.join(', ')
+    document.getElementById('editor-draft-when').textContent = isNaN(when) ? 'an earlier visit' : when.toLocaleString('en-GB')
+    banner.hidden = false
+    banner.focus()
+    offerPending = true
+    const close = () => {
+      offerPending = false
+      banner.hidden = true
+      fileChoice.focus()
+      scheduleDraft()
+    }
+    document.getElementById('editor-draft-restore').onclick = async () => {
+      await keepCurrent()
+      names.forEach(name => { xml[name] = files[name]; changed.add(name) })
+      const showing = current
+      current = null
+      await open(showing)
+      close()
+      say('Restored your unsaved changes in ' + names.join(', ') + '. Save to check them and store them as a candidate.')
+      holder.setAttribute('data-restored', 'true')
+    }
+    document.getElementById('editor-draft-discard').onclick = () => {
+      forgetDraft()
+      close()  // edits made since opening are kept as the new draft
+      say('Discarded the unsaved changes kept in this browser.')
+    }
+  }
+
   async function keepCurrent () {
     if (current === null || !changed.has(current)) return
     const result = await modeler.saveXML({ format: true })
@@ -70,6 +138,7 @@ function start () {
     if (current === null || event.trigger === 'clear') return
     changed.add(current)
     say('Unsaved changes in ' + [...changed].join(', ') + '.')
+    scheduleDraft()
   })
 
   names.forEach(name => {
@@ -101,6 +170,7 @@ function start () {
       return
     }
     changed.add(target)
+    scheduleDraft()
     say('Opened ' + file.name + ' in place of ' + target + '. Save to check it and store it as a candidate.')
   })
 
@@ -136,6 +206,7 @@ function start () {
     if (answer.url) {
       summary.hidden = true
       changed.clear()
+      forgetDraft()
       const link = document.createElement('a')
       link.href = answer.url
       link.className = 'govuk-link'
@@ -177,8 +248,8 @@ function start () {
   }
 
   fileChoice.value = names[0]
-  open(names[0]).catch(err => say('The diagram could not be opened: ' + err.message))
-  window.rapidReviewEditor = { modeler, open, changed }
+  open(names[0]).then(offerDraft).catch(err => say('The diagram could not be opened: ' + err.message))
+  window.rapidReviewEditor = { modeler, open, changed, hasUnsavedChanges: () => changed.size > 0 }
 }
 
 start()

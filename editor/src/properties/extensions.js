@@ -96,7 +96,8 @@ export function getParameter (element, id) {
   return found ? found.get('value') || '' : ''
 }
 
-export function setParameter (element, injector, id, value) {
+// A new parameter gets ``type`` (str, list, bool) as the bundled files write it; the value is an expression.
+export function setParameter (element, injector, id, value, type = 'str') {
   const bpmnFactory = injector.get('bpmnFactory')
   const commands = []
   const operator = ensureExtension(element, 'spiffworkflow:ServiceTaskOperator', bpmnFactory, commands)
@@ -113,7 +114,7 @@ export function setParameter (element, injector, id, value) {
   } else if (existing) {
     commands.push({ cmd: 'element.updateModdleProperties', context: { element, moddleElement: existing, properties: { value } } })
   } else {
-    const item = bpmnFactory.create('spiffworkflow:Parameter', { id, type: 'str', value })
+    const item = bpmnFactory.create('spiffworkflow:Parameter', { id, type, value })
     item.$parent = list
     commands.push({ cmd: 'element.updateModdleProperties', context: { element, moddleElement: list, properties: { parameters: [...items, item] } } })
   }

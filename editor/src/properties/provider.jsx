@@ -5,6 +5,7 @@ import { useService } from 'bpmn-js-properties-panel'
 import { useEffect, useState } from '@bpmn-io/properties-panel/preact/hooks'
 import { getBusinessObject, is } from 'bpmn-js/lib/util/ModelUtil'
 
+import { choiceParameter, recipientsParameter } from './pickers.jsx'
 import { getBody, getMetadata, getOperator, getParameter, getProperty, getTimeDate, setBody, setMetadata, setOperator,
   setParameter, setProperty, setTimeDate, timerDefinition } from './extensions.js'
 
@@ -204,6 +205,26 @@ function parameterEntry (name, required) {
   }
 }
 
+// Parameters whose value is one of a known set get a picker (see pickers.jsx); the others a text box.
+const PICKERS = {
+  template: required => choiceParameter('template', required, config => config.emailTemplates.map(name => ({ value: name, label: name })),
+    "One of the version's e-mail templates (templates/email/)."),
+  kind: required => choiceParameter('kind', required, config => config.documentKinds, 'The document to make.'),
+  to: required => recipientsParameter('to', required),
+  cc: required => recipientsParameter('cc', required),
+  reply_to: required => recipientsParameter('reply_to', required)
+}
+
+// Made once per parameter: a new component type on every panel update would remount the entry, losing its
+// state (the picker's "Other (expression)" mode) and the focus.
+const parameterComponents = new Map()
+
+function parameterComponent (name, required) {
+  const key = `${name}:${required}`
+  if (!parameterComponents.has(key)) parameterComponents.set(key, PICKERS[name] ? PICKERS[name](required) : parameterEntry(name, required))
+  return parameterComponents.get(key)
+}
+
 function LaneRoleEntry ({ element }) {
   const modeling = useService('modeling')
   const config = useConfig()
@@ -266,8 +287,8 @@ export default function RapidReviewPropertiesProvider (propertiesPanel, injector
         const spec = config.operators[getOperator(element)]
         const entries = [{ id: 'rr-operator', component: OperatorEntry, isEdited: isSelectEntryEdited }]
         if (spec) {
-          spec.required.forEach(name => entries.push({ id: `rr-param-${name}`, component: parameterEntry(name, true), isEdited: isTextFieldEntryEdited }))
-          spec.optional.forEach(name => entries.push({ id: `rr-param-${name}`, component: parameterEntry(name, false), isEdited: isTextFieldEntryEdited }))
+          spec.required.forEach(name => entries.push({ id: `rr-param-${name}`, component: parameterComponent(name, true), isEdited: isTextFieldEntryEdited }))
+          spec.optional.forEach(name => entries.push({ id: `rr-param-${name}`, component: parameterComponent(name, false), isEdited: isTextFieldEntryEdited }))
         }
         add('rr-service', 'Service: operator and parameters', entries)
       }

@@ -39,6 +39,9 @@ from rapidreview.services.reading.moments import describe_moments
 from rapidreview.store.models import Case, HumanTask, OutboxMessage
 
 ROLE_RECIPIENTS = ("partnership_manager", "la_lead", "police_lead", "icb_lead")
+# Every name a recipient list may use besides an e-mail address (the process editor offers them).
+NAMED_RECIPIENTS = ("chair", *ROLE_RECIPIENTS, "partner_lead", "statutory_partners", "national_panel",
+                    "meeting_attendees", "agency_contacts")
 MEETING_PURPOSE = "meeting_invitation"  # invitations, updates and cancellations of the Rapid Review Meeting
 
 
@@ -214,9 +217,8 @@ class CaseOperators:
             return [a["email"] for a in attendees if a.get("email")]
         if name == "agency_contacts":
             return [a["contact_email"] for a in (data.get(AGENCIES) or {}).values() if a.get("contact_email")]
-        raise OperatorError(f"unknown recipient {name!r}: use an e-mail address or one of chair, "
-                            f"{', '.join(ROLE_RECIPIENTS)}, partner_lead, statutory_partners, national_panel, "
-                            "meeting_attendees, agency_contacts")
+        raise OperatorError(f"unknown recipient {name!r}: use an e-mail address or one of "
+                            f"{', '.join(NAMED_RECIPIENTS)}")
 
     def _answers(self, element_id: str, data: Mapping[str, Any]) -> Mapping[str, Any]:
         """A task's answers from the data, else from its latest completion on record.

@@ -29,7 +29,7 @@ from rapidreview.services.definitions import process_versions as versions
 from rapidreview.services.definitions.form_preview import sample_instruction_data
 from rapidreview.services.people import policy
 from rapidreview.services.people.roles import LANE_ROLES
-from rapidreview.web import runtime
+from rapidreview.web import editor_choices, runtime
 from rapidreview.web.access import allow
 from rapidreview.web.schema_forms import build_fields
 
@@ -70,6 +70,9 @@ def _editor_data(version: version_pages.StoredVersion) -> dict[str, Any]:
             for name, spec in OPERATORS.items()
         },
         "lanes": [{"name": name, "role": role} for name, role in LANE_ROLES.items()],
+        "emailTemplates": editor_choices.email_templates(files),
+        "documentKinds": editor_choices.document_kinds(),
+        "recipients": editor_choices.recipients(),
         "saveUrl": url_for("editor.save", number=version.number),
         "previewUrl": url_for("editor.preview"),
         "instructionsPreviewUrl": url_for("editor.instructions_preview", number=version.number),
