@@ -21,9 +21,9 @@ from rapidreview import clock
 from rapidreview.mail.smtp import SmtpTransport
 from rapidreview.mail.transports import PermanentMailError, TemporaryMailError
 from rapidreview.runtime import Runtime
-from rapidreview.scheduler import status
 from rapidreview.services.casework import cases
 from rapidreview.services.platform import outbox, scheduling
+from rapidreview.services.platform import scheduler_status as status
 from rapidreview.store.db import MIGRATIONS_DIR, make_engine, migrate, transaction
 from rapidreview.store.models import OutboxMessage
 from tests.test_mail_support import (

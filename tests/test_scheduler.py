@@ -20,10 +20,11 @@ from rapidreview import clock
 from rapidreview.config import PROJECT_ROOT
 from rapidreview.mail.transports import TemporaryMailError
 from rapidreview.runtime import Runtime
-from rapidreview.scheduler import jobs, main, status, wakeups
+from rapidreview.scheduler import jobs, main, wakeups
 from rapidreview.services.casework import cases
 from rapidreview.services.definitions.process_versions import deploy_directory
 from rapidreview.services.platform import outbox, scheduling
+from rapidreview.services.platform import scheduler_status as status
 from rapidreview.store.db import transaction
 from rapidreview.store.models import AuditEvent, Case, OutboxMessage
 

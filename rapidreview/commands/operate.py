@@ -100,7 +100,7 @@ def scheduler_cmd(args: argparse.Namespace) -> int:
 
 def status_cmd(args: argparse.Namespace) -> int:
     """Exit status 0 when all is well, 1 when something needs a person (for monitoring)."""
-    from rapidreview.scheduler.status import collect, render
+    from rapidreview.services.platform.scheduler_status import collect, render
 
     try:
         rt = build_runtime(from_environment())

@@ -13,9 +13,9 @@ from rapidreview.documents.pdf import PdfConversionError
 from rapidreview.engine.process import ProcessDefinitionError
 from rapidreview.engine.runtime import EngineError
 from rapidreview.services.casework.cases import CaseError
+from rapidreview.services.reading.timeline import render_timeline
 from rapidreview.simulator.runner import simulate
 from rapidreview.simulator.scenario import ScenarioError, load_scenario
-from rapidreview.simulator.timeline import render_timeline
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -30,11 +30,11 @@ from rapidreview import clock
 from rapidreview.runtime import Runtime
 from rapidreview.scheduler import jobs, wakeups
 from rapidreview.services.platform import scheduling
+from rapidreview.services.platform.health import HEARTBEAT_SECONDS
 
 log = logging.getLogger("scheduler")
 
 POLL_SECONDS = 30.0  # the safety net: a job runs at least this often even if no wake-up reaches it
-HEARTBEAT_SECONDS = 10.0
 INVITED_ACCESS_SECONDS = 300.0  # lapsed invitations and unneeded invited accounts: minutes late is soon enough
 RETRY_AFTER_ERROR = timedelta(seconds=5)  # a job that raised (database down) runs again this soon
 

@@ -104,7 +104,7 @@ def _answer_text(field: Any) -> str:
 
 
 def _event_text(event: Any) -> tuple[str, str]:
-    from rapidreview.simulator.timeline import LABELS, describe_event
+    from rapidreview.services.reading.timeline import LABELS, describe_event
 
     data = {"type": event.type, **event.payload}
     return LABELS.get(event.type, event.type.replace("_", " ")), describe_event(data, names=True)

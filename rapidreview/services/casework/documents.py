@@ -27,7 +27,14 @@ from rapidreview import clock, errors
 from rapidreview.documents.compare import Change, field_changes, paragraph_changes
 from rapidreview.documents.completeness import missing_items
 from rapidreview.documents.decision_record import build_decision_record_context
-from rapidreview.documents.docx_check import DOCX_MEDIA_TYPE, UploadRejected, check_docx, docx_paragraphs
+from rapidreview.documents.docx_check import (  # noqa: F401 - the upload rules, for the pages that take uploads
+    DOCX_MEDIA_TYPE,
+    UploadRejected,
+    check_docx,
+    describe_limit,
+    docx_paragraphs,
+    max_upload_bytes,
+)
 from rapidreview.documents.pdf import convert_to_pdf
 from rapidreview.documents.render import render_docx
 from rapidreview.documents.report_context import (
@@ -263,7 +270,6 @@ class CaseDocuments:
 
 
 def case_documents(rt: Runtime, user: SignedIn, reference: str) -> CaseDocuments | None:
-    from rapidreview.documents.docx_check import describe_limit, max_upload_bytes
 
     with transaction(rt.sessions) as session:
         case = _case(session, reference, user)
@@ -396,7 +402,6 @@ class TaskDocuments:
 
 
 def task_documents(rt: Runtime, user: SignedIn, task_id: int) -> TaskDocuments | None:
-    from rapidreview.documents.docx_check import describe_limit, max_upload_bytes
 
     with transaction(rt.sessions) as session:
         task = session.get(HumanTask, task_id)

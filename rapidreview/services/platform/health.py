@@ -21,7 +21,7 @@ from rapidreview.store.models import SchedulerHeartbeat
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 10.0  # the scheduler's beat (rapidreview.scheduler.main), kept here to avoid importing it
+HEARTBEAT_SECONDS = 10.0  # the scheduler's beat (rapidreview.scheduler.main runs its heartbeat job this often)
 ALIVE_WITHIN = timedelta(seconds=3 * HEARTBEAT_SECONDS)
 OK, FAILING = "ok", "failing"
 

@@ -13,7 +13,6 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from rapidreview.documents.docx_check import DOCX_MEDIA_TYPE, UploadRejected, describe_limit, max_upload_bytes
 from rapidreview.errors import NotFound
 from rapidreview.services.casework import cases, documents
 from rapidreview.web import runtime
@@ -30,12 +29,12 @@ FORM_OVERHEAD = 64 * 1024  # the multipart envelope and the other fields of an u
 def _limit_upload_size() -> None:
     # Runs before the CSRF check reads the form, so an oversized body is refused before it is read.
     if request.endpoint in UPLOAD_ENDPOINTS:
-        request.max_content_length = max_upload_bytes() + FORM_OVERHEAD
+        request.max_content_length = documents.max_upload_bytes() + FORM_OVERHEAD
 
 
 @bp.app_errorhandler(413)
 def _too_large(error: Any) -> tuple[str, int]:
-    limit = describe_limit(max_upload_bytes())
+    limit = documents.describe_limit(documents.max_upload_bytes())
     return render_template("errors/error.html", title="The selected file is too large",
                            message=[f"The selected file must be smaller than {limit}.",
                                     "Go back, choose a smaller file and upload it again."]), 413
@@ -107,7 +106,7 @@ def upload(reference: str) -> tuple[str, int] | Response:
         abort(404)
     except documents.NotAllowed:
         abort(403)
-    except UploadRejected as exc:
+    except documents.UploadRejected as exc:
         return _upload_page(reference, {"file": str(exc)}, kind, 400)
     flash(f"{documents.KIND_NAMES[doc.kind]} version {doc.version} has been uploaded.", "success")
     return redirect(url_for("cases.show", reference=reference))
@@ -135,7 +134,7 @@ def blank_form(task_id: int) -> Response:
     from io import BytesIO
 
     data, name = found
-    return send_file(BytesIO(data), mimetype=DOCX_MEDIA_TYPE, as_attachment=True, download_name=name)
+    return send_file(BytesIO(data), mimetype=documents.DOCX_MEDIA_TYPE, as_attachment=True, download_name=name)
 
 
 @bp.post("/tasks/<int:task_id>/information-sharing-form", endpoint="attach_form")
@@ -146,7 +145,7 @@ def attach_form(task_id: int) -> Response:
         doc = documents.attach_information_sharing_form(runtime(), g.user, task_id, filename, data)
     except NotFound:
         abort(404)
-    except UploadRejected as exc:
+    except documents.UploadRejected as exc:
         session[UPLOAD_ERROR] = {"task": task_id, "message": str(exc)}
         return redirect(url_for("tasks.show", task_id=task_id))
     flash(f"{doc.original_filename} is attached to this task. Now complete the form below and submit it: "

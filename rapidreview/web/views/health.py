@@ -3,7 +3,7 @@
 ``/healthz/live``: the process answers (no database). ``/healthz/ready`` (and ``/healthz``, kept for
 monitors set up before it): the database answers, the schema is this release's, a scheduler is alive; 503
 otherwise. ``/status``: the same in words; an administrator also sees their own partnership's cases and
-e-mails that need a person (rapidreview.scheduler.status, scoped to the partnership).
+e-mails that need a person (rapidreview.services.platform.scheduler_status, scoped to the partnership).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def ready() -> tuple[Response, int]:
 @bp.get("/status")
 @allow(PUBLIC)
 def status_page() -> str:
-    from rapidreview.scheduler.status import collect
+    from rapidreview.services.platform.scheduler_status import collect
 
     state = readiness(runtime())
     detail = None

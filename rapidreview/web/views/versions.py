@@ -34,7 +34,7 @@ from rapidreview.services.definitions import uploaded_files, uploaded_scenario, 
 from rapidreview.services.definitions.form_preview import instructions_for_form
 from rapidreview.services.definitions.validation import Problem
 from rapidreview.services.people import policy
-from rapidreview.simulator.timeline import LABELS, describe_event
+from rapidreview.services.reading.timeline import LABELS, describe_event
 from rapidreview.web import runtime
 from rapidreview.web.access import allow
 from rapidreview.web.schema_forms import build_fields

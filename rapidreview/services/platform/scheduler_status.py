@@ -11,8 +11,8 @@ from typing import Any
 
 from rapidreview import clock
 from rapidreview.runtime import Runtime
-from rapidreview.scheduler.main import HEARTBEAT_SECONDS
 from rapidreview.services.platform import outbox, scheduling
+from rapidreview.services.platform.health import HEARTBEAT_SECONDS
 from rapidreview.services.reading import case_views
 from rapidreview.store.db import transaction
 
