@@ -109,6 +109,23 @@ def test_a_new_agency_missing_its_details_is_shown_what_to_add(
     assert 'value="Riverside Housing"' in html
 
 
+def test_a_very_long_list_of_errors_is_shown_on_the_response_itself(
+    app: Flask, runtime: Runtime, virtual_clock: clock.VirtualClock
+) -> None:
+    """Errors travel to the next page in the session cookie, which browsers drop past 4 KB: too many to
+    carry are shown at once instead, with everything typed."""
+    case_id = start_case(runtime, "RR-W-2B", agencies=[])
+    task = drive_until(runtime, virtual_clock, case_id, "share_agency_list")
+    officer = sign_in(app, "la.officer@demo.example")
+    post(officer, f"/tasks/{task.id}/claim")
+    rows = {f"agencies/{n}/name": f"Agency number {n}" for n in range(20)}
+    response = post(officer, f"/tasks/{task.id}", {"action": "submit", **rows}, page=f"/tasks/{task.id}")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "govuk-error-summary" in html and 'value="Agency number 19"' in html
+    assert len(response.headers.get("Set-Cookie", "")) < 4096
+
+
 def test_an_invited_contact_sets_up_their_account_and_sees_only_their_agencys_task(
     app: Flask, runtime: Runtime, virtual_clock: clock.VirtualClock
 ) -> None:

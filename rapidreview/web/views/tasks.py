@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import (
@@ -47,6 +48,7 @@ def _keep_as_draft(task_id: int, answers: dict[str, Any]) -> bool:
 # get), so Back and Refresh never meet the browser's "Confirm form resubmission". The errors travel in the
 # session for that one next page of that task; they are messages about fields, never the answers themselves.
 _FORM_ERRORS = "task_form_errors"
+MAX_KEPT_ERRORS = 2000  # characters of errors carried to the next page; the cookie holds the rest of the session
 
 
 def _errors_after_redirect(task_id: int) -> list[FieldError]:
@@ -136,9 +138,12 @@ def submit(task_id: int) -> tuple[str, int] | Response:
     try:
         cases.complete_task(runtime(), task_id, answers, actor=g.user.email)
     except FormAnswersError as exc:
-        if not _keep_as_draft(task_id, answers):  # nowhere to keep them: show them on this response instead
+        errors = [[e.field, e.message] for e in exc.errors]
+        # The errors ride in the session cookie, which browsers drop past 4 KB: a very long list (many empty
+        # rows, say) is shown on this response instead, as is everything when the draft cannot be kept.
+        if len(json.dumps(errors)) > MAX_KEPT_ERRORS or not _keep_as_draft(task_id, answers):
             return _render(_for_page(detail, task_id), answers, exc.errors, 400)
-        session[_FORM_ERRORS] = {"task": task_id, "errors": [[e.field, e.message] for e in exc.errors]}
+        session[_FORM_ERRORS] = {"task": task_id, "errors": errors}
         return redirect(url_for("tasks.show", task_id=task_id) + "#main-content", 303)
     except cases.StorageFull:
         current_app.logger.error("task %s: the step could not write its files (storage full)", task_id)
