@@ -26,9 +26,7 @@ def _user_form(values: dict[str, str], errors: dict[str, str], status: int = 200
 @allow(*policy.USER_ADMINS)
 def users_list() -> str:
     # An administrator manages their own partnership's accounts and agencies.
-    rows = users.accounts(runtime(), g.user.partnership_id)
-    agencies = {a.id: a.name for a in users.agencies(runtime(), g.user.partnership_id)}
-    return render_template("admin/users.html", title="Users", rows=rows, agencies=agencies)
+    return render_template("admin/users.html", title="Users", rows=users.accounts(runtime(), g.user.partnership_id))
 
 
 

@@ -21,7 +21,6 @@ from flask import (
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
-from rapidreview.errors import NotFound
 from rapidreview.operator_table import OPERATORS
 from rapidreview.services.casework.tasks import render_instructions
 from rapidreview.services.definitions import form_editing, process_editing, version_pages
@@ -42,10 +41,7 @@ MAX_INSTRUCTIONS = 20_000  # characters of instructions the preview renders; far
 
 def _base_version(number: int | None) -> version_pages.StoredVersion:
     """The version an edit starts from: ``number``, or the active one (404 for neither)."""
-    try:
-        return version_pages.stored_or_active(runtime(), number)
-    except NotFound:
-        abort(404)
+    return version_pages.stored_or_active(runtime(), number)
 
 
 def _editor_data(version: version_pages.StoredVersion) -> dict[str, Any]:
@@ -306,10 +302,7 @@ def form_preview(number: int) -> Response:
 def compare() -> tuple[str, int]:
     """Any two versions side by side: the diagrams coloured by what was added, removed and changed, with
     the forms' differences listed."""
-    try:
-        chosen = version_pages.comparison(runtime(), request.args.get("old", type=int), request.args.get("new", type=int))
-    except NotFound:
-        abort(404)
+    chosen = version_pages.comparison(runtime(), request.args.get("old", type=int), request.args.get("new", type=int))
     old, new, numbers, old_files, new_files = chosen.old, chosen.new, chosen.numbers, chosen.old_files, chosen.new_files
     old_texts, new_texts = process_editing.process_texts(old_files), process_editing.process_texts(new_files)
     pairs = {

@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from rapidreview.errors import NotFound
 from rapidreview.services.definitions import process_versions as versions
 from rapidreview.services.definitions import template_editing, version_pages
 from rapidreview.services.definitions.version_templates import EMAIL_SUFFIXES, PREFIX, WORD_SUFFIX
@@ -29,10 +28,7 @@ def is_word_template(path: str) -> bool:
 
 
 def _version(number: int) -> version_pages.StoredVersion:
-    try:
-        return version_pages.stored(runtime(), number)
-    except NotFound:
-        abort(404)
+    return version_pages.stored(runtime(), number)
 
 
 def _sentence(text: str) -> str:

@@ -27,7 +27,6 @@ from werkzeug.wrappers import Response
 
 from rapidreview import resources
 from rapidreview.calendar import to_london
-from rapidreview.errors import NotFound
 from rapidreview.services.casework import case_migration
 from rapidreview.services.definitions import process_versions as versions
 from rapidreview.services.definitions import uploaded_files, uploaded_scenario, version_pages, version_trials
@@ -100,10 +99,7 @@ def deploy() -> tuple[str, int] | Response:
 
 def _page(number: int, trial: dict[str, Any] | None = None, trial_error: str | None = None,
           status: int = 200, trial_error_field: str = "scenario") -> tuple[str, int]:
-    try:
-        page = version_pages.version_page(runtime(), number, request.args.get("with", type=int), _scenarios())
-    except NotFound:
-        abort(404)
+    page = version_pages.version_page(runtime(), number, request.args.get("with", type=int), _scenarios())
     files, diff = page.files, page.diff
     diagram: dict[str, Any] = {"files": {p.split("/", 1)[1]: c.decode("utf-8", "replace") for p, c in files.items()
                                          if p.startswith("bpmn/") and p.endswith(".bpmn")}, "states": {}}
@@ -156,10 +152,7 @@ def try_scenario(number: int) -> tuple[str, int]:
     name = request.form.get("scenario", "")
     if uploaded is None and name not in _scenarios():
         return _page(number, trial_error="Choose a scenario", status=400)
-    try:
-        inputs = version_pages.trial_inputs(runtime(), number)
-    except NotFound:
-        abort(404)
+    inputs = version_pages.trial_inputs(runtime(), number)
     candidate, active, active_files = inputs.candidate, inputs.active, inputs.active_files
     if uploaded is not None:
         # Shown, never recorded: only the bundled scenarios' tries count towards activation.
@@ -205,10 +198,7 @@ def try_all(number: int) -> Response:
 
 def _activation_page(number: int, errors: list[dict[str, str]] | None = None, note: str = "", override: str = "",
                      status: int = 200) -> tuple[str, int] | Response:
-    try:
-        page = version_pages.activation_page(runtime(), number, _scenarios())
-    except NotFound:
-        abort(404)
+    page = version_pages.activation_page(runtime(), number, _scenarios())
     if page.version.active:
         flash(f"Version {number} is already the active version.")
         return redirect(url_for("versions.show", number=number))
@@ -264,10 +254,7 @@ def discard(number: int) -> Response:
 
 
 def _files(number: int) -> dict[str, bytes]:
-    try:
-        return version_pages.stored(runtime(), number).files
-    except NotFound:
-        abort(404)
+    return version_pages.stored(runtime(), number).files
 
 
 @bp.get("/process/versions/<int:number>/download")
@@ -302,10 +289,7 @@ def download_file(number: int, name: str) -> Response:
 @allow(*policy.VERSION_READERS)
 def form_preview(number: int, name: str) -> tuple[str, int]:
     """A form of this version as people will see it, filled with the schema's defaults; it submits nowhere."""
-    try:
-        form = version_pages.form_of_version(runtime(), number, name)
-    except NotFound:
-        abort(404)
+    form = version_pages.form_of_version(runtime(), number, name)
     schema = form.schema
     fields = build_fields(schema, form.registry, form.uischema, None)
     tasks = instructions_for_form(form.files, name, runtime().calendar, form.process_id)
@@ -319,10 +303,7 @@ def form_preview(number: int, name: str) -> tuple[str, int]:
 @allow(*policy.VERSION_READERS)
 def moves(number: int) -> tuple[str, int] | Response:
     """Open cases on other versions, and whether each can move to this (the active) version."""
-    try:
-        is_active = version_pages.stored(runtime(), number).version.active
-    except NotFound:
-        abort(404)
+    is_active = version_pages.stored(runtime(), number).version.active
     if not is_active:
         flash(f"Only the active version takes open cases. Make version {number} active first.", "error")
         return redirect(url_for("versions.show", number=number))
