@@ -99,7 +99,8 @@ class CaseOperators:
         message = queue_case_email(self.rt, self.session, self.case, template,
                                    self.email_context(call.data, call.times), to=recipients, cc=copies,
                                    attachments=doc_ids, purpose=purpose,
-                                   reply_to=self.recipients(reply_to, call.data) if reply_to else ())
+                                   reply_to=self.recipients(reply_to, call.data) if reply_to else (),
+                                   templates_dir=self.templates_dir)
         queued = {"outbox_message_id": message.id, "queued_at": clock.now().isoformat()}
         if purpose == outbox.NATIONAL_PANEL_SUBMISSION:
             return outbox.await_delivery(message, queued)  # the submission is done when the Panel's server has it
